@@ -1,0 +1,60 @@
+// backward: runs the graph below a root in topological order with a per-call gradient map; sums
+// broadcast gradients to their input's shape, accumulates into leaves, frees saved tensors.
+import type { Tensor } from "../tensor.js";
+import { noGrad } from "./grad_mode.js";
+import { AccumulateGrad, type Node } from "./node.js";
+
+/** Nodes reachable from root, each before every node it feeds (reversed iterative post-order). */
+function topoOrder(root: Node): Node[] {
+  const order: Node[] = [];
+  const seen = new Set<Node>([root]);
+  const stack: [Node, number][] = [[root, 0]];
+  while (stack.length) {
+    const top = stack[stack.length - 1] as [Node, number];
+    const [node, i] = top;
+    if (i < node.next.length) {
+      top[1]++;
+      const n = node.next[i];
+      if (n && !seen.has(n)) {
+        seen.add(n);
+        stack.push([n, 0]);
+      }
+    } else {
+      order.push(node);
+      stack.pop();
+    }
+  }
+  return order.reverse();
+}
+
+export function runBackward(root: Node, seed: Tensor, retainGraph: boolean): void {
+  noGrad(() => {
+    const pending = new Map<Node, Tensor>([[root, seed]]);
+    // A gradient handed to more than one consumer (or the user's seed) is copied before a leaf keeps it.
+    const shared = new Set<Tensor>([seed]);
+    for (const node of topoOrder(root)) {
+      const g = pending.get(node);
+      if (!g) continue;
+      pending.delete(node);
+      const keep = node.retained?.deref();
+      if (keep) keep._accumulateGrad(g, shared.has(g));
+      if (node instanceof AccumulateGrad) {
+        node.variable._accumulateGrad(g, shared.has(g));
+        continue;
+      }
+      const grads = node.apply(g);
+      grads.forEach((gi, k) => {
+        const next = node.next[k];
+        if (!gi || !next) return;
+        const gk = gi._sumTo(node.inputShapes[k] as readonly number[]);
+        const prev = pending.get(next);
+        if (prev) pending.set(next, prev.add(gk));
+        else {
+          if (gk === g || gk === seed) shared.add(gk);
+          pending.set(next, gk);
+        }
+      });
+      if (!retainGraph) node.release();
+    }
+  });
+}

@@ -1,0 +1,66 @@
+// Node (= grad_fn): a name, edges to the nodes of its inputs, saved tensors checked against their
+// version at use, and a backward closure. AccumulateGrad is the node that writes a leaf's .grad.
+import { errors } from "../errors.js";
+import type { Tensor } from "../tensor.js";
+
+/** A tensor saved for backward; unpacking checks it was neither freed nor modified in place. */
+export class SavedTensor {
+  private t: Tensor | null;
+  private readonly version: number;
+  constructor(t: Tensor, private readonly producer: string | null) {
+    this.t = t;
+    this.version = t._version;
+  }
+  unpack(): Tensor {
+    const t = this.t;
+    if (!t) throw errors.backwardTwice();
+    if (t._version !== this.version)
+      throw errors.versionMismatch(t.shape, this.producer, t._version, this.version);
+    return t;
+  }
+  release(): void {
+    this.t = null;
+  }
+}
+
+export type Edge = Node | null;
+export type BackwardFn = (g: Tensor, saved: Tensor[]) => (Tensor | null)[];
+
+export class Node {
+  /** The shape of each input, to sum a broadcast gradient back to it. */
+  readonly inputShapes: (readonly number[])[];
+  /** Set by retainGrad() on this node's output. */
+  retained: WeakRef<Tensor> | null = null;
+  constructor(
+    readonly name: string,
+    readonly next: readonly Edge[],
+    inputShapes: (readonly number[])[],
+    private saved: SavedTensor[],
+    private readonly fn: BackwardFn,
+  ) {
+    this.inputShapes = inputShapes;
+  }
+  /** PyTorch's next_functions: (node, output index) per input. */
+  get nextFunctions(): [Edge, number][] {
+    return this.next.map((n) => [n, 0]);
+  }
+  apply(g: Tensor): (Tensor | null)[] {
+    return this.fn(g, this.saved.map((s) => s.unpack()));
+  }
+  release(): void {
+    for (const s of this.saved) s.release();
+  }
+  toString(): string {
+    return `<${this.name} object>`;
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
+
+/** The node that accumulates into a leaf's .grad. */
+export class AccumulateGrad extends Node {
+  constructor(readonly variable: Tensor) {
+    super("torch::autograd::AccumulateGrad", [], [], [], () => []);
+  }
+}

@@ -1,0 +1,66 @@
+// The device abstraction: what a backend must do with buffers and kernels. It knows nothing of
+// tensors or graphs; cpu.ts and webgpu.ts implement exactly this, and a registry holds the devices.
+import type { E, Leaf } from "../ops/expr.js";
+
+export type Shape = readonly number[];
+
+/** An opaque device buffer of `size` float32 elements. */
+export interface Buf {
+  readonly size: number;
+}
+
+/** A buffer read through strides (in elements; 0 broadcasts a dimension) at an output shape. */
+export interface Strided {
+  buf: Buf;
+  strides: readonly number[];
+}
+
+/** An elementwise kernel: `expr` over leaves read from buffers (`inputs`) or uniforms (`consts`). */
+export interface Kernel {
+  /** Identifies expr + binding pattern; backends cache compiled code by it. */
+  key: string;
+  expr: E;
+  inputs: readonly Leaf[];
+  consts: readonly Leaf[];
+}
+
+export type ReduceOp = "sum" | "max" | "min";
+
+export interface MemoryStats {
+  allocatedBytes: number;
+  inUseBytes: number;
+  pooledBytes: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  upload(data: Float32Array): Buf;
+  /** Resolves with a copy of the buffer's contents. */
+  read(buf: Buf): Promise<Float32Array>;
+  /** Blocks until the buffer's contents are available. */
+  readSync(buf: Buf): Float32Array;
+  /** out[i] = expr(inputs at i), i over outShape (contiguous). Writes into `into` when given. */
+  map(k: Kernel, inputs: readonly Strided[], consts: readonly number[], outShape: Shape, into?: Buf): Buf;
+  /** Reduces a contiguous `shape` over `axes`; the result is contiguous without those axes. */
+  reduce(op: ReduceOp, input: Buf, shape: Shape, axes: readonly number[]): Buf;
+  /** max/min along one axis with the index of the first extreme (NaN wins), indices as floats. */
+  argReduce(op: "max" | "min", input: Buf, shape: Shape, axis: number): [values: Buf, indices: Buf];
+  /** 1 where the position along `axis` of `outShape` equals `indices` (shape without axis), else 0. */
+  oneHot(indices: Buf, outShape: Shape, axis: number): Buf;
+  free(buf: Buf): void;
+  memory(): MemoryStats;
+}
+
+/** Contiguous strides of a shape, with 0 for dimensions broadcast from size 1. */
+export function contiguousStrides(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const d = shape[i] ?? 1;
+    s[i] = d === 1 ? 0 : acc;
+    acc *= d;
+  }
+  return s;
+}
+
+export const numelOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);

@@ -1,0 +1,183 @@
+// The CPU backend: Float32Array buffers; each kernel is rendered to JS once per (kernel, layout)
+// and compiled with new Function. Sums accumulate in float64, so they are at least as exact as torch's.
+import { JS_PRELUDE, render } from "../ops/render.js";
+import type { Backend, Buf, Kernel, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
+import { numelOf } from "./backend.js";
+
+export class CpuBuf implements Buf {
+  constructor(readonly data: Float32Array) {}
+  get size(): number {
+    return this.data.length;
+  }
+}
+
+type Compiled = (
+  ins: Float32Array[], strides: number[][], consts: readonly number[], out: Float32Array,
+  shape: Shape,
+) => void;
+
+const data = (b: Buf): Float32Array => (b as CpuBuf).data;
+
+/** How one input is read: same layout as the output, one element, or through strides. */
+type Mode = "c" | "s" | "g";
+
+function modeOf(s: Strided, outShape: Shape, n: number): Mode {
+  if (s.buf.size === 1) return "s";
+  if (s.buf.size === n && isContiguous(s.strides, outShape)) return "c";
+  return "g";
+}
+
+function isContiguous(strides: readonly number[], shape: Shape): boolean {
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const d = shape[i] ?? 1;
+    if (d !== 1 && strides[i] !== acc) return false;
+    acc *= d;
+  }
+  return true;
+}
+
+function compile(k: Kernel, modes: Mode[]): Compiled {
+  const env: Record<string, string> = {};
+  const hoist: string[] = [];
+  k.consts.forEach((l, j) => {
+    env[l] = `c${j}`;
+    hoist.push(`const c${j} = consts[${j}];`);
+  });
+  const general = modes.some((m) => m === "g");
+  k.inputs.forEach((l, j) => {
+    hoist.push(`const a${j} = ins[${j}];`);
+    if (modes[j] === "s") {
+      hoist.push(`const v${j} = a${j}[0];`);
+      env[l] = `v${j}`;
+    } else env[l] = modes[j] === "c" ? `a${j}[i]` : `a${j}[o${j}]`;
+  });
+  const body = `out[i] = ${render(k.expr, "js", env)};`;
+  let src: string;
+  if (!general) {
+    src = `${hoist.join("\n")}\nfor (let i = 0; i < out.length; i++) { ${body} }`;
+  } else {
+    // Outer loop over rows (all dims but the last), inner loop along the last dim with a stride.
+    const gs = k.inputs.map((_, j) => j).filter((j) => modes[j] === "g");
+    src = `${hoist.join("\n")}
+const r = shape.length, last = r === 0 ? 1 : shape[r - 1], rows = out.length / last;
+${gs.map((j) => `const s${j} = strides[${j}], sl${j} = r === 0 ? 0 : s${j}[r - 1];`).join("\n")}
+for (let row = 0; row < rows; row++) {
+  ${gs.map((j) => `let o${j} = 0;`).join(" ")}
+  for (let d = r - 2, rem = row; d >= 0; d--) {
+    const q = rem % shape[d]; rem = (rem - q) / shape[d];
+    ${gs.map((j) => `o${j} += q * s${j}[d];`).join(" ")}
+  }
+  for (let i = row * last, e = i + last; i < e; i++) {
+    ${body}
+    ${gs.map((j) => `o${j} += sl${j};`).join(" ")}
+  }
+}`;
+  }
+  return new Function("ins", "strides", "consts", "out", "shape", `"use strict";${JS_PRELUDE}${src}`) as Compiled;
+}
+
+export class CpuBackend implements Backend {
+  readonly name = "cpu";
+  private cache = new Map<string, Compiled>();
+  private live = 0;
+  private registry = new FinalizationRegistry<number>((bytes) => (this.live -= bytes));
+
+  private wrap(d: Float32Array): CpuBuf {
+    const b = new CpuBuf(d);
+    this.live += d.byteLength;
+    this.registry.register(b, d.byteLength);
+    return b;
+  }
+  upload(d: Float32Array): Buf {
+    return this.wrap(d);
+  }
+  read(buf: Buf): Promise<Float32Array> {
+    return Promise.resolve(data(buf).slice());
+  }
+  readSync(buf: Buf): Float32Array {
+    return data(buf).slice();
+  }
+  map(k: Kernel, inputs: readonly Strided[], consts: readonly number[], shape: Shape, into?: Buf): Buf {
+    const n = numelOf(shape);
+    const modes = inputs.map((s) => modeOf(s, shape, n));
+    const key = `${k.key}|${modes.join("")}`;
+    let fn = this.cache.get(key);
+    if (!fn) this.cache.set(key, (fn = compile(k, modes)));
+    const out = into ? data(into) : new Float32Array(n);
+    fn(inputs.map((s) => data(s.buf)), inputs.map((s) => s.strides as number[]), consts, out, shape);
+    return into ?? this.wrap(out);
+  }
+  reduce(op: ReduceOp, input: Buf, shape: Shape, axes: readonly number[]): Buf {
+    const src = data(input);
+    const outN = numelOf(shape.filter((_, d) => !axes.includes(d)));
+    const acc = new Float64Array(outN).fill(op === "sum" ? 0 : op === "max" ? -Infinity : Infinity);
+    const perm = outN === 1 ? () => 0 : permuted(shape, axes);
+    for (let i = 0; i < src.length; i++) {
+      const v = src[i] as number;
+      const o = perm(i);
+      if (op === "sum") acc[o] = (acc[o] as number) + v;
+      // NaN propagates: once the accumulator is NaN no comparison replaces it.
+      else if (Number.isNaN(v) || (op === "max" ? v > (acc[o] as number) : v < (acc[o] as number)))
+        acc[o] = v;
+    }
+    return this.wrap(Float32Array.from(acc));
+  }
+  argReduce(op: "max" | "min", input: Buf, shape: Shape, axis: number): [Buf, Buf] {
+    const src = data(input);
+    const { outer, red, inner } = split(shape, [axis]);
+    const vals = new Float32Array(outer * inner), idx = new Float32Array(outer * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < inner; j++) {
+        let best = src[o * red * inner + j] as number, bi = 0;
+        for (let r = 1; r < red && !Number.isNaN(best); r++) {
+          const v = src[(o * red + r) * inner + j] as number;
+          if (Number.isNaN(v) || (op === "max" ? v > best : v < best)) (best = v), (bi = r);
+        }
+        vals[o * inner + j] = best;
+        idx[o * inner + j] = bi;
+      }
+    }
+    return [this.wrap(vals), this.wrap(idx)];
+  }
+  oneHot(indices: Buf, outShape: Shape, axis: number): Buf {
+    const ix = data(indices);
+    const { outer, red, inner } = split(outShape, [axis]);
+    const out = new Float32Array(outer * red * inner);
+    for (let o = 0; o < outer; o++)
+      for (let j = 0; j < inner; j++) out[(o * red + (ix[o * inner + j] as number)) * inner + j] = 1;
+    return this.wrap(out);
+  }
+  free(): void {
+    // CPU buffers are plain typed arrays: the garbage collector reclaims them.
+  }
+  memory(): MemoryStats {
+    return { allocatedBytes: this.live, inUseBytes: this.live, pooledBytes: 0 };
+  }
+}
+
+/** Sizes before, along and after one axis. */
+function split(shape: Shape, axes: readonly number[]): { outer: number; red: number; inner: number } {
+  const a = axes[0] as number;
+  return { outer: numelOf(shape.slice(0, a)), red: shape[a] as number, inner: numelOf(shape.slice(a + 1)) };
+}
+
+/** Maps an input linear index to its output index once `axes` are removed. */
+function permuted(shape: Shape, axes: readonly number[]): (i: number) => number {
+  const r = shape.length;
+  const os = new Array<number>(r).fill(0);
+  for (let d = r - 1, acc = 1; d >= 0; d--) {
+    if (axes.includes(d)) continue;
+    os[d] = acc;
+    acc *= shape[d] as number;
+  }
+  return (i: number) => {
+    let o = 0;
+    for (let d = r - 1; d >= 0; d--) {
+      const n = shape[d] as number, q = i % n;
+      i = (i - q) / n;
+      o += q * (os[d] as number);
+    }
+    return o;
+  };
+}

@@ -1,0 +1,130 @@
+// Creation functions: tensor() from numbers, nested arrays or Float32Array; zeros/ones/full/rand/
+// randn/arange and the *Like variants. Shapes come as an array or as separate numbers.
+import { type DeviceLike, resolveDevice } from "./device.js";
+import { describe, errors } from "./errors.js";
+import { fill } from "./ops/apply.js";
+import { randData, randnData } from "./random.js";
+import { type NestedNumbers, Tensor } from "./tensor.js";
+
+export interface TensorOptions {
+  requiresGrad?: boolean;
+  device?: DeviceLike;
+  dtype?: "float32";
+}
+type SizeArgs = [readonly number[], TensorOptions?] | number[] | [...number[], TensorOptions];
+
+function checkOpts(fn: string, o: unknown): TensorOptions {
+  if (o === undefined) return {};
+  if (typeof o !== "object" || o === null || Array.isArray(o))
+    throw errors.badArg(fn, "options", "an object", o);
+  const opts = o as TensorOptions;
+  if (opts.dtype !== undefined && opts.dtype !== "float32") throw errors.dtype(fn, opts.dtype);
+  if (opts.requiresGrad !== undefined && typeof opts.requiresGrad !== "boolean")
+    throw errors.badArg(fn, "requiresGrad", "a boolean", opts.requiresGrad);
+  return opts;
+}
+
+/** Splits (shape | ...sizes, opts?) and validates the sizes. */
+function sizeArgs(fn: string, args: readonly unknown[]): [number[], TensorOptions] {
+  let rest = [...args];
+  let opts: unknown;
+  const last = rest[rest.length - 1];
+  if (typeof last === "object" && last !== null && !Array.isArray(last)) {
+    opts = last;
+    rest = rest.slice(0, -1);
+  }
+  const shape = Array.isArray(rest[0]) ? [...(rest[0] as unknown[])] : rest;
+  if (Array.isArray(rest[0]) && rest.length > 1) throw errors.badArg(fn, "size", "a shape", rest);
+  for (const d of shape)
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 0) throw errors.badSize(fn, shape);
+  return [shape as number[], checkOpts(fn, opts)];
+}
+
+function finish(t: Tensor, opts: TensorOptions): Tensor {
+  return opts.requiresGrad ? t.requiresGrad_(true) : t;
+}
+
+function flatten(data: unknown): { shape: number[]; values: Float32Array } {
+  if (data instanceof Float32Array) return { shape: [data.length], values: data.slice() };
+  if (typeof data === "number" || typeof data === "boolean")
+    return { shape: [], values: Float32Array.of(Number(data)) };
+  if (!Array.isArray(data)) throw errors.badArg("tensor", "data", "a number, an array or a Float32Array", data);
+  const shape: number[] = [];
+  for (let d: unknown = data; Array.isArray(d); d = d[0]) shape.push(d.length);
+  const out: number[] = [];
+  const walk = (v: unknown, dim: number): void => {
+    if (dim === shape.length) {
+      if (typeof v !== "number" && typeof v !== "boolean")
+        throw new TypeError(`tensor(): could not convert ${describe(v)} to a number (at dim ${dim})`);
+      out.push(Number(v));
+      return;
+    }
+    if (!Array.isArray(v)) throw errors.ragged("tensor", dim, shape[dim] as number, 0);
+    if (v.length !== shape[dim]) throw errors.ragged("tensor", dim, shape[dim] as number, v.length);
+    for (const e of v) walk(e, dim + 1);
+  };
+  walk(data, 0);
+  return { shape, values: Float32Array.from(out) };
+}
+
+/** A tensor from data. @example tensor([[1, 2], [3, 4]], { requiresGrad: true }) */
+export function tensor(data: NestedNumbers | Float32Array | boolean, opts?: TensorOptions): Tensor {
+  const o = checkOpts("tensor", opts);
+  const { shape, values } = flatten(data);
+  const dev = resolveDevice(o.device, "tensor");
+  return finish(Tensor._make(dev.backend.upload(values), shape, dev), o);
+}
+
+function filled(fn: string, args: readonly unknown[], v: number): Tensor {
+  const [shape, opts] = sizeArgs(fn, args);
+  return finish(fill(shape, v, resolveDevice(opts.device, fn)), opts);
+}
+
+/** @example zeros([2, 3]) or zeros(2, 3) */
+export const zeros = (...args: SizeArgs): Tensor => filled("zeros", args, 0);
+/** @example ones(3, { requiresGrad: true }) */
+export const ones = (...args: SizeArgs): Tensor => filled("ones", args, 1);
+
+/** @example full([2, 2], 7) */
+export function full(size: readonly number[], value: number, opts?: TensorOptions): Tensor {
+  if (typeof value !== "number") throw errors.badArg("full", "fill_value", "a number", value);
+  return filled("full", [size, ...(opts ? [opts] : [])], value);
+}
+
+function random(fn: string, args: readonly unknown[], gen: (n: number) => Float32Array): Tensor {
+  const [shape, opts] = sizeArgs(fn, args);
+  const dev = resolveDevice(opts.device, fn);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return finish(Tensor._make(dev.backend.upload(gen(n)), shape, dev), opts);
+}
+/** Uniform [0, 1); after manualSeed(s), the same numbers as torch.rand. @example rand(2, 3) */
+export const rand = (...args: SizeArgs): Tensor => random("rand", args, randData);
+/** Standard normal; after manualSeed(s), the same numbers as torch.randn. @example randn([3]) */
+export const randn = (...args: SizeArgs): Tensor => random("randn", args, randnData);
+
+/** Values from start to end (exclusive) by step. @example arange(5); arange(1, 2, 0.25) */
+export function arange(start: number, end?: number, step = 1, opts?: TensorOptions): Tensor {
+  const [a, b] = end === undefined ? [0, start] : [start, end];
+  for (const [n, v] of [["start", a], ["end", b], ["step", step]] as const)
+    if (typeof v !== "number" || !Number.isFinite(v)) throw errors.badArg("arange", n, "a finite number", v);
+  if (step === 0) throw new RangeError("arange(): step must be nonzero");
+  if ((b - a) * step < 0)
+    throw new RangeError("arange(): upper bound and larger bound inconsistent with step sign");
+  const n = Math.ceil((b - a) / step);
+  const vals = Float32Array.from({ length: n }, (_, i) => a + i * step);
+  const o = checkOpts("arange", opts);
+  const dev = resolveDevice(o.device, "arange");
+  return finish(Tensor._make(dev.backend.upload(vals), [n], dev), o);
+}
+
+function like(fn: string, t: Tensor, v: number, opts?: TensorOptions): Tensor {
+  if (!(t instanceof Tensor)) throw errors.badArg(fn, "input", "a Tensor", t);
+  const o = checkOpts(fn, opts);
+  return finish(fill(t.shape, v, resolveDevice(o.device ?? t._dev, fn)), o);
+}
+/** @example zerosLike(x) */
+export const zerosLike = (t: Tensor, opts?: TensorOptions): Tensor => like("zerosLike", t, 0, opts);
+/** @example onesLike(x) */
+export const onesLike = (t: Tensor, opts?: TensorOptions): Tensor => like("onesLike", t, 1, opts);
+/** @example fullLike(x, 3) */
+export const fullLike = (t: Tensor, v: number, opts?: TensorOptions): Tensor => like("fullLike", t, v, opts);

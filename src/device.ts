@@ -1,0 +1,61 @@
+// Devices: the CPU is always there; WebGPU is opened on request (Dawn is loaded only then).
+// Holds the default device that creation functions use when no device is given.
+import type { Backend } from "./backend/backend.js";
+import { CpuBackend } from "./backend/cpu.js";
+import { errors } from "./errors.js";
+
+export type DeviceType = "cpu" | "webgpu";
+
+export interface Device {
+  readonly type: DeviceType;
+  readonly backend: Backend;
+}
+
+export type DeviceLike = Device | DeviceType;
+
+export const cpu: Device = { type: "cpu", backend: new CpuBackend() };
+let webgpu: Device | null = null;
+let current: Device = cpu;
+
+/** Opens a device. @example const gpu = await requestDevice("webgpu"); */
+export async function requestDevice(type: DeviceType = "webgpu"): Promise<Device> {
+  if (type === "cpu") return cpu;
+  if (type !== "webgpu") throw errors.badArg("requestDevice", "type", "'cpu' or 'webgpu'", type);
+  if (webgpu && !isDead(webgpu)) return webgpu;
+  const { createWebGpuBackend } = await import("./backend/webgpu.js");
+  webgpu = { type: "webgpu", backend: await createWebGpuBackend() };
+  return webgpu;
+}
+
+const isDead = (d: Device): boolean => (d.backend as { dead?: boolean }).dead === true;
+
+/** Sets the device used when none is given. @example setDefaultDevice(await requestDevice()) */
+export function setDefaultDevice(d: DeviceLike): void {
+  current = resolveDevice(d, "setDefaultDevice");
+}
+
+export const defaultDevice = (): Device => current;
+
+export function resolveDevice(d: DeviceLike | undefined, fn: string): Device {
+  if (d === undefined) return current;
+  if (typeof d === "object" && d && (d.type === "cpu" || d.type === "webgpu")) return d;
+  if (d === "cpu") return cpu;
+  if (d === "webgpu") {
+    if (!webgpu) {
+      throw new Error(
+        `${fn}(): the webgpu device is not open yet; call 'await requestDevice("webgpu")' first`,
+      );
+    }
+    return webgpu;
+  }
+  throw errors.badArg(fn, "device", "'cpu', 'webgpu' or a Device", d);
+}
+
+/** Releases the WebGPU device and its worker, so a script can end. @example await shutdown() */
+export async function shutdown(): Promise<void> {
+  const d = webgpu;
+  webgpu = null;
+  if (current === d) current = cpu;
+  const b = d?.backend as { shutdown?: () => Promise<void> | void } | undefined;
+  await b?.shutdown?.();
+}

@@ -1,0 +1,96 @@
+// Every user-facing message, in PyTorch's exact words where PyTorch has them; otherwise naming
+// the function, the argument and the offending value or shape.
+import type { Shape } from "./backend/backend.js";
+
+const fmtShape = (s: Shape): string => `[${s.join(", ")}]`;
+const torchShape = (s: Shape): string => `[torch.FloatTensor [${s.join(", ")}]]`;
+
+export const errors = {
+  broadcast: (a: number, b: number, dim: number) =>
+    new Error(
+      `The size of tensor a (${a}) must match the size of tensor b (${b}) at non-singleton dimension ${dim}`,
+    ),
+  dimRange: (dim: number, ndim: number) => {
+    const n = Math.max(ndim, 1);
+    return new RangeError(
+      `Dimension out of range (expected to be in range of [${-n}, ${n - 1}], but got ${dim})`,
+    );
+  },
+  implicitGrad: () => new Error("grad can be implicitly created only for scalar outputs"),
+  noGrad: () => new Error("element 0 of tensors does not require grad and does not have a grad_fn"),
+  gradShape: (v: Shape, out: Shape) =>
+    new Error(
+      `Mismatch in shape: grad_output[0] has a shape of torch.Size(${fmtSize(v)}) and output[0] has a shape of torch.Size(${fmtSize(out)}).`,
+    ),
+  backwardTwice: () =>
+    new Error(
+      "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.",
+    ),
+  leafInplace: () =>
+    new Error("a leaf Variable that requires grad is being used in an in-place operation."),
+  versionMismatch: (shape: Shape, producer: string | null, version: number, expected: number) =>
+    new Error(
+      `one of the variables needed for gradient computation has been modified by an inplace operation: ${torchShape(shape)}${producer ? `, which is output 0 of ${producer},` : ""} is at version ${version}; expected version ${expected} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).`,
+    ),
+  requiresGradNonLeaf: () =>
+    new Error(
+      "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().",
+    ),
+  device: (a: string, b: string) =>
+    new Error(
+      `Expected all tensors to be on the same device, but found at least two devices, ${a} and ${b}!`,
+    ),
+  itemNumel: () => new Error("only one element tensors can be converted to Python scalars"),
+  viewShape: (shape: Shape, numel: number) =>
+    new Error(`shape '${fmtShape(shape)}' is invalid for input of size ${numel}`),
+  expand: (size: Shape, shape: Shape, dim: number, have: number, want: number) =>
+    new Error(
+      `The expanded size of the tensor (${want}) must match the existing size (${have}) at non-singleton dimension ${dim}.  Target sizes: ${fmtShape(size)}.  Tensor sizes: ${fmtShape(shape)}`,
+    ),
+  nonGrad: () =>
+    new Error("only Tensors of floating point dtype can require gradients"),
+  inplaceShape: (out: Shape, self: Shape) =>
+    new Error(
+      `output with shape ${fmtShape(self)} doesn't match the broadcast shape ${fmtShape(out)}`,
+    ),
+  badArg: (fn: string, arg: string, what: string, got: unknown) =>
+    new TypeError(`${fn}(): argument '${arg}' must be ${what}, but got ${describe(got)}`),
+  badSize: (fn: string, got: unknown) =>
+    new RangeError(`${fn}(): sizes must be non-negative integers, but got ${describe(got)}`),
+  ragged: (fn: string, dim: number, want: number, got: number) =>
+    new RangeError(
+      `${fn}(): expected sequence of length ${want} at dim ${dim} (got ${got})`,
+    ),
+  dtype: (fn: string, got: unknown) =>
+    new TypeError(`${fn}(): unsupported dtype ${describe(got)}; only 'float32' is supported`),
+  lr: (lr: number) => new RangeError(`Invalid learning rate: ${lr}`),
+  momentum: (m: number) => new RangeError(`Invalid momentum value: ${m}`),
+  weightDecay: (w: number) => new RangeError(`Invalid weight_decay value: ${w}`),
+  nesterov: () => new Error("Nesterov momentum requires a momentum and zero dampening"),
+  optimLeaf: () => new Error("can't optimize a non-leaf Tensor"),
+  emptyReduce: (fn: string) =>
+    new Error(
+      `${fn}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.`,
+    ),
+};
+
+const fmtSize = fmtShape;
+
+export function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return `[${v.map(describe).join(", ")}]`;
+  if (typeof v === "string") return `'${v}'`;
+  if (typeof v === "object") return v.constructor?.name ?? "object";
+  return String(v);
+}
+
+let warnedNonLeaf = false;
+/** PyTorch's UserWarning when reading .grad of a non-leaf; printed once per process. */
+export function warnNonLeafGrad(): void {
+  if (warnedNonLeaf) return;
+  warnedNonLeaf = true;
+  process.emitWarning(
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more informations.",
+    "UserWarning",
+  );
+}

@@ -1,0 +1,36 @@
+// Function forms of binary ops (torch.where, torch.pow(2, x), ...), for operands that may be numbers.
+import { errors } from "./errors.js";
+import { apply, type Operand } from "./ops/apply.js";
+import { Tensor } from "./tensor.js";
+
+function needTensor(fn: string, ops: readonly Operand[]): void {
+  if (!ops.some((o) => o instanceof Tensor)) throw errors.badArg(fn, "input", "a Tensor", ops[0]);
+}
+const binary = (name: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "rsub") =>
+  (a: Operand, b: Operand): Tensor => {
+    needTensor(name, [a, b]);
+    return apply(name, [a, b]);
+  };
+
+/** torch.add(a, b). @example add(x, 2) */
+export const add = binary("add");
+/** torch.sub(a, b). @example sub(x, y) */
+export const sub = binary("sub");
+/** torch.mul(a, b). @example mul(x, y) */
+export const mul = binary("mul");
+/** torch.div(a, b). @example div(x, 2) */
+export const div = binary("div");
+/** torch.pow(a, b); a may be a number. @example pow(2, x) */
+export const pow = binary("pow");
+/** torch.rsub(a, b) = b - a. @example rsub(x, 2) // 2 - x */
+export const rsub = binary("rsub");
+/** torch.maximum. @example maximum(x, y) */
+export const maximum = binary("maximum");
+/** torch.minimum. @example minimum(x, y) */
+export const minimum = binary("minimum");
+
+/** torch.where(cond, x, y): x where cond is nonzero, else y. @example where(x.gt(0), x, 0) */
+export function where(cond: Tensor, x: Operand, y: Operand): Tensor {
+  if (!(cond instanceof Tensor)) throw errors.badArg("where", "condition", "a Tensor", cond);
+  return apply("where", [cond, x, y]);
+}

@@ -1,0 +1,15 @@
+// Public API: re-exports only.
+export { Tensor, type DType, type Dims, type NestedNumbers } from "./tensor.js";
+export {
+  tensor, zeros, ones, full, rand, randn, arange, zerosLike, onesLike, fullLike, type TensorOptions,
+} from "./creation.js";
+export { manualSeed, initialSeed } from "./random.js";
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from "./autograd/grad_mode.js";
+export type { Node } from "./autograd/node.js";
+export {
+  requestDevice, setDefaultDevice, defaultDevice, shutdown, type Device, type DeviceLike,
+} from "./device.js";
+export { memory } from "./memory.js";
+export { where, maximum, minimum, pow, add, sub, mul, div, rsub } from "./functional.js";
+export * as optim from "./optim/index.js";
+export { formatTensor } from "./format.js";

@@ -1,0 +1,120 @@
+// A tiny typed scalar IR: the only way op math is written. Expressions are immutable trees over the
+// leaves x, y, z (inputs), out (the forward result) and g (the incoming gradient); render.ts prints them.
+
+export type Leaf = "x" | "y" | "z" | "out" | "g";
+export type UnaryPrim =
+  | "neg" | "exp" | "log" | "sqrt" | "abs" | "sin" | "cos" | "tanh" | "log1p" | "expm1" | "sign";
+export type BinaryPrim = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
+export type CmpPrim = "lt" | "le" | "gt" | "ge" | "eq" | "ne";
+
+type Node =
+  | { k: "leaf"; name: Leaf }
+  | { k: "lit"; v: number }
+  | { k: "un"; op: UnaryPrim; a: E }
+  | { k: "bin"; op: BinaryPrim; a: E; b: E }
+  | { k: "sel"; c: Cond; t: E; f: E }
+  | { k: "num"; c: Cond };
+
+type CondNode =
+  | { k: "cmp"; op: CmpPrim; a: E; b: E }
+  | { k: "and" | "or"; a: Cond; b: Cond }
+  | { k: "not"; a: Cond }
+  | { k: "isnan"; a: E };
+
+/** A scalar expression. Literals must be finite (WGSL has no inf/nan literals). */
+export class E {
+  constructor(readonly n: Node) {}
+  add(b: E | number): E { return bin("add", this, b); }
+  sub(b: E | number): E { return bin("sub", this, b); }
+  mul(b: E | number): E { return bin("mul", this, b); }
+  div(b: E | number): E { return bin("div", this, b); }
+  pow(b: E | number): E { return bin("pow", this, b); }
+  maximum(b: E | number): E { return bin("maximum", this, b); }
+  minimum(b: E | number): E { return bin("minimum", this, b); }
+  neg(): E { return un("neg", this); }
+  exp(): E { return un("exp", this); }
+  log(): E { return un("log", this); }
+  sqrt(): E { return un("sqrt", this); }
+  abs(): E { return un("abs", this); }
+  sin(): E { return un("sin", this); }
+  cos(): E { return un("cos", this); }
+  tanh(): E { return un("tanh", this); }
+  log1p(): E { return un("log1p", this); }
+  expm1(): E { return un("expm1", this); }
+  sign(): E { return un("sign", this); }
+  lt(b: E | number): Cond { return cmp("lt", this, b); }
+  le(b: E | number): Cond { return cmp("le", this, b); }
+  gt(b: E | number): Cond { return cmp("gt", this, b); }
+  ge(b: E | number): Cond { return cmp("ge", this, b); }
+  eq(b: E | number): Cond { return cmp("eq", this, b); }
+  ne(b: E | number): Cond { return cmp("ne", this, b); }
+  isnan(): Cond { return new Cond({ k: "isnan", a: this }); }
+}
+
+/** A boolean; usable only inside select() or num(). */
+export class Cond {
+  constructor(readonly n: CondNode) {}
+  and(b: Cond): Cond { return new Cond({ k: "and", a: this, b }); }
+  or(b: Cond): Cond { return new Cond({ k: "or", a: this, b }); }
+  not(): Cond { return new Cond({ k: "not", a: this }); }
+}
+
+export const lift = (v: E | number): E => {
+  if (v instanceof E) return v;
+  if (!Number.isFinite(v)) throw new Error(`IR literal must be finite, got ${v}`);
+  return new E({ k: "lit", v });
+};
+const un = (op: UnaryPrim, a: E): E => new E({ k: "un", op, a });
+const bin = (op: BinaryPrim, a: E, b: E | number): E => new E({ k: "bin", op, a, b: lift(b) });
+const cmp = (op: CmpPrim, a: E, b: E | number): Cond => new Cond({ k: "cmp", op, a, b: lift(b) });
+
+export const leaf = (name: Leaf): E => new E({ k: "leaf", name });
+export const lit = (v: number): E => lift(v);
+/** select(c, t, f) = c ? t : f */
+export const select = (c: Cond, t: E | number, f: E | number): E =>
+  new E({ k: "sel", c, t: lift(t), f: lift(f) });
+/** A condition as a float 0/1. */
+export const num = (c: Cond): E => new E({ k: "num", c });
+
+export const [x, y, z, out, g] = (["x", "y", "z", "out", "g"] as const).map(leaf) as [E, E, E, E, E];
+
+/** Every leaf an expression reads. */
+export function leaves(e: E | Cond, acc = new Set<Leaf>()): Set<Leaf> {
+  const n = e.n;
+  switch (n.k) {
+    case "leaf": acc.add(n.name); break;
+    case "lit": break;
+    case "un": case "not": case "isnan": leaves(n.a, acc); break;
+    case "num": leaves(n.c, acc); break;
+    case "sel": leaves(n.c, acc); leaves(n.t, acc); leaves(n.f, acc); break;
+    default: leaves(n.a, acc); leaves(n.b, acc);
+  }
+  return acc;
+}
+
+/** Replaces leaves by expressions (used to substitute a scalar operand, or to compose kernels). */
+export function substitute(e: E, sub: Partial<Record<Leaf, E>>): E {
+  const s = (v: E): E => substitute(v, sub);
+  const sc = (c: Cond): Cond => substituteCond(c, sub);
+  const n = e.n;
+  switch (n.k) {
+    case "leaf": return sub[n.name] ?? e;
+    case "lit": return e;
+    case "un": return new E({ ...n, a: s(n.a) });
+    case "bin": return new E({ ...n, a: s(n.a), b: s(n.b) });
+    case "sel": return new E({ k: "sel", c: sc(n.c), t: s(n.t), f: s(n.f) });
+    case "num": return new E({ k: "num", c: sc(n.c) });
+  }
+}
+
+function substituteCond(c: Cond, sub: Partial<Record<Leaf, E>>): Cond {
+  const n = c.n;
+  switch (n.k) {
+    case "cmp": return new Cond({ ...n, a: substitute(n.a, sub), b: substitute(n.b, sub) });
+    case "isnan": return new Cond({ k: "isnan", a: substitute(n.a, sub) });
+    case "not": return new Cond({ k: "not", a: substituteCond(n.a, sub) });
+    default: return new Cond({ k: n.k, a: substituteCond(n.a, sub), b: substituteCond(n.b, sub) });
+  }
+}
+
+export type { Node as ENode, CondNode };

@@ -1,0 +1,207 @@
+// Non-table ops and their gradients, written as Tensor code keyed by PyTorch's grad_fn names:
+// reductions (sum, mean, max, min), shapes (reshape, expand, squeeze), copies and fills.
+import { isGradEnabled } from "../autograd/grad_mode.js";
+import { type BackwardFn, Node, SavedTensor } from "../autograd/node.js";
+import { numelOf } from "../backend/backend.js";
+import type { Device } from "../device.js";
+import { errors } from "../errors.js";
+import { normDim, sameShape, sumToAxes } from "../shape.js";
+import { type DType, type Dims, Tensor } from "../tensor.js";
+import { apply, copyTo, fill, type Operand, sameDevice } from "./apply.js";
+import type { OpName } from "./table.js";
+
+export type ValuesIndices = [values: Tensor, indices: Tensor] & { values: Tensor; indices: Tensor };
+
+/** Attaches a Node to `out` when grad mode is on and an input needs a gradient. */
+function record(out: Tensor, name: string, inputs: Tensor[], saved: Tensor[], fn: BackwardFn): Tensor {
+  if (!isGradEnabled()) return out;
+  const next = inputs.map((t) => t._edge());
+  if (next.every((e) => e === null)) return out;
+  const sv = saved.map((t) => new SavedTensor(t, t.gradFn?.name ?? null));
+  out._setGradFn(new Node(name, next, inputs.map((t) => t.shape), sv, fn));
+  return out;
+}
+
+export const full = (shape: readonly number[], v: number, dev: Device): Tensor => fill(shape, v, dev);
+
+function axesOf(t: Tensor, dim: Dims | null | undefined): number[] {
+  if (dim === null || dim === undefined) return t.shape.map((_, i) => i);
+  const dims = typeof dim === "number" ? [dim] : [...dim];
+  if (dims.length === 0) return t.shape.map((_, i) => i);
+  const axes = dims.map((d) => normDim(d, t.ndim));
+  axes.forEach((a, i) => {
+    if (axes.indexOf(a) !== i) throw new Error(`dim ${a} appears multiple times in the list of dims`);
+  });
+  return t.ndim === 0 ? [] : axes.sort((a, b) => a - b);
+}
+
+const keptShape = (shape: readonly number[], axes: number[], keepdim: boolean): number[] =>
+  keepdim ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+
+function reduceSum(t: Tensor, axes: number[], keepdim: boolean): Tensor {
+  const shape = keptShape(t.shape, axes, keepdim);
+  if (axes.length === 0) return copyTo(t, shape);
+  return Tensor._make(t._dev.backend.reduce("sum", t._buf, t.shape, axes), shape, t._dev);
+}
+
+/** Sum over dims (all by default). */
+export function sum(t: Tensor, dim: Dims | null | undefined, keepdim: boolean): Tensor {
+  const axes = axesOf(t, dim);
+  const out = reduceSum(t, axes, keepdim);
+  const keep = keptShape(t.shape, axes, true);
+  return record(out, dim == null ? "SumBackward0" : "SumBackward1", [t], [], (g) => [
+    g.reshape(keep).expand(t.shape),
+  ]);
+}
+
+export function mean(t: Tensor, dim: Dims | null | undefined, keepdim: boolean): Tensor {
+  const axes = axesOf(t, dim);
+  const n = numelOf(t.shape.filter((_, i) => axes.includes(i)));
+  const s = reduceSum(t, axes, keepdim);
+  const out = Tensor._make(s.div(n)._buf, s.shape, t._dev);
+  const keep = keptShape(t.shape, axes, true);
+  return record(out, dim == null ? "MeanBackward0" : "MeanBackward1", [t], [], (g) => [
+    g.reshape(keep).expand(t.shape).div(n),
+  ]);
+}
+
+/** max/min over everything (a 0-D tensor) or along one dim (values and indices). */
+export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, keepdim: boolean) {
+  const B = op === "max" ? "Max" : "Min";
+  if (dim === undefined) {
+    if (t.numel === 0) throw errors.emptyReduce(op);
+    const out = Tensor._make(t._dev.backend.reduce(op, t._buf, t.shape, t.shape.map((_, i) => i)), [], t._dev);
+    // NOTE: ties share the gradient evenly; a NaN result sends it to the NaN inputs.
+    return record(out, `${B}Backward1`, [t], [t, out], (g, [x, o]) => {
+      const mask = (o as Tensor).isnan().item() ? (x as Tensor).isnan() : (x as Tensor).eq(o as Tensor);
+      return [mask.mul(g.div(mask.sum()))];
+    });
+  }
+  const axis = normDim(dim, t.ndim);
+  if (t.ndim > 0 && t.shape[axis] === 0)
+    throw new Error(`${op}(): Expected reduction dim ${dim} to have non-zero size.`);
+  const shape = keptShape(t.shape, t.ndim ? [axis] : [], keepdim);
+  const [v, i] = t.ndim === 0 ? [t.clone()._buf, fill([], 0, t._dev)._buf] : t._dev.backend.argReduce(op, t._buf, t.shape, axis);
+  const values = Tensor._make(v, shape, t._dev);
+  const indices = Tensor._make(i, shape, t._dev, "int64");
+  const keep = keptShape(t.shape, t.ndim ? [axis] : [], true);
+  record(values, `${B}Backward0`, [t], [], (g) => {
+    if (t.ndim === 0) return [g];
+    const mask = Tensor._make(t._dev.backend.oneHot(indices._buf, t.shape, axis), t.shape, t._dev);
+    return [apply("where", [mask, g.reshape(keep), 0])];
+  });
+  return Object.assign([values, indices], { values, indices }) as ValuesIndices;
+}
+
+/** Resolves one -1 in a requested shape and checks the element count. */
+function inferShape(shape: number[], numel: number): number[] {
+  const neg = shape.indexOf(-1);
+  if (shape.some((d, i) => !Number.isInteger(d) || d < -1 || (d === -1 && i !== neg)))
+    throw errors.viewShape(shape, numel);
+  const known = shape.reduce((a, d) => (d === -1 ? a : a * d), 1);
+  const out = [...shape];
+  if (neg >= 0) {
+    if (known === 0 || numel % known !== 0) throw errors.viewShape(shape, numel);
+    out[neg] = numel / known;
+  }
+  if (numelOf(out) !== numel) throw errors.viewShape(shape, numel);
+  return out;
+}
+
+export function reshape(t: Tensor, shape: number[], name: string): Tensor {
+  const out = t._view(inferShape(shape, t.numel));
+  return record(out, name, [t], [], (g) => [g.reshape(t.shape)]);
+}
+
+export function squeeze(t: Tensor, dim?: number): Tensor {
+  if (dim === undefined) {
+    const out = t._view(t.shape.filter((d) => d !== 1));
+    return record(out, "SqueezeBackward0", [t], [], (g) => [g.reshape(t.shape)]);
+  }
+  const a = normDim(dim, t.ndim);
+  const out = t._view(t.shape.filter((d, i) => i !== a || d !== 1));
+  return record(out, "SqueezeBackward1", [t], [], (g) => [g.reshape(t.shape)]);
+}
+
+export function unsqueeze(t: Tensor, dim: number): Tensor {
+  const a = normDim(dim, t.ndim + 1);
+  const shape = [...t.shape];
+  shape.splice(a, 0, 1);
+  return record(t._view(shape), "UnsqueezeBackward0", [t], [], (g) => [g.reshape(t.shape)]);
+}
+
+export function expand(t: Tensor, sizes: number[]): Tensor {
+  if (sizes.length < t.ndim)
+    throw new Error(
+      `expand(torch.FloatTensor{[${t.shape.join(", ")}]}, size=[${sizes.join(", ")}]): the number of sizes provided (${sizes.length}) must be greater or equal to the number of dimensions in the tensor (${t.ndim})`,
+    );
+  const off = sizes.length - t.ndim;
+  const shape = sizes.map((s, i) => {
+    const have = i >= off ? (t.shape[i - off] as number) : 1;
+    if (s === -1 && i >= off) return have;
+    if (!Number.isInteger(s) || s < 0) throw errors.viewShape(sizes, t.numel);
+    if (i >= off && have !== 1 && have !== s) throw errors.expand(sizes, t.shape, i, have, s);
+    return s;
+  });
+  return record(copyTo(t, shape), "ExpandBackward0", [t], [], (g) => [g._sumTo(t.shape)]);
+}
+
+/** Sums a broadcast result back to `shape` (no graph: used by the engine). */
+export function sumTo(t: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(t.shape, shape)) return t;
+  const axes = sumToAxes(shape, t.shape);
+  return Tensor._make(t._dev.backend.reduce("sum", t._buf, t.shape, axes), shape, t._dev);
+}
+
+export function clone(t: Tensor): Tensor {
+  return record(copyTo(t, t.shape, t.dtype), "CloneBackward0", [t], [], (g) => [g]);
+}
+
+export function toDevice(t: Tensor, dev: Device): Tensor {
+  if (dev === t._dev) return t;
+  const out = Tensor._make(dev.backend.upload(t.dataSync()), t.shape, dev, t.dtype);
+  const src = t._dev;
+  return record(out, "ToCopyBackward0", [t], [], (g) => [
+    Tensor._make(src.backend.upload(g.dataSync()), g.shape, src),
+  ]);
+}
+
+export function clamp(t: Tensor, min?: number | null, max?: number | null): Tensor {
+  if ((min === undefined || min === null) && (max === undefined || max === null))
+    throw new Error("torch.clamp: At least one of 'min' or 'max' must not be None");
+  for (const [n, v] of [["min", min], ["max", max]] as const)
+    if (v !== undefined && v !== null && typeof v !== "number")
+      throw errors.badArg("clamp", n, "a number or null", v);
+  return apply("clamp", [t, min ?? -Infinity, max ?? Infinity]);
+}
+
+/** Comparisons and isnan: a bool tensor with no graph. */
+export function compare(op: OpName, t: Tensor, o?: Operand): Tensor {
+  const r = apply(op, o === undefined ? [t] : [t, o]);
+  return Tensor._make(r._buf, r.shape, r._dev, "bool");
+}
+
+function checkInplace(t: Tensor): void {
+  if (!isGradEnabled() || !t.requiresGrad) return;
+  if (t.isLeaf) throw errors.leafInplace();
+  throw new Error(
+    "fill_/zero_/copy_ on a tensor that has a grad_fn is not supported by gradwise; use detach() or noGrad()",
+  );
+}
+
+export function fillInplace(t: Tensor, v: number): void {
+  if (typeof v !== "number") throw errors.badArg("fill_", "value", "a number", v);
+  checkInplace(t);
+  fill(t.shape, v, t._dev, t);
+  t._bumpVersion();
+}
+
+export function copyInplace(t: Tensor, src: Tensor): void {
+  if (!(src instanceof Tensor)) throw errors.badArg("copy_", "src", "a Tensor", src);
+  checkInplace(t);
+  const s = src._dev === t._dev ? src : src.to(t._dev);
+  copyTo(s, t.shape, t.dtype, t);
+  t._bumpVersion();
+}
+
+export { sameDevice, type DType };

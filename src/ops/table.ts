@@ -1,0 +1,105 @@
+// THE elementwise op table: each op's forward expression, its grad_fn name(s) and one gradient
+// expression per input, transcribed from PyTorch's derivatives.yaml (self→x, other→y, result→out).
+// Nothing else in the repo spells an elementwise op's math. grad_fn names are copied from PyTorch runs.
+import { type Cond, type E, type Leaf, g, leaves, lit, num, out, select, x, y, z } from "./expr.js";
+
+/** Which operands are tensors (t) or numbers (s): grad_fn names can differ per overload. */
+export type Variant = "t" | "tt" | "ts" | "st" | "ttt";
+
+export interface OpSpec {
+  /** The leaves the op reads, in argument order. */
+  args: readonly Leaf[];
+  /** grad_fn name per variant; undefined means the op records no graph (comparisons). */
+  gradFn?: string | Partial<Record<Variant, string>>;
+  fwd: E;
+  /** Gradient of each differentiable argument, as an expression of x, y, z, out and g. */
+  grads: Partial<Record<Leaf, E>>;
+}
+
+const unary = (gradFn: string, fwd: E, dx: E): OpSpec => ({ args: ["x"], gradFn, fwd, grads: { x: dx } });
+const binary = (gradFn: OpSpec["gradFn"], fwd: E, dx: E, dy: E): OpSpec => ({
+  args: ["x", "y"], gradFn, fwd, grads: { x: dx, y: dy },
+});
+const compare = (c: Cond): OpSpec => ({ args: ["x", "y"], fwd: num(c), grads: {} });
+const one = lit(1);
+
+// NOTE: pow's gradient is 0 where the exponent is 0, and the exponent's gradient is 0 where
+// the base is 0 and the exponent non-negative (PyTorch's pow_backward_self / _exponent).
+const powDx = select(y.eq(0), 0, g.mul(y.mul(x.pow(y.sub(1)))));
+const powDy = select(x.eq(0).and(y.ge(0)), 0, g.mul(out.mul(x.log())));
+
+export const OPS = {
+  neg: unary("NegBackward0", x.neg(), g.neg()),
+  exp: unary("ExpBackward0", x.exp(), g.mul(out)),
+  log: unary("LogBackward0", x.log(), g.div(x)),
+  sqrt: unary("SqrtBackward0", x.sqrt(), g.div(out.mul(2))),
+  abs: unary("AbsBackward0", x.abs(), g.mul(x.sign())),
+  sin: unary("SinBackward0", x.sin(), g.mul(x.cos())),
+  cos: unary("CosBackward0", x.cos(), g.mul(x.sin().neg())),
+  tanh: unary("TanhBackward0", x.tanh(), g.mul(one.sub(out.mul(out)))),
+  sigmoid: unary("SigmoidBackward0", one.div(one.add(x.neg().exp())), g.mul(one.sub(out).mul(out))),
+  // NOTE: `x < 0 ? 0 : x` keeps NaN as torch.relu does; the gradient is 0 where out <= 0.
+  relu: unary("ReluBackward0", select(x.lt(0), 0, x), select(out.le(0), 0, g)),
+  reciprocal: unary("ReciprocalBackward0", one.div(x), g.neg().mul(out.mul(out))),
+  square: unary("PowBackward0", x.mul(x), g.mul(2).mul(x)),
+  log1p: unary("Log1PBackward0", x.log1p(), g.div(x.add(1))),
+  expm1: unary("Expm1Backward0", x.expm1(), g.mul(out.add(1))),
+  // clamp(x, min=y, max=z) with number bounds (±Infinity when absent).
+  clamp: {
+    args: ["x", "y", "z"],
+    gradFn: "ClampBackward1",
+    fwd: x.maximum(y).minimum(z),
+    grads: { x: select(x.ge(y).and(x.le(z)), g, 0) },
+  },
+  add: binary("AddBackward0", x.add(y), g, g),
+  sub: binary("SubBackward0", x.sub(y), g, g.neg()),
+  // rsub(x, y) = y - x
+  rsub: binary({ tt: "RsubBackward0", ts: "RsubBackward1" }, y.sub(x), g.neg(), g),
+  mul: binary("MulBackward0", x.mul(y), g.mul(y), g.mul(x)),
+  div: binary("DivBackward0", x.div(y), g.div(y), g.neg().mul(x.div(y).div(y))),
+  pow: binary({ tt: "PowBackward1", ts: "PowBackward0", st: "PowBackward2" }, x.pow(y), powDx, powDy),
+  maximum: binary(
+    "MaximumBackward0",
+    x.maximum(y),
+    select(x.lt(y), 0, select(x.eq(y), g.div(2), g)),
+    select(x.gt(y), 0, select(x.eq(y), g.div(2), g)),
+  ),
+  minimum: binary(
+    "MinimumBackward0",
+    x.minimum(y),
+    select(x.gt(y), 0, select(x.eq(y), g.div(2), g)),
+    select(x.lt(y), 0, select(x.eq(y), g.div(2), g)),
+  ),
+  // where(cond=z, x, y): the condition gets no gradient.
+  where: {
+    args: ["z", "x", "y"],
+    gradFn: "WhereBackward0",
+    fwd: select(z.ne(0), x, y),
+    grads: { x: select(z.ne(0), g, 0), y: select(z.ne(0), 0, g) },
+  },
+  gt: compare(x.gt(y)),
+  lt: compare(x.lt(y)),
+  ge: compare(x.ge(y)),
+  le: compare(x.le(y)),
+  eq: compare(x.eq(y)),
+  ne: compare(x.ne(y)),
+  isnan: { args: ["x"], fwd: num(x.isnan()), grads: {} },
+  // Internal: copy/broadcast (expand, copy_, clone) and fill.
+  copy: { args: ["x"], fwd: x, grads: {} },
+} satisfies Record<string, OpSpec>;
+
+export type OpName = keyof typeof OPS;
+export const opNames = Object.keys(OPS) as OpName[];
+
+/** The leaves other than g that an op's gradients read: what its Node must save. */
+export function saves(s: OpSpec): Set<Leaf> {
+  const acc = new Set<Leaf>();
+  for (const d of Object.values(s.grads)) if (d) leaves(d, acc);
+  acc.delete("g");
+  return acc;
+}
+
+export function gradFnName(s: OpSpec, v: Variant): string | undefined {
+  if (typeof s.gradFn !== "object") return s.gradFn;
+  return s.gradFn[v] ?? s.gradFn.tt;
+}

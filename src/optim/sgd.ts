@@ -1,0 +1,67 @@
+// SGD as torch.optim.SGD (PyTorch 2.x defaults): momentum, dampening, weight decay, Nesterov,
+// maximize; step() updates parameters in place without recording a graph.
+import { noGrad } from "../autograd/grad_mode.js";
+import { errors } from "../errors.js";
+import { Tensor } from "../tensor.js";
+
+export interface SGDOptions {
+  lr?: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+  maximize?: boolean;
+}
+
+/** Stochastic gradient descent. @example const opt = new SGD([w], { lr: 0.1 }); opt.step() */
+export class SGD {
+  readonly params: Tensor[];
+  readonly options: Required<SGDOptions>;
+  private buffers: (Tensor | null)[];
+
+  constructor(params: Iterable<Tensor>, opts: SGDOptions = {}) {
+    const o = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...opts };
+    for (const k of ["lr", "momentum", "dampening", "weightDecay"] as const)
+      if (typeof o[k] !== "number" || Number.isNaN(o[k])) throw errors.badArg("SGD", k, "a number", o[k]);
+    if (o.lr < 0) throw errors.lr(o.lr);
+    if (o.momentum < 0) throw errors.momentum(o.momentum);
+    if (o.weightDecay < 0) throw errors.weightDecay(o.weightDecay);
+    if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) throw errors.nesterov();
+    this.params = [...params];
+    if (this.params.length === 0) throw new Error("optimizer got an empty parameter list");
+    this.params.forEach((p, i) => {
+      if (!(p instanceof Tensor)) throw errors.badArg("SGD", `params[${i}]`, "a Tensor", p);
+      if (!p.isLeaf) throw errors.optimLeaf();
+    });
+    this.options = o;
+    this.buffers = this.params.map(() => null);
+  }
+
+  /** Applies one update to every parameter that has a gradient. */
+  step(): void {
+    const { lr, momentum, dampening, weightDecay, nesterov, maximize } = this.options;
+    noGrad(() => {
+      this.params.forEach((p, i) => {
+        const grad = p.grad;
+        if (!grad) return;
+        let d = maximize ? grad.neg() : grad;
+        if (weightDecay !== 0) d = d.add(p.mul(weightDecay));
+        if (momentum !== 0) {
+          let buf = this.buffers[i] ?? null;
+          if (!buf) buf = this.buffers[i] = d.clone();
+          else buf.mul_(momentum).add_(dampening === 0 ? d : d.mul(1 - dampening));
+          d = nesterov ? d.add(buf.mul(momentum)) : buf;
+        }
+        p.sub_(d.mul(lr));
+      });
+    });
+  }
+
+  /** Resets gradients: to null by default (PyTorch 2.x), else to zeros. @example opt.zeroGrad() */
+  zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
+    for (const p of this.params) {
+      if (setToNone) p.grad = null;
+      else p.grad?.zero_();
+    }
+  }
+}

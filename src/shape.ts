@@ -1,0 +1,47 @@
+// Shape arithmetic: broadcasting (NumPy rules, PyTorch's error text), dim normalisation, and the
+// axes a broadcast gradient must be summed over to return to its input's shape.
+import type { Shape } from "./backend/backend.js";
+import { errors } from "./errors.js";
+
+export function broadcastShapes(a: Shape, b: Shape): number[] {
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = n - 1; i >= 0; i--) {
+    const da = a[i - n + a.length] ?? 1, db = b[i - n + b.length] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw errors.broadcast(da, db, i);
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/** Strides (elements) reading a contiguous `shape` at broadcast `outShape`; 0 where broadcast. */
+export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
+  const off = outShape.length - shape.length;
+  const s = new Array<number>(outShape.length).fill(0);
+  for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
+    const d = shape[i] as number;
+    s[i + off] = d === 1 ? 0 : acc;
+    acc *= d;
+  }
+  return s;
+}
+
+/** Wraps a possibly negative dim into [0, ndim), with PyTorch's error otherwise. */
+export function normDim(dim: number, ndim: number): number {
+  const n = Math.max(ndim, 1);
+  if (!Number.isInteger(dim) || dim < -n || dim >= n) throw errors.dimRange(dim, ndim);
+  return dim < 0 ? dim + n : dim;
+}
+
+/** The axes of `outShape` summed (kept as size 1) to reduce a broadcast result to `shape`. */
+export function sumToAxes(shape: Shape, outShape: Shape): number[] {
+  const off = outShape.length - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < outShape.length; i++) {
+    if (i < off || (shape[i - off] === 1 && outShape[i] !== 1)) axes.push(i);
+  }
+  return axes;
+}
+
+export const sameShape = (a: Shape, b: Shape): boolean =>
+  a.length === b.length && a.every((d, i) => d === b[i]);

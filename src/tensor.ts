@@ -1,0 +1,240 @@
+// Tensor: shape, dtype, device, requiresGrad, grad and gradFn over a backend buffer; every math
+// method goes through ops/ (apply for the op table, rules for reductions and shapes).
+import { runBackward } from "./autograd/engine.js";
+import { AccumulateGrad, type Node } from "./autograd/node.js";
+import type { Buf } from "./backend/backend.js";
+import { type Device, type DeviceLike, resolveDevice } from "./device.js";
+import { errors, warnNonLeafGrad } from "./errors.js";
+import { formatTensor } from "./format.js";
+import { apply, applyInplace, type Operand } from "./ops/apply.js";
+import * as R from "./ops/rules.js";
+import { sameShape } from "./shape.js";
+
+export type DType = "float32" | "int64" | "bool";
+export type Dims = number | readonly number[];
+
+/** Buffer and version counter, shared by a tensor and its views (reshape, detach). */
+class Storage {
+  version = 0;
+  constructor(public buf: Buf) {}
+}
+
+const inspect = Symbol.for("nodejs.util.inspect.custom");
+
+export class Tensor {
+  /** @internal */ _storage: Storage;
+  /** @internal */ _dev: Device;
+  readonly shape: number[];
+  readonly dtype: DType;
+  private leafRequiresGrad = false;
+  private _gradFn: Node | null = null;
+  private _grad: Tensor | null = null;
+  private retains = false;
+  private acc: AccumulateGrad | null = null;
+
+  /** @internal Use tensor(), zeros(), ... to create tensors. */
+  constructor(storage: Storage, shape: readonly number[], dev: Device, dtype: DType = "float32") {
+    this._storage = storage;
+    this.shape = [...shape];
+    this._dev = dev;
+    this.dtype = dtype;
+  }
+  /** @internal */
+  static _make(buf: Buf, shape: readonly number[], dev: Device, dtype: DType = "float32"): Tensor {
+    return new Tensor(new Storage(buf), shape, dev, dtype);
+  }
+  /** @internal A tensor sharing this one's storage and version counter. */
+  _view(shape: readonly number[]): Tensor {
+    return new Tensor(this._storage, shape, this._dev, this.dtype);
+  }
+  get _buf(): Buf { return this._storage.buf; }
+  get _version(): number { return this._storage.version; }
+  /** @internal */ _bumpVersion(): void { this._storage.version++; }
+  /** @internal Replaces the storage's buffer (an in-place write) and returns the old contents. */
+  _swapBuf(buf: Buf): Tensor {
+    const old = Tensor._make(this._storage.buf, this.shape, this._dev, this.dtype);
+    this._storage.buf = buf;
+    this._storage.version++;
+    return old;
+  }
+  /** @internal */ _setGradFn(n: Node): void { this._gradFn = n; }
+
+  get device(): Device["type"] { return this._dev.type; }
+  get ndim(): number { return this.shape.length; }
+  get numel(): number { return this.shape.reduce((a, b) => a * b, 1); }
+  get isLeaf(): boolean { return this._gradFn === null; }
+  get gradFn(): Node | null { return this._gradFn; }
+  get requiresGrad(): boolean { return this.leafRequiresGrad || this._gradFn !== null; }
+  set requiresGrad(v: boolean) { this.requiresGrad_(v); }
+
+  /** The accumulated gradient of a leaf (or of a tensor that called retainGrad()). */
+  get grad(): Tensor | null {
+    if (!this.isLeaf && !this.retains) {
+      warnNonLeafGrad();
+      return null;
+    }
+    return this._grad;
+  }
+  set grad(g: Tensor | null) {
+    if (g !== null && !(g instanceof Tensor)) throw errors.badArg("grad", "grad", "a Tensor or null", g);
+    if (g && !sameShape(g.shape, this.shape))
+      throw new Error(`assigned grad has data of a different size: [${g.shape}] vs [${this.shape}]`);
+    this._grad = g;
+  }
+
+  /** Sets requiresGrad on a leaf. @example w.requiresGrad_() */
+  requiresGrad_(flag = true): this {
+    if (!this.isLeaf) {
+      if (!flag) throw errors.requiresGradNonLeaf();
+      return this;
+    }
+    if (flag && this.dtype !== "float32") throw errors.nonGrad();
+    this.leafRequiresGrad = flag;
+    return this;
+  }
+  /** Keeps .grad on a non-leaf during backward. @example y.retainGrad() */
+  retainGrad(): void {
+    if (this.isLeaf) return;
+    if (!this.retains && this._gradFn) this._gradFn.retained = new WeakRef(this);
+    this.retains = true;
+  }
+  get retainsGrad(): boolean { return this.retains; }
+  /** A tensor sharing storage with no history. @example const d = y.detach() */
+  detach(): Tensor { return this._view(this.shape); }
+  /** Detaches in place. */
+  detach_(): this {
+    this._gradFn = null;
+    this.leafRequiresGrad = false;
+    return this;
+  }
+
+  /** Computes gradients of this tensor w.r.t. graph leaves. @example loss.backward() */
+  backward(gradient?: Tensor | null, opts: { retainGraph?: boolean } = {}): void {
+    if (!this.requiresGrad) throw errors.noGrad();
+    let seed: Tensor;
+    if (gradient === undefined || gradient === null) {
+      if (this.numel !== 1) throw errors.implicitGrad();
+      seed = R.full(this.shape, 1, this._dev);
+    } else {
+      if (!(gradient instanceof Tensor))
+        throw errors.badArg("backward", "gradient", "a Tensor", gradient);
+      if (!sameShape(gradient.shape, this.shape)) throw errors.gradShape(gradient.shape, this.shape);
+      if (gradient._dev !== this._dev) throw errors.device(this.device, gradient.device);
+      seed = gradient;
+    }
+    runBackward(this._edge() as Node, seed, opts.retainGraph ?? false);
+  }
+  /** @internal The graph edge for this tensor as an input: its grad_fn, or its leaf accumulator. */
+  _edge(): Node | null {
+    if (this._gradFn) return this._gradFn;
+    if (!this.leafRequiresGrad) return null;
+    return (this.acc ??= new AccumulateGrad(this));
+  }
+  /** @internal grad += g (g copied when someone else holds it). */
+  _accumulateGrad(g: Tensor, shared: boolean): void {
+    if (this._grad === null) this._grad = shared ? g.clone() : g;
+    else if (this._grad._dev !== g._dev || !sameShape(this._grad.shape, g.shape)) this._grad = this._grad.add(g);
+    else applyInplace("add", [this._grad, g]);
+  }
+  /** @internal Sums a broadcast gradient back to `shape`. */
+  _sumTo(shape: readonly number[]): Tensor { return R.sumTo(this, shape); }
+
+  // Reads.
+  /** The values, copied to the host. @example await t.data() */
+  data(): Promise<Float32Array> { return this._dev.backend.read(this._buf); }
+  /** The values, blocking until the device has them. @example t.dataSync() */
+  dataSync(): Float32Array { return this._dev.backend.readSync(this._buf); }
+  /** The single value of a one-element tensor. @example loss.item() */
+  item(): number {
+    if (this.numel !== 1) throw errors.itemNumel();
+    return this.dataSync()[0] as number;
+  }
+  /** Nested arrays of numbers (a number for 0-D). @example t.tolist() */
+  tolist(): NestedNumbers {
+    const d = this.dataSync();
+    const build = (dim: number, off: number): NestedNumbers => {
+      if (dim === this.ndim) return d[off] as number;
+      const stride = this.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
+      return Array.from({ length: this.shape[dim] as number }, (_, i) => build(dim + 1, off + i * stride));
+    };
+    return build(0, 0);
+  }
+  /** PyTorch's repr, awaiting the device without blocking. @example console.log(await t.format()) */
+  async format(): Promise<string> { return this.repr(await this.data()); }
+  /** PyTorch's repr (blocks on a device read). */
+  toString(): string { return this.repr(this.dataSync()); }
+  [inspect](): string { return this.toString(); }
+  private repr(d: Float32Array): string {
+    const sfx: string[] = [];
+    if (this._gradFn) sfx.push(`grad_fn=<${this._gradFn.name}>`);
+    else if (this.requiresGrad) sfx.push("requires_grad=True");
+    return formatTensor(d, this.shape, sfx, this.dtype);
+  }
+
+  // Elementwise ops (NumPy broadcasting; a number is a scalar operand).
+  add(o: Operand): Tensor { return apply("add", [this, o]); }
+  sub(o: Operand): Tensor { return apply("sub", [this, o]); }
+  /** other - this. @example x.rsub(2) // 2 - x */
+  rsub(o: Operand): Tensor { return apply("rsub", [this, o]); }
+  mul(o: Operand): Tensor { return apply("mul", [this, o]); }
+  div(o: Operand): Tensor { return apply("div", [this, o]); }
+  pow(o: Operand): Tensor { return apply("pow", [this, o]); }
+  maximum(o: Tensor): Tensor { return apply("maximum", [this, o]); }
+  minimum(o: Tensor): Tensor { return apply("minimum", [this, o]); }
+  neg(): Tensor { return apply("neg", [this]); }
+  exp(): Tensor { return apply("exp", [this]); }
+  log(): Tensor { return apply("log", [this]); }
+  sqrt(): Tensor { return apply("sqrt", [this]); }
+  abs(): Tensor { return apply("abs", [this]); }
+  sin(): Tensor { return apply("sin", [this]); }
+  cos(): Tensor { return apply("cos", [this]); }
+  tanh(): Tensor { return apply("tanh", [this]); }
+  sigmoid(): Tensor { return apply("sigmoid", [this]); }
+  relu(): Tensor { return apply("relu", [this]); }
+  square(): Tensor { return apply("square", [this]); }
+  reciprocal(): Tensor { return apply("reciprocal", [this]); }
+  log1p(): Tensor { return apply("log1p", [this]); }
+  expm1(): Tensor { return apply("expm1", [this]); }
+  clamp(min?: number | null, max?: number | null): Tensor { return R.clamp(this, min, max); }
+  gt(o: Operand): Tensor { return R.compare("gt", this, o); }
+  lt(o: Operand): Tensor { return R.compare("lt", this, o); }
+  ge(o: Operand): Tensor { return R.compare("ge", this, o); }
+  le(o: Operand): Tensor { return R.compare("le", this, o); }
+  eq(o: Operand): Tensor { return R.compare("eq", this, o); }
+  ne(o: Operand): Tensor { return R.compare("ne", this, o); }
+  isnan(): Tensor { return R.compare("isnan", this); }
+
+  // In place.
+  add_(o: Operand): this { applyInplace("add", [this, o]); return this; }
+  sub_(o: Operand): this { applyInplace("sub", [this, o]); return this; }
+  mul_(o: Operand): this { applyInplace("mul", [this, o]); return this; }
+  div_(o: Operand): this { applyInplace("div", [this, o]); return this; }
+  zero_(): this { return this.fill_(0); }
+  fill_(v: number): this { R.fillInplace(this, v); return this; }
+  copy_(src: Tensor): this { R.copyInplace(this, src); return this; }
+
+  // Reductions and shapes.
+  sum(dim?: Dims | null, keepdim = false): Tensor { return R.sum(this, dim, keepdim); }
+  mean(dim?: Dims | null, keepdim = false): Tensor { return R.mean(this, dim, keepdim); }
+  max(): Tensor;
+  max(dim: number, keepdim?: boolean): R.ValuesIndices;
+  max(dim?: number, keepdim = false): Tensor | R.ValuesIndices { return R.extreme("max", this, dim, keepdim); }
+  min(): Tensor;
+  min(dim: number, keepdim?: boolean): R.ValuesIndices;
+  min(dim?: number, keepdim = false): Tensor | R.ValuesIndices { return R.extreme("min", this, dim, keepdim); }
+  reshape(...shape: ShapeArgs): Tensor { return R.reshape(this, shapeArgs(shape), "ReshapeAliasBackward0"); }
+  view(...shape: ShapeArgs): Tensor { return R.reshape(this, shapeArgs(shape), "ViewBackward0"); }
+  expand(...shape: ShapeArgs): Tensor { return R.expand(this, shapeArgs(shape)); }
+  squeeze(dim?: number): Tensor { return R.squeeze(this, dim); }
+  unsqueeze(dim: number): Tensor { return R.unsqueeze(this, dim); }
+  clone(): Tensor { return R.clone(this); }
+  /** Copies to another device. @example x.to("cpu") */
+  to(device: DeviceLike): Tensor { return R.toDevice(this, resolveDevice(device, "to")); }
+  cpu(): Tensor { return this.to("cpu"); }
+}
+
+export type NestedNumbers = number | NestedNumbers[];
+export type ShapeArgs = [readonly number[]] | number[];
+export function shapeArgs(a: ShapeArgs): number[] {
+  return Array.isArray(a[0]) ? [...(a[0] as readonly number[])] : (a as number[]);
+}

@@ -1,0 +1,67 @@
+// Test helpers: fixture decoding, the toBeAllClose matcher (NaN and ±Inf positions must agree),
+// and device discovery (webgpu suites skip with one line when no adapter, fail if it is required).
+import { expect } from "vitest";
+import { readFileSync } from "node:fs";
+import { type Device, Tensor, requestDevice } from "../src/index.js";
+
+export interface Fx {
+  shape: number[];
+  data: (number | "nan" | "inf" | "-inf")[];
+}
+
+export const decode = (v: number | string): number =>
+  v === "nan" ? NaN : v === "inf" ? Infinity : v === "-inf" ? -Infinity : (v as number);
+
+export function loadFixture<T>(name: string): T {
+  return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")) as T;
+}
+
+function close(a: number, b: number, rtol: number, atol: number): boolean {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return a === b;
+  return Math.abs(a - b) <= atol + rtol * Math.abs(b);
+}
+
+expect.extend({
+  toBeAllClose(received: unknown, want: Fx, tol: { rtol?: number; atol?: number } = {}) {
+    const { rtol = 1e-4, atol = 1e-5 } = tol;
+    if (!(received instanceof Tensor)) return { pass: false, message: () => `expected a Tensor, got ${String(received)}` };
+    const shapeOk = received.shape.join() === want.shape.join();
+    const got = Array.from(received.dataSync());
+    const exp = want.data.map(decode);
+    const bad = exp.findIndex((e, i) => !close(got[i] as number, e, rtol, atol));
+    const pass = shapeOk && got.length === exp.length && bad < 0;
+    return {
+      pass,
+      message: () =>
+        !shapeOk
+          ? `shape [${received.shape}] != expected [${want.shape}]`
+          : `at index ${bad}: got ${got[bad]}, expected ${exp[bad]}\n got: ${got.slice(0, 24)}\nwant: ${exp.slice(0, 24)}`,
+    };
+  },
+});
+
+declare module "vitest" {
+  interface Matchers<T = unknown> {
+    toBeAllClose(want: Fx, tol?: { rtol?: number; atol?: number }): T;
+  }
+}
+
+let found: Promise<Device[]> | null = null;
+/** ["cpu", and "webgpu" when an adapter exists]. With GRADWISE_REQUIRE_WEBGPU=1 a missing adapter fails. */
+export function availableDevices(): Promise<Device[]> {
+  found ??= (async () => {
+    const cpu = await requestDevice("cpu");
+    try {
+      const gpu = await requestDevice("webgpu");
+      return [cpu, gpu];
+    } catch (e) {
+      if (process.env.GRADWISE_REQUIRE_WEBGPU === "1") throw e;
+      console.log(`webgpu tests skipped: ${(e as Error).message.split("\n")[0]}`);
+      return [cpu];
+    }
+  })();
+  return found;
+}
+
+export const deviceName = (d: Device): string => d.type;
