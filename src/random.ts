@@ -1,11 +1,15 @@
-// Bit-exact port of PyTorch 1.13's CPU random streams (mt19937 + ATen's uniform/normal kernels) so
-// that manualSeed(s) followed by randData / randnData reproduces torch.rand / torch.randn exactly.
-// randn of >= 16 elements follows the x86-64 AVX2 kernel (what CPU builds run on such machines).
+// Bit-exact port of PyTorch 1.13's CPU generator (mt19937 + ATen uniform/normal kernels): after
+// manualSeed(s), randData / randnData equal torch.rand / torch.randn. randn(n >= 16) follows x86-64
+// AVX2/AVX512 builds; torch without AVX2 (ARM, ATEN_CPU_CAPABILITY=default) uses libm there.
 
 const N = 624;
 const M = 397;
 const U64 = 1n << 64n;
-/** c10's default_rng_seed_val: the seed of a fresh torch.Generator(). */
+/**
+ * c10's default_rng_seed_val, the seed of a fresh torch.Generator(). PyTorch seeds its global CPU
+ * generator from /dev/urandom at startup; here the stream starts from this fixed seed instead, so
+ * results are reproducible even without manualSeed.
+ */
 const DEFAULT_SEED = 67280421310721n;
 
 const state = new Uint32Array(N);
@@ -58,6 +62,10 @@ function nextDouble(): number {
   return (hi * 4294967296 + lo) * 1.1102230246251565e-16; // 2^-53, exact
 }
 
+/**
+ * torch.manual_seed: any integer in [-2^63, 2^64); negative seeds wrap to their uint64 bit pattern.
+ * Also drops the cached second normal of the scalar randn path.
+ */
 export function manualSeed(s: number | bigint): void {
   if (typeof s === "number" && !Number.isInteger(s)) {
     throw new RangeError(`manualSeed: seed must be an integer, got ${s}`);
@@ -68,22 +76,26 @@ export function manualSeed(s: number | bigint): void {
   seedEngine(v);
 }
 
+/** torch.initial_seed: the last seed set (as uint64), or DEFAULT_SEED. */
 export function initialSeed(): bigint {
   return seed;
 }
 
+/** torch.rand(n): uniform on [0, 1), each value 24 random bits. */
 export function randData(n: number): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = nextFloat();
   return out;
 }
 
+/** torch.randn(n): standard normal; any shape is this stream over its numel. */
 export function randnData(n: number): Float32Array {
   return normalData(n, 0, 1);
 }
 
 /** torch.normal(mean, std, size) / Tensor.normal_ on a contiguous float32 tensor of n elements. */
 export function normalData(n: number, mean: number, std: number): Float32Array {
+  if (!(std >= 0)) throw new RangeError(`normal expects std >= 0.0, but found std ${std}`);
   const out = new Float32Array(n);
   if (n >= 16) {
     // Vectorised kernel: draw n uniforms, transform 16 at a time; a ragged tail redraws 16 fresh
@@ -99,7 +111,8 @@ export function normalData(n: number, mean: number, std: number): Float32Array {
     }
     return out;
   }
-  // Scalar kernel: normal_distribution<double>, two doubles per pair, caching r*sin(theta).
+  // Scalar kernel: normal_distribution<double>, two doubles per pair, caching r*sin(theta). JS and
+  // glibc double log/sin/cos may differ by an ulp, which survives the cast to float only ~2^-29.
   for (let i = 0; i < n; i++) {
     let z: number;
     if (cachedNormal !== null) {
@@ -119,9 +132,9 @@ export function normalData(n: number, mean: number, std: number): Float32Array {
 }
 
 // ---- float32 emulation of the AVX2 kernel (normal_fill_16_AVX2 with avx_mathfun.h) ----
-// GCC contracted many mul/add pairs of log256_ps / sincos256_ps into FMAs; the order of fused and
-// unfused steps below was read from the disassembly of Debian's libtorch_cpu.so 1.13 and matters
-// for bit-exactness. Constants are given as bit patterns taken from that binary.
+// GCC contracted many mul/add pairs of log256_ps / sincos256_ps into FMAs; which steps are fused
+// was read from the disassembly of Debian's libtorch_cpu.so 1.13 and matters for bit-exactness.
+// Constants are given as the bit patterns stored in that binary.
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -132,14 +145,23 @@ function fromBits(b: number): number {
 
 const fr = Math.fround;
 
-/** Single-rounded float32 fused multiply-add of float32 inputs. */
+/**
+ * Fused a*b+c for the kernel's own steps. a*b is exact in a double, so the only error is double
+ * rounding (to double, then float) when the double sum lands exactly on a float midpoint. Running
+ * logf and the sincos steps over all 2^24 possible inputs each (with fmaf below as reference)
+ * found no such case, so this cheap form is exact wherever it is used.
+ */
+function fused(a: number, b: number, c: number): number {
+  return fr(a * b + c);
+}
+
+/** Correctly rounded float32 fma for arbitrary float32 inputs (the mean/std step). */
 function fmaf(a: number, b: number, c: number): number {
-  const p = a * b; // exact: 24x24-bit product fits a double
+  const p = a * b;
   const s = p + c;
   const r = fr(s);
-  // Rounding p+c to double, then to float, can go wrong only when s lands exactly on a float
-  // midpoint (then `other`, its mirror image about s, is the neighbouring float) while p+c itself
-  // was not there; the twoSum error then tells which side the exact sum really was on.
+  // If s is a float midpoint, `other` (its mirror image about s) is the neighbouring float, and
+  // the twoSum error of p + c says on which side of the midpoint the exact sum really lies.
   const other = r + 2 * (s - r);
   if (r === s || fr(other) !== other) return r;
   const t = s - p;
@@ -148,7 +170,6 @@ function fmaf(a: number, b: number, c: number): number {
   return err > 0 === other > r ? other : r;
 }
 
-const ONE_HALF = 0.5;
 const SQRTHF = fromBits(0x3f3504f3);
 const LOG_P0 = fromBits(0x3d9021bb);
 const LOG_P1 = fromBits(0xbdebd1b8);
@@ -190,19 +211,19 @@ function logf(m: number): number {
   } else {
     x = x - 1;
   }
-  let y = fmaf(x, LOG_P0, LOG_P1);
-  y = fmaf(x, y, LOG_P2);
-  y = fmaf(x, y, LOG_P3);
-  y = fmaf(x, y, LOG_P4);
-  y = fmaf(x, y, LOG_P5);
-  y = fmaf(x, y, LOG_P6);
-  y = fmaf(x, y, LOG_P7);
-  y = fmaf(x, y, LOG_P8);
+  let y = fused(x, LOG_P0, LOG_P1);
+  y = fused(x, y, LOG_P2);
+  y = fused(x, y, LOG_P3);
+  y = fused(x, y, LOG_P4);
+  y = fused(x, y, LOG_P5);
+  y = fused(x, y, LOG_P6);
+  y = fused(x, y, LOG_P7);
+  y = fused(x, y, LOG_P8);
   const z = fr(x * x);
   y = fr(x * y);
-  y = fmaf(y, z, fr(e * LOG_Q1));
-  y = fr(y - z * ONE_HALF);
-  return fmaf(e, LOG_Q2, fr(x + y));
+  y = fused(y, z, fr(e * LOG_Q1));
+  y = fr(y - z * 0.5);
+  return fused(e, LOG_Q2, fr(x + y));
 }
 
 /**
@@ -210,37 +231,22 @@ function logf(m: number): number {
  * sincos256_ps inlined. `exact` says n * std + mean needs no rounding (std 1, mean 0).
  */
 function fill16(d: Float32Array, off: number, mean: number, std: number, exact: boolean): void {
-  radii(d, off);
-  polar(d, off, mean, std, exact);
-}
-
-/** Box-Muller radii of the 8 pairs; a separate function so V8 can inline all of logf's fmafs. */
-const radius8 = new Float64Array(8);
-function radii(d: Float32Array, off: number): void {
   for (let k = 0; k < 8; k++) {
     const m = 16777216 - (d[off + k] ?? 0) * 16777216; // (1 - u) * 2^24, an exact integer
-    radius8[k] = fr(Math.sqrt(-2 * logf(m)));
-  }
-}
-
-function polar(d: Float32Array, off: number, mean: number, std: number, exact: boolean): void {
-  for (let k = 0; k < 8; k++) {
+    const radius = fr(Math.sqrt(-2 * logf(m)));
     const theta = fr(TWO_PI * (d[off + k + 8] ?? 0)); // >= 0, so no sign handling is needed
-    const radius = radius8[k] ?? 0;
+
     const j = (Math.trunc(fr(theta * FOPI)) + 1) & ~1; // octant, 0..8
-    // Cody-Waite reduction: the three fused steps are exact in a double (DP1/DP2 have few bits,
-    // and x is a multiple of 2^-23 whenever j > 0), so one fround gives the fused result.
-    let x = fr(j * DP1 + theta);
-    x = fr(j * DP2 + x);
-    x = fr(j * DP3 + x);
+    let x = fused(j, DP1, theta); // Cody-Waite reduction by pi/4 in three parts
+    x = fused(j, DP2, x);
+    x = fused(j, DP3, x);
     const z = fr(x * x);
-    let yc = fmaf(z, COS_P0, COS_P1);
-    yc = fmaf(z, yc, COS_P2);
-    yc = fr(z * yc);
-    yc = fr(fmaf(yc, z, -(z * ONE_HALF)) + 1);
-    let ys = fmaf(z, SIN_P0, SIN_P1);
-    ys = fmaf(z, ys, SIN_P2);
-    ys = fmaf(fr(z * ys), x, x);
+    let yc = fused(z, COS_P0, COS_P1);
+    yc = fused(z, yc, COS_P2);
+    yc = fr(fused(fr(z * yc), z, -(z * 0.5)) + 1);
+    let ys = fused(z, SIN_P0, SIN_P1);
+    ys = fused(z, ys, SIN_P2);
+    ys = fused(fr(z * ys), x, x);
     // j & 2 picks which polynomial is the sine; the sign flips come from bit 2 of j and j - 2.
     const swap = (j & 2) !== 0;
     let sin = swap ? yc : ys;

@@ -23,6 +23,19 @@ export class SavedTensor {
   }
 }
 
+/** A number operand saved for backward (PyTorch saves it as a wrapped scalar): only freeable. */
+export class SavedScalar {
+  private freed = false;
+  unpack(): null {
+    if (this.freed) throw errors.backwardTwice();
+    return null;
+  }
+  release(): void {
+    this.freed = true;
+  }
+}
+
+export type Saved = SavedTensor | SavedScalar;
 export type Edge = Node | null;
 export type BackwardFn = (g: Tensor, saved: Tensor[]) => (Tensor | null)[];
 
@@ -35,7 +48,7 @@ export class Node {
     readonly name: string,
     readonly next: readonly Edge[],
     inputShapes: (readonly number[])[],
-    private saved: SavedTensor[],
+    private saved: Saved[],
     private readonly fn: BackwardFn,
   ) {
     this.inputShapes = inputShapes;
@@ -45,7 +58,12 @@ export class Node {
     return this.next.map((n) => [n, 0]);
   }
   apply(g: Tensor): (Tensor | null)[] {
-    return this.fn(g, this.saved.map((s) => s.unpack()));
+    const ts: Tensor[] = [];
+    for (const s of this.saved) {
+      const t = s.unpack();
+      if (t) ts.push(t);
+    }
+    return this.fn(g, ts);
   }
   release(): void {
     for (const s of this.saved) s.release();

@@ -2,12 +2,12 @@
 // Node whose backward runs one gradient kernel per input that needs it. Also the in-place variant.
 import type { Kernel, Strided } from "../backend/backend.js";
 import { isGradEnabled } from "../autograd/grad_mode.js";
-import { type Edge, Node, SavedTensor } from "../autograd/node.js";
+import { type Edge, Node, type Saved, SavedScalar, SavedTensor } from "../autograd/node.js";
 import { errors } from "../errors.js";
 import { broadcastShapes, broadcastStrides, sameShape } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import type { Device } from "../device.js";
-import type { E, Leaf } from "./expr.js";
+import { type E, type Leaf, leaves } from "./expr.js";
 import { OPS, type OpName, type Variant, gradFnName, saves } from "./table.js";
 
 export type Operand = Tensor | number;
@@ -58,14 +58,16 @@ function record(name: OpName, ops: readonly Operand[], out: Tensor, variant: Var
   if (!fnName || !isGradEnabled()) return;
   const next: Edge[] = ops.map((o) => (o instanceof Tensor ? o._edge() : null));
   if (next.every((e) => e === null)) return;
-  const need = saves(spec);
+  const need = saves(spec, spec.args.filter((_, i) => next[i]));
   const savedLeaves: Leaf[] = [];
-  const saved: SavedTensor[] = [];
+  const saved: Saved[] = [];
   const env = new Map<Leaf, number>(); // leaf -> const value, for number operands
   spec.args.forEach((l, i) => {
     const o = ops[i] as Operand;
-    if (typeof o === "number") env.set(l, o);
-    else if (need.has(l)) {
+    if (typeof o === "number") {
+      env.set(l, o);
+      if (need.has(l)) saved.push(new SavedScalar());
+    } else if (need.has(l)) {
       savedLeaves.push(l);
       const t = i === 0 && savedSelf ? savedSelf : o;
       saved.push(new SavedTensor(t, t === out ? fnName : t.gradFn?.name ?? null));
@@ -80,10 +82,14 @@ function record(name: OpName, ops: readonly Operand[], out: Tensor, variant: Var
     (g, tensors) => spec.args.map((l, i) => {
       const d = (spec.grads as Partial<Record<Leaf, E>>)[l];
       if (!d || !next[i]) return null;
-      const bufLeaves: Leaf[] = ["g", ...savedLeaves];
-      const k = kernel(`${name}:d${l}:${variant}`, d, bufLeaves, [...env.keys()]);
-      const inputs = [g, ...tensors].map((t) => ({ buf: t._buf, strides: broadcastStrides(t.shape, shape) }));
-      return Tensor._make(g._dev.backend.map(k, inputs, [...env.values()], shape), shape, g._dev);
+      // Bind exactly the leaves this gradient reads: buffers for g and saved tensors, uniforms for numbers.
+      const used = leaves(d);
+      const bufs: [Leaf, Tensor][] = [["g", g], ...savedLeaves.map((s, j) => [s, tensors[j]] as [Leaf, Tensor])];
+      const ins = bufs.filter(([s]) => used.has(s));
+      const consts = [...env].filter(([s]) => used.has(s));
+      const k = kernel(`${name}:d${l}:${variant}`, d, ins.map(([s]) => s), consts.map(([s]) => s));
+      const inputs = ins.map(([, t]) => ({ buf: t._buf, strides: broadcastStrides(t.shape, shape) }));
+      return Tensor._make(g._dev.backend.map(k, inputs, consts.map(([, v]) => v), shape), shape, g._dev);
     }));
   out._setGradFn(node);
 }

@@ -91,10 +91,13 @@ export const OPS = {
 export type OpName = keyof typeof OPS;
 export const opNames = Object.keys(OPS) as OpName[];
 
-/** The leaves other than g that an op's gradients read: what its Node must save. */
-export function saves(s: OpSpec): Set<Leaf> {
+/** The leaves other than g that the gradients of `args` read: what a Node must save. */
+export function saves(s: OpSpec, args: readonly Leaf[] = s.args): Set<Leaf> {
   const acc = new Set<Leaf>();
-  for (const d of Object.values(s.grads)) if (d) leaves(d, acc);
+  for (const a of args) {
+    const d = (s.grads as Partial<Record<Leaf, E>>)[a];
+    if (d) leaves(d, acc);
+  }
   acc.delete("g");
   return acc;
 }

@@ -1,0 +1,172 @@
+// Engine scenarios and error texts on every device: fan-out, retainGraph, backward(v), detach,
+// noGrad, accumulation, in-place rules and version counters, optimizers; messages from PyTorch.
+import { describe, expect, test, vi } from "vitest";
+import {
+  type Device, type Tensor, enableGrad, isGradEnabled, noGrad, ones, optim, tensor,
+} from "../src/index.js";
+import { type Fx, availableDevices, decode, loadFixture } from "./setup.js";
+
+const msg = loadFixture<Record<string, string>>("errors.json");
+const optimCases = loadFixture<{ kw: Record<string, number | boolean>; w0: Fx; x: Fx; w: Fx }[]>("optim.json");
+const devices = await availableDevices();
+const vals = (t: Tensor | null): number[] => Array.from(t?.dataSync() ?? []);
+const camel = (k: string): string => k.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+
+describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, device) => {
+  const T = (d: number | number[] | number[][], requiresGrad = false) => tensor(d, { device, requiresGrad });
+
+  test("fan-out sums both paths", () => {
+    const x = T([1, 2, 3], true);
+    x.mul(x).add(x).sum().backward(); // d/dx (x^2 + x) = 2x + 1
+    expect(vals(x.grad)).toEqual([3, 5, 7]);
+  });
+
+  test("gradients accumulate into leaves only; non-leaf .grad is null with one warning", () => {
+    const x = T([1, 2], true);
+    const y = x.mul(3);
+    y.sum().backward(null, { retainGraph: true });
+    y.sum().backward();
+    expect(vals(x.grad)).toEqual([6, 6]);
+    // NOTE: PyTorch saves the number 3 for MulBackward0, so a third pass needs retainGraph too.
+    expect(() => y.sum().backward()).toThrow(msg.backwardTwice);
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    expect(y.grad).toBeNull();
+    expect(y.grad).toBeNull();
+    expect(warn.mock.calls.length).toBeLessThanOrEqual(1);
+    warn.mockRestore();
+  });
+
+  test("retainGrad keeps a non-leaf gradient", () => {
+    const x = T([1, 2], true);
+    const y = x.mul(2);
+    y.retainGrad();
+    y.mul(y).sum().backward();
+    expect(vals(y.grad)).toEqual([4, 8]);
+    expect(vals(x.grad)).toEqual([8, 16]);
+  });
+
+  test("second backward fails only where a freed saved tensor is needed", () => {
+    const x = T([1, 2, 3], true);
+    const y = x.mul(x).sum();
+    y.backward();
+    expect(() => y.backward()).toThrow(msg.backwardTwice);
+    const a = T([1, 2], true);
+    const b = a.add(1).sum(); // add and sum save nothing: backward twice accumulates
+    b.backward();
+    b.backward();
+    expect(vals(a.grad)).toEqual([2, 2]);
+    const c = a.mul(a).sum();
+    c.backward(null, { retainGraph: true });
+    c.backward();
+    expect(vals(a.grad)).toEqual([2 + 2 + 2, 2 + 4 + 4]);
+  });
+
+  test("backward errors", () => {
+    expect(() => T([1, 2, 3], true).mul(2).backward()).toThrow(msg.implicitGrad);
+    expect(() => T([1, 2, 3]).sum().backward()).toThrow(msg.noGrad);
+    expect(() => T([1, 2, 3], true).mul(2).backward(T([1, 1]))).toThrow(msg.gradShape);
+  });
+
+  test("backward(v) is the vector-Jacobian product", () => {
+    const x = T([1, 2, 3], true);
+    x.mul(x).backward(T([1, 0.5, 0]));
+    expect(vals(x.grad)).toEqual([2, 2, 0]);
+  });
+
+  test("detach shares storage and has no history", () => {
+    const x = T([1, 2], true);
+    const d = x.detach();
+    expect(d.requiresGrad).toBe(false);
+    noGrad(() => d.add_(1));
+    expect(vals(x)).toEqual([2, 3]);
+  });
+
+  test("noGrad and enableGrad return fn's value, nest, and span an await", async () => {
+    const x = T([1], true);
+    expect(noGrad(() => x.mul(2)).requiresGrad).toBe(false);
+    expect(noGrad(() => enableGrad(() => x.mul(2))).requiresGrad).toBe(true);
+    const p = noGrad(async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      return x.mul(2);
+    });
+    expect((await p).requiresGrad).toBe(false);
+    expect(isGradEnabled()).toBe(true);
+  });
+
+  test("requiresGrad_ rules", () => {
+    expect(() => T([1], true).mul(2).requiresGrad_(false)).toThrow(msg.requiresGradNonLeaf);
+    const a = T([1]).requiresGrad_();
+    expect(a.requiresGrad && a.isLeaf).toBe(true);
+  });
+
+  test("in-place rules: leaf error, version counters, noGrad update", () => {
+    expect(() => T([1, 2, 3], true).add_(1)).toThrow(msg.leafInplace);
+    const x = T([1, 1, 1], true);
+    const y = x.add(1);
+    const z = y.mul(y);
+    y.add_(1);
+    expect(() => z.sum().backward()).toThrow(msg.versionNonLeaf);
+    const w = T([1, 1, 1]);
+    const s = x.mul(w).sum();
+    w.add_(1);
+    expect(() => s.backward()).toThrow(msg.versionLeaf);
+    const p = T([1, 2], true);
+    p.mul(p).sum().backward();
+    noGrad(() => p.sub_((p.grad as Tensor).mul(0.5)));
+    expect(vals(p)).toEqual([0, 0]);
+    expect(p.isLeaf && p.requiresGrad).toBe(true);
+  });
+
+  test("in-place on a non-leaf rebases its history", () => {
+    const x = T([1, 2], true);
+    const yv = T([3, 4], true);
+    const b = x.mul(2);
+    b.add_(1);
+    expect(b.gradFn?.name).toBe("AddBackward0");
+    expect(b.gradFn?.nextFunctions[0]?.[0]?.name).toBe("MulBackward0");
+    const c = x.mul(1);
+    c.mul_(yv); // needs the old c for y's gradient
+    c.sum().backward();
+    expect(vals(x.grad)).toEqual([3, 4]);
+    expect(vals(yv.grad)).toEqual([1, 2]);
+  });
+
+  test("shape and argument errors carry PyTorch's text", () => {
+    expect(() => T([1, 2, 3]).add(T([1, 2]))).toThrow(msg.broadcast);
+    expect(() => ones([2, 3], { device }).mul(ones([4, 1, 2], { device }))).toThrow(msg.broadcast2);
+    expect(() => T([1, 2, 3]).sum(1)).toThrow(msg.dimRange);
+    expect(() => T([[1, 2, 3]]).sum(-3)).toThrow(msg.dimRange2);
+    expect(() => ones(6, { device }).view(4, -1)).toThrow(msg.viewShape);
+    expect(() => T([1, 2, 3]).item()).toThrow(msg.item);
+    expect(() => T([1, 2, 3]).expand(2, 4)).toThrow(msg.expand);
+    expect(() => new optim.SGD([T([1], true)], { lr: -0.1 })).toThrow(msg.lr);
+    expect(() => new optim.SGD([T([1], true)], { lr: 0.1, momentum: -1 })).toThrow(msg.momentum);
+    expect(() => new optim.SGD([T([1], true).mul(2)], { lr: 0.1 })).toThrow(msg.optimLeaf);
+    expect(() => tensor([[1, 2], [3]], { device })).toThrow(/expected sequence of length 2 at dim 1 \(got 1\)/);
+    expect(() => ones(-1, { device })).toThrow(RangeError);
+    expect(() => T([1]).add("2" as unknown as number)).toThrow(/argument 'other' must be a Tensor or a number/);
+  });
+
+  test.each(optimCases.map((c) => [JSON.stringify(c.kw), c] as const))("SGD %s matches PyTorch", (_k, c) => {
+    const w = tensor(c.w0.data.map(decode), { device, requiresGrad: true });
+    const x = tensor(c.x.data.map(decode), { device });
+    const opts = Object.fromEntries(Object.entries(c.kw).map(([k, v]) => [camel(k), v]));
+    const opt = new optim.SGD([w], opts);
+    for (let i = 0; i < 5; i++) {
+      w.mul(x).sub(1).pow(2).sum().backward();
+      opt.step();
+      opt.zeroGrad();
+    }
+    expect(w).toBeAllClose(c.w);
+    expect(w.grad).toBeNull();
+  });
+});
+
+if (devices.length > 1) {
+  test("mixed devices raise PyTorch's error", () => {
+    const [a, b] = devices as [Device, Device];
+    expect(() => tensor([1], { device: a }).add(tensor([1], { device: b }))).toThrow(
+      "Expected all tensors to be on the same device, but found at least two devices, cpu and webgpu!",
+    );
+  });
+}
