@@ -37,7 +37,7 @@ export function runBackward(root: Node, seed: Tensor, retainGraph: boolean): voi
       if (!g) continue;
       pending.delete(node);
       const keep = node.retained?.deref();
-      if (keep) keep._accumulateGrad(g, shared.has(g));
+      if (keep) keep._accumulateGrad(g, true);
       if (node instanceof AccumulateGrad) {
         node.variable._accumulateGrad(g, shared.has(g));
         continue;
@@ -47,12 +47,10 @@ export function runBackward(root: Node, seed: Tensor, retainGraph: boolean): voi
         const next = node.next[k];
         if (!gi || !next) return;
         const gk = gi._sumTo(node.inputShapes[k] as readonly number[]);
+        // The same tensor handed to two consumers (add's inputs) must not become two leaves' .grad.
+        if (grads.indexOf(gi) !== k || grads.lastIndexOf(gi) !== k) shared.add(gk);
         const prev = pending.get(next);
-        if (prev) pending.set(next, prev.add(gk));
-        else {
-          if (gk === g || gk === seed) shared.add(gk);
-          pending.set(next, gk);
-        }
+        pending.set(next, prev ? prev.add(gk) : gk);
       });
       if (!retainGraph) node.release();
     }

@@ -79,15 +79,11 @@ for (let row = 0; row < rows; row++) {
 
 export class CpuBackend implements Backend {
   readonly name = "cpu";
-  private cache = new Map<string, Compiled>();
-  private live = 0;
-  private registry = new FinalizationRegistry<number>((bytes) => (this.live -= bytes));
+  // Compiled code per kernel and input layout (kernels are interned by apply.ts, so identity works).
+  private cache = new WeakMap<Kernel, Map<string, Compiled>>();
 
   private wrap(d: Float32Array): CpuBuf {
-    const b = new CpuBuf(d);
-    this.live += d.byteLength;
-    this.registry.register(b, d.byteLength);
-    return b;
+    return new CpuBuf(d);
   }
   upload(d: Float32Array): Buf {
     return this.wrap(d);
@@ -100,12 +96,19 @@ export class CpuBackend implements Backend {
   }
   map(k: Kernel, inputs: readonly Strided[], consts: readonly number[], shape: Shape, into?: Buf): Buf {
     const n = numelOf(shape);
-    const modes = inputs.map((s) => modeOf(s, shape, n));
-    const key = `${k.key}|${modes.join("")}`;
-    let fn = this.cache.get(key);
-    if (!fn) this.cache.set(key, (fn = compile(k, modes)));
+    let layout = "";
+    const bufs: Float32Array[] = [], strides: number[][] = [];
+    for (const s of inputs) {
+      layout += modeOf(s, shape, n);
+      bufs.push(data(s.buf));
+      strides.push(s.strides as number[]);
+    }
+    let byLayout = this.cache.get(k);
+    if (!byLayout) this.cache.set(k, (byLayout = new Map()));
+    let fn = byLayout.get(layout);
+    if (!fn) byLayout.set(layout, (fn = compile(k, [...layout] as Mode[])));
     const out = into ? data(into) : new Float32Array(n);
-    fn(inputs.map((s) => data(s.buf)), inputs.map((s) => s.strides as number[]), consts, out, shape);
+    fn(bufs, strides, consts, out, shape);
     return into ?? this.wrap(out);
   }
   reduce(op: ReduceOp, input: Buf, shape: Shape, axes: readonly number[]): Buf {
@@ -151,8 +154,11 @@ export class CpuBackend implements Backend {
   free(): void {
     // CPU buffers are plain typed arrays: the garbage collector reclaims them.
   }
+  /** The process's typed-array memory: per-buffer tracking (FinalizationRegistry) costs more than
+   * the allocation itself at small sizes, and the garbage collector owns these buffers anyway. */
   memory(): MemoryStats {
-    return { allocatedBytes: this.live, inUseBytes: this.live, pooledBytes: 0 };
+    const bytes = process.memoryUsage().arrayBuffers;
+    return { allocatedBytes: bytes, inUseBytes: bytes, pooledBytes: 0 };
   }
 }
 

@@ -7,7 +7,7 @@ import { errors } from "../errors.js";
 import { broadcastShapes, broadcastStrides, sameShape } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import type { Device } from "../device.js";
-import { type E, type Leaf, leaves } from "./expr.js";
+import { type E, type Leaf, g as g_, leaves } from "./expr.js";
 import { OPS, type OpName, type Variant, gradFnName, saves } from "./table.js";
 
 export type Operand = Tensor | number;
@@ -33,12 +33,12 @@ function checkOperand(fn: string, o: unknown, i: number): asserts o is Operand {
 }
 
 /** Runs op `name`'s forward; writes into `into` (same shape as the result) when given. */
-function forward(name: OpName, ops: readonly Operand[], into?: Tensor) {
+function forward(name: OpName, ops: readonly Operand[], into?: Tensor, at?: readonly number[]) {
   const spec = OPS[name];
   ops.forEach((o, i) => checkOperand(name, o, i));
   const ts = ops.filter((o): o is Tensor => o instanceof Tensor);
   const dev = sameDevice(into ? [into, ...ts] : ts);
-  let shape: readonly number[] = [];
+  let shape: readonly number[] = at ?? [];
   for (const t of ts) shape = broadcastShapes(shape, t.shape);
   if (into && !sameShape(shape, into.shape)) throw errors.inplaceShape(shape, into.shape);
   const variant = ops.map((o) => (o instanceof Tensor ? "t" : "s")).join("") as Variant;
@@ -82,6 +82,7 @@ function record(name: OpName, ops: readonly Operand[], out: Tensor, variant: Var
     (g, tensors) => spec.args.map((l, i) => {
       const d = (spec.grads as Partial<Record<Leaf, E>>)[l];
       if (!d || !next[i]) return null;
+      if (d === g_) return g; // identity gradient (add, sub's first input): no kernel
       // Bind exactly the leaves this gradient reads: buffers for g and saved tensors, uniforms for numbers.
       const used = leaves(d);
       const bufs: [Leaf, Tensor][] = [["g", g], ...savedLeaves.map((s, j) => [s, tensors[j]] as [Leaf, Tensor])];
@@ -100,6 +101,12 @@ export function apply(name: OpName, ops: readonly Operand[]): Tensor {
   const out = Tensor._make(buf, shape, dev);
   record(name, ops, out, variant);
   return out;
+}
+
+/** An op evaluated at a given (larger) broadcast shape, without a graph: fused broadcast + op. */
+export function applyAt(name: OpName, ops: readonly Operand[], shape: readonly number[]): Tensor {
+  const r = forward(name, ops, undefined, shape);
+  return Tensor._make(r.buf, r.shape, r.dev);
 }
 
 /** In-place op on ops[0]: writes its storage, bumps its version, rebases its history. */

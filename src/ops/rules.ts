@@ -7,7 +7,7 @@ import type { Device } from "../device.js";
 import { errors } from "../errors.js";
 import { normDim, sameShape, sumToAxes } from "../shape.js";
 import { type DType, type Dims, Tensor } from "../tensor.js";
-import { apply, copyTo, fill, type Operand, sameDevice } from "./apply.js";
+import { apply, applyAt, copyTo, fill, type Operand, sameDevice } from "./apply.js";
 import type { OpName } from "./table.js";
 
 export type ValuesIndices = [values: Tensor, indices: Tensor] & { values: Tensor; indices: Tensor };
@@ -50,7 +50,7 @@ export function sum(t: Tensor, dim: Dims | null | undefined, keepdim: boolean): 
   const out = reduceSum(t, axes, keepdim);
   const keep = keptShape(t.shape, axes, true);
   return record(out, dim == null ? "SumBackward0" : "SumBackward1", [t], [], (g) => [
-    g.reshape(keep).expand(t.shape),
+    copyTo(g.reshape(keep), t.shape),
   ]);
 }
 
@@ -61,7 +61,7 @@ export function mean(t: Tensor, dim: Dims | null | undefined, keepdim: boolean):
   const out = Tensor._make(s.div(n)._buf, s.shape, t._dev);
   const keep = keptShape(t.shape, axes, true);
   return record(out, dim == null ? "MeanBackward0" : "MeanBackward1", [t], [], (g) => [
-    g.reshape(keep).expand(t.shape).div(n),
+    applyAt("div", [g.reshape(keep), n], t.shape),
   ]);
 }
 

@@ -1,0 +1,37 @@
+// Layout rules: the autograd engine, Tensor and ops/ import no backend implementation (only the
+// Backend interface); files stay under 300 lines; prints the src/ line total against a budget.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { expect, test } from "vitest";
+
+const root = new URL("..", import.meta.url).pathname;
+const files = (dir: string): string[] =>
+  readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+const src = files(join(root, "src")).filter((f) => f.endsWith(".ts"));
+const imports = (f: string): string[] =>
+  [...readFileSync(f, "utf8").matchAll(/^\s*(?:import|export)[^'"]*from\s+["']([^"']+)["']/gm)].map((m) => m[1] as string);
+const BACKEND_IMPL = /backend\/(?!backend\.js$)|^webgpu$/;
+
+test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f) => relative(root, f)))(
+  "%s imports no backend implementation",
+  (f) => {
+    const bad = imports(join(root, f)).filter((i) => BACKEND_IMPL.test(i));
+    expect(bad).toEqual([]);
+  },
+);
+
+test("no source file over 300 lines; the src/ total stays within budget", () => {
+  const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
+  const total = lines.reduce((a, [, n]) => a + n, 0);
+  console.log(`src/: ${total} lines in ${src.length} files (budget 4000)`);
+  expect(lines.filter(([, n]) => n > 300)).toEqual([]);
+  expect(total).toBeLessThanOrEqual(4000);
+});
+
+test("WGSL lives only in shaders/", () => {
+  const wgslish = src.filter((f) => /@compute|@group\(|var<storage/.test(readFileSync(f, "utf8")));
+  expect(wgslish.map((f) => relative(root, f))).toEqual([]);
+});
