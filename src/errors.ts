@@ -84,13 +84,12 @@ export function describe(v: unknown): string {
   return String(v);
 }
 
+export const NON_LEAF_GRAD_WARNING =
+  "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more informations.";
 let warnedNonLeaf = false;
 /** PyTorch's UserWarning when reading .grad of a non-leaf; printed once per process. */
 export function warnNonLeafGrad(): void {
   if (warnedNonLeaf) return;
   warnedNonLeaf = true;
-  process.emitWarning(
-    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more informations.",
-    "UserWarning",
-  );
+  process.emitWarning(NON_LEAF_GRAD_WARNING, "UserWarning");
 }

@@ -4,6 +4,7 @@ import { describe, expect, test, vi } from "vitest";
 import {
   type Device, type Tensor, enableGrad, isGradEnabled, noGrad, ones, optim, tensor,
 } from "../src/index.js";
+import { NON_LEAF_GRAD_WARNING } from "../src/errors.js";
 import { type Fx, availableDevices, decode, loadFixture } from "./setup.js";
 
 const msg = loadFixture<Record<string, string>>("errors.json");
@@ -32,7 +33,9 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
     expect(y.grad).toBeNull();
     expect(y.grad).toBeNull();
-    expect(warn.mock.calls.length).toBeLessThanOrEqual(1);
+    expect(warn.mock.calls.length).toBeLessThanOrEqual(1); // once per process, as PyTorch's warning
+    for (const [text] of warn.mock.calls) expect(text).toBe(msg.nonLeafGradWarning);
+    expect(NON_LEAF_GRAD_WARNING).toBe(msg.nonLeafGradWarning);
     warn.mockRestore();
   });
 

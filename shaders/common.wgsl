@@ -1,0 +1,60 @@
+// Prepended to every gradwise kernel: the 256-byte uniform meta block (64 u32 words, binding 0),
+// the gw_* math helpers src/ops/render.ts calls (JS/PyTorch NaN and Inf semantics), index math.
+struct GwMeta { w: array<vec4<u32>, 16> }
+@group(0) @binding(0) var<uniform> gw_meta: GwMeta;
+
+fn gw_u(k: u32) -> u32 { return gw_meta.w[k / 4u][k % 4u]; }
+// Word 63 holds +inf's bits: WGSL has no inf/nan literals and rejects const-evaluated NaN.
+fn gw_inf() -> f32 { return bitcast<f32>(gw_u(63u)); }
+fn gw_nan() -> f32 { return bitcast<f32>(gw_u(63u) | 0x400000u); }
+// Bit tests rather than a != a: WGSL lets compilers assume that NaN and Inf never occur.
+fn gw_isnan(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) > 0x7f800000u; }
+fn gw_isinf(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) == 0x7f800000u; }
+fn gw_signbit(a: f32) -> bool { return (bitcast<u32>(a) >> 31u) == 1u; }
+fn gw_sign(a: f32) -> f32 { return select(select(select(0.0, -1.0, a < 0.0), 1.0, a > 0.0), a, gw_isnan(a)); }
+fn gw_maximum(a: f32, b: f32) -> f32 { return select(select(b, a, a > b), gw_nan(), gw_isnan(a) || gw_isnan(b)); }
+fn gw_minimum(a: f32, b: f32) -> f32 { return select(select(b, a, a < b), gw_nan(), gw_isnan(a) || gw_isnan(b)); }
+fn gw_sqrt(a: f32) -> f32 { return select(sqrt(a), gw_nan(), a < 0.0 || gw_isnan(a)); }
+// Builtin log/div leave 0, negatives and Inf undefined; IEEE answers are spelled out instead.
+fn gw_log(a: f32) -> f32 {
+  let r = select(select(log(a), a, gw_isinf(a)), -gw_inf(), a == 0.0);
+  return select(r, gw_nan(), a < 0.0 || gw_isnan(a));
+}
+fn gw_div(a: f32, b: f32) -> f32 {
+  if (b != 0.0 || gw_isnan(b)) { return a / b; }
+  if (a == 0.0 || gw_isnan(a)) { return gw_nan(); }
+  return select(gw_inf(), -gw_inf(), gw_signbit(a) != gw_signbit(b));
+}
+// exp(a) - 1 cancels near 0: a Taylor series to a^9/9! keeps |a| < 0.5 within 1e-8 relative.
+fn gw_expm1(a: f32) -> f32 {
+  if (!(abs(a) < 0.5)) { return select(select(exp(a) - 1.0, gw_inf(), a > 88.72284), a, gw_isnan(a)); }
+  var t = a; var s = a;
+  for (var k = 2.0; k < 10.0; k += 1.0) { t *= a / k; s += t; }
+  return s;
+}
+// log1p(a) = 2 atanh(s) with s = a / (2 + a): a short odd series for |a| < 0.25.
+fn gw_log1p(a: f32) -> f32 {
+  if (!(abs(a) < 0.25)) { return gw_log(1.0 + a); }
+  let s = a / (2.0 + a);
+  let q = s * s;
+  return 2.0 * s * (1.0 + q * (1.0 / 3.0 + q * (0.2 + q * (1.0 / 7.0 + q * (1.0 / 9.0 + q / 11.0)))));
+}
+// expm1 form: no Inf/Inf for large |a| and no cancellation near 0; sign bit kept for -0.
+fn gw_tanh(a: f32) -> f32 {
+  let e = gw_expm1(2.0 * min(abs(a), 10.0));
+  return select(select(e / (e + 2.0), -e / (e + 2.0), gw_signbit(a)), a, gw_isnan(a));
+}
+// C pow: 1 for a == 1 or b == 0; a negative base needs an integral exponent (sign by parity).
+fn gw_pow(a: f32, b: f32) -> f32 {
+  if (a == 1.0 || b == 0.0) { return 1.0; }
+  if (gw_isnan(a) || gw_isnan(b)) { return gw_nan(); }
+  let m = abs(a);
+  var r = select(exp2(b * log2(m)), a * a, b == 2.0);
+  if (m == 0.0 || gw_isinf(m)) { r = select(0.0, gw_inf(), (m == 0.0) != (b > 0.0)); }
+  if (gw_isinf(b)) { return select(select(0.0, gw_inf(), (m > 1.0) == (b > 0.0)), 1.0, m == 1.0); }
+  if (!gw_signbit(a)) { return r; }
+  if (floor(b) != b) { return select(gw_nan(), r, m == 0.0 || gw_isinf(m)); }
+  return select(r, -r, fract(b * 0.5) == 0.5);
+}
+// Global invocation index of a grid folded into 2-D once it passes 65535 workgroups.
+fn gw_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 { return (wid.y * nwg.x + wid.x) * 256u + lid; }
