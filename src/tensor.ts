@@ -7,17 +7,13 @@ import { type Device, type DeviceLike, resolveDevice } from "./device.js";
 import { errors, warnNonLeafGrad } from "./errors.js";
 import { formatTensor } from "./format.js";
 import { apply, applyInplace, type Operand } from "./ops/apply.js";
+import { Storage } from "./ops/lazy.js";
 import * as R from "./ops/rules.js";
 import { sameShape } from "./shape.js";
 
 export type DType = "float32" | "int64" | "bool";
 export type Dims = number | readonly number[];
 
-/** Buffer and version counter, shared by a tensor and its views (reshape, detach). */
-class Storage {
-  version = 0;
-  constructor(public buf: Buf) {}
-}
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 
@@ -41,7 +37,11 @@ export class Tensor {
   }
   /** @internal */
   static _make(buf: Buf, shape: readonly number[], dev: Device, dtype: DType = "float32"): Tensor {
-    return new Tensor(new Storage(buf), shape, dev, dtype);
+    return new Tensor(new Storage(buf, null, dev), shape, dev, dtype);
+  }
+  /** @internal */
+  static _fromStorage(s: Storage, shape: readonly number[], dtype: DType = "float32"): Tensor {
+    return new Tensor(s, shape, s.dev, dtype);
   }
   /** @internal A tensor sharing this one's storage and version counter. */
   _view(shape: readonly number[]): Tensor {
@@ -49,14 +49,6 @@ export class Tensor {
   }
   get _buf(): Buf { return this._storage.buf; }
   get _version(): number { return this._storage.version; }
-  /** @internal */ _bumpVersion(): void { this._storage.version++; }
-  /** @internal Replaces the storage's buffer (an in-place write) and returns the old contents. */
-  _swapBuf(buf: Buf): Tensor {
-    const old = Tensor._make(this._storage.buf, this.shape, this._dev, this.dtype);
-    this._storage.buf = buf;
-    this._storage.version++;
-    return old;
-  }
   /** @internal */ _setGradFn(n: Node): void { this._gradFn = n; }
 
   get device(): Device["type"] { return this._dev.type; }

@@ -1,24 +1,27 @@
 // apply(): runs a table op on its inputs' backend with broadcasting, and under grad mode records a
 // Node whose backward runs one gradient kernel per input that needs it. Also the in-place variant.
-import type { Kernel, Strided } from "../backend/backend.js";
 import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type Edge, Node, type Saved, SavedScalar, SavedTensor } from "../autograd/node.js";
 import { errors } from "../errors.js";
-import { broadcastShapes, broadcastStrides, sameShape } from "../shape.js";
+import { broadcastShapes, sameShape } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import type { Device } from "../device.js";
-import { type E, type Leaf, g as g_, leaves } from "./expr.js";
+import { type E, type Leaf, g as g_, leaves, substitute, x as X } from "./expr.js";
+import { type Builder, compose } from "./lazy.js";
 import { OPS, type OpName, type Variant, gradFnName, saves } from "./table.js";
 
 export type Operand = Tensor | number;
 
-const kernels = new Map<string, Kernel>();
+/** `expr` with each leaf bound through the builder: tensors (inlined when lazy) or numbers. */
+function bind(b: Builder, expr: E, env: ReadonlyMap<Leaf, Operand>): E {
+  const sub: Partial<Record<Leaf, E>> = {};
+  for (const [l, v] of env) sub[l] = typeof v === "number" ? b.constant(v) : b.tensor(v);
+  return substitute(expr, sub);
+}
 
-/** The kernel computing `expr` with the given leaves read from buffers and the rest from consts. */
-function kernel(key: string, expr: E, bufLeaves: readonly Leaf[], constLeaves: readonly Leaf[]): Kernel {
-  let k = kernels.get(key);
-  if (!k) kernels.set(key, (k = { key, expr, inputs: bufLeaves, consts: constLeaves }));
-  return k;
+/** An in-place write: `into`'s storage takes the result of `expr` over env (a new buffer/recipe). */
+function writeInto(into: Tensor, expr: E, env: ReadonlyMap<Leaf, Operand>): void {
+  into._storage.assign(compose(into.shape, into._dev, (b) => bind(b, expr, env)));
 }
 
 export function sameDevice(ts: readonly Tensor[]): Device {
@@ -32,23 +35,18 @@ function checkOperand(fn: string, o: unknown, i: number): asserts o is Operand {
     throw errors.badArg(fn, i === 0 ? "input" : "other", "a Tensor or a number", o);
 }
 
-/** Runs op `name`'s forward; writes into `into` (same shape as the result) when given. */
-function forward(name: OpName, ops: readonly Operand[], into?: Tensor, at?: readonly number[]) {
+/** Runs (or, fused, records) op `name`'s forward at the broadcast shape, or at `at`. */
+function forward(name: OpName, ops: readonly Operand[], at?: readonly number[]) {
   const spec = OPS[name];
   ops.forEach((o, i) => checkOperand(name, o, i));
   const ts = ops.filter((o): o is Tensor => o instanceof Tensor);
-  const dev = sameDevice(into ? [into, ...ts] : ts);
+  const dev = sameDevice(ts);
   let shape: readonly number[] = at ?? [];
   for (const t of ts) shape = broadcastShapes(shape, t.shape);
-  if (into && !sameShape(shape, into.shape)) throw errors.inplaceShape(shape, into.shape);
   const variant = ops.map((o) => (o instanceof Tensor ? "t" : "s")).join("") as Variant;
-  const args = spec.args;
-  const k = kernel(`${name}:fwd:${variant}`, spec.fwd,
-    args.filter((_, i) => ops[i] instanceof Tensor), args.filter((_, i) => !(ops[i] instanceof Tensor)));
-  const inputs: Strided[] = ts.map((t) => ({ buf: t._buf, strides: broadcastStrides(t.shape, shape) }));
-  const consts = ops.filter((o): o is number => typeof o === "number");
-  const buf = dev.backend.map(k, inputs, consts, shape, into?._buf);
-  return { spec, dev, shape, variant, buf };
+  const env = new Map(spec.args.map((l, i) => [l, ops[i] as Operand]));
+  const storage = compose(shape, dev, (b) => bind(b, spec.fwd, env));
+  return { spec, dev, shape, variant, storage };
 }
 
 /** Records the Node of op `name` for `out`; `savedSelf` replaces ops[0] where it was overwritten. */
@@ -83,61 +81,57 @@ function record(name: OpName, ops: readonly Operand[], out: Tensor, variant: Var
       const d = (spec.grads as Partial<Record<Leaf, E>>)[l];
       if (!d || !next[i]) return null;
       if (d === g_) return g; // identity gradient (add, sub's first input): no kernel
-      // Bind exactly the leaves this gradient reads: buffers for g and saved tensors, uniforms for numbers.
+      // Bind exactly the leaves this gradient reads: g and saved tensors, numbers as constants.
       const used = leaves(d);
-      const bufs: [Leaf, Tensor][] = [["g", g], ...savedLeaves.map((s, j) => [s, tensors[j]] as [Leaf, Tensor])];
-      const ins = bufs.filter(([s]) => used.has(s));
-      const consts = [...env].filter(([s]) => used.has(s));
-      const k = kernel(`${name}:d${l}:${variant}`, d, ins.map(([s]) => s), consts.map(([s]) => s));
-      const inputs = ins.map(([, t]) => ({ buf: t._buf, strides: broadcastStrides(t.shape, shape) }));
-      return Tensor._make(g._dev.backend.map(k, inputs, consts.map(([, v]) => v), shape), shape, g._dev);
+      const bound = new Map<Leaf, Operand>([["g", g], ...savedLeaves.map((s, j) => [s, tensors[j] as Tensor] as const), ...env]);
+      for (const k of bound.keys()) if (!used.has(k)) bound.delete(k);
+      return Tensor._fromStorage(compose(shape, g._dev, (b) => bind(b, d, bound)), shape);
     }));
   out._setGradFn(node);
 }
 
 /** Out-of-place op. @example apply("mul", [x, 2]) */
 export function apply(name: OpName, ops: readonly Operand[]): Tensor {
-  const { dev, shape, variant, buf } = forward(name, ops);
-  const out = Tensor._make(buf, shape, dev);
+  const { shape, variant, storage } = forward(name, ops);
+  const out = Tensor._fromStorage(storage, shape);
   record(name, ops, out, variant);
   return out;
 }
 
 /** An op evaluated at a given (larger) broadcast shape, without a graph: fused broadcast + op. */
 export function applyAt(name: OpName, ops: readonly Operand[], shape: readonly number[]): Tensor {
-  const r = forward(name, ops, undefined, shape);
-  return Tensor._make(r.buf, r.shape, r.dev);
+  const r = forward(name, ops, shape);
+  return Tensor._fromStorage(r.storage, r.shape);
 }
 
-/** In-place op on ops[0]: writes its storage, bumps its version, rebases its history. */
+/** In-place op on ops[0]: its storage takes the result (views see it), its version is bumped,
+ * and under grad mode its history is rebased onto the op, which saves the overwritten values. */
 export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   const self = ops[0] as Tensor;
-  const tracks = isGradEnabled() && ops.some((o) => o instanceof Tensor && o.requiresGrad);
   if (isGradEnabled() && self.isLeaf && self.requiresGrad) throw errors.leafInplace();
-  if (!tracks) {
-    forward(name, ops, self);
-    self._bumpVersion();
-    return self;
-  }
-  // With a graph, compute into a new buffer and swap it in: the old one is the saved `self`.
-  const { variant, buf } = forward(name, ops, undefined);
-  if (buf.size !== self.numel) throw errors.inplaceShape([buf.size], self.shape);
-  const old = self._swapBuf(buf);
+  const { variant, storage, shape } = forward(name, ops);
+  if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
+  const old = Tensor._fromStorage(self._storage.snapshot(), self.shape, self.dtype);
+  self._storage.assign(storage);
   record(name, ops, self, variant, old);
   return self;
 }
 
 /** A tensor of `shape` filled with v, or v written into `into`. */
 export function fill(shape: readonly number[], v: number, dev: Device, into?: Tensor): Tensor {
-  const k = kernel("copy:fwd:s", OPS.copy.fwd, [], ["x"]);
-  const buf = dev.backend.map(k, [], [v], shape, into?._buf);
-  return into ?? Tensor._make(buf, shape, dev);
+  if (into) {
+    writeInto(into, X, new Map([["x", v]]));
+    return into;
+  }
+  return Tensor._fromStorage(compose(shape, dev, (b) => b.constant(v)), shape);
 }
 
 /** A contiguous copy of t broadcast to `shape`, or written into `into` (no graph). */
 export function copyTo(t: Tensor, shape: readonly number[], dtype = t.dtype, into?: Tensor): Tensor {
   if (into && !sameShape(broadcastShapes(t.shape, shape), shape)) throw errors.inplaceShape(t.shape, shape);
-  const k = kernel("copy:fwd:t", OPS.copy.fwd, ["x"], []);
-  const buf = t._dev.backend.map(k, [{ buf: t._buf, strides: broadcastStrides(t.shape, shape) }], [], shape, into?._buf);
-  return into ?? Tensor._make(buf, shape, t._dev, dtype);
+  if (into) {
+    writeInto(into, X, new Map([["x", t]]));
+    return into;
+  }
+  return Tensor._fromStorage(compose(shape, t._dev, (b) => b.tensor(t)), shape, dtype);
 }

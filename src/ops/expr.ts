@@ -1,7 +1,8 @@
 // A tiny typed scalar IR: the only way op math is written. Expressions are immutable trees over the
 // leaves x, y, z (inputs), out (the forward result) and g (the incoming gradient); render.ts prints them.
 
-export type Leaf = "x" | "y" | "z" | "out" | "g";
+/** Table leaves, plus i<k>/c<k>: the k-th buffer / constant of a fused kernel. */
+export type Leaf = "x" | "y" | "z" | "out" | "g" | `i${number}` | `c${number}`;
 export type UnaryPrim =
   | "neg" | "exp" | "log" | "sqrt" | "abs" | "sin" | "cos" | "tanh" | "log1p" | "expm1" | "sign";
 export type BinaryPrim = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";

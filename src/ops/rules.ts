@@ -58,7 +58,7 @@ export function mean(t: Tensor, dim: Dims | null | undefined, keepdim: boolean):
   const axes = axesOf(t, dim);
   const n = numelOf(t.shape.filter((_, i) => axes.includes(i)));
   const s = reduceSum(t, axes, keepdim);
-  const out = Tensor._make(s.div(n)._buf, s.shape, t._dev);
+  const out = s.div(n);
   const keep = keptShape(t.shape, axes, true);
   return record(out, dim == null ? "MeanBackward0" : "MeanBackward1", [t], [], (g) => [
     applyAt("div", [g.reshape(keep), n], t.shape),
@@ -193,7 +193,6 @@ export function fillInplace(t: Tensor, v: number): void {
   if (typeof v !== "number") throw errors.badArg("fill_", "value", "a number", v);
   checkInplace(t);
   fill(t.shape, v, t._dev, t);
-  t._bumpVersion();
 }
 
 export function copyInplace(t: Tensor, src: Tensor): void {
@@ -201,7 +200,6 @@ export function copyInplace(t: Tensor, src: Tensor): void {
   checkInplace(t);
   const s = src._dev === t._dev ? src : src.to(t._dev);
   copyTo(s, t.shape, t.dtype, t);
-  t._bumpVersion();
 }
 
 export { sameDevice, type DType };

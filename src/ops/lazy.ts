@@ -1,0 +1,174 @@
+// Fusion: an elementwise result is a lazy expression over realized buffers, inlined into its
+// consumers and compiled into one kernel when something needs its buffer (a read, a reduction).
+// Buffers are never written after creation: an in-place op gives its storage a new recipe/buffer,
+// so pending recipes stay valid. GRADWISE_FUSION=0 or setFusion(false) realizes every op.
+import type { Buf, Kernel } from "../backend/backend.js";
+import type { Device } from "../device.js";
+import { sameShape } from "../shape.js";
+import { type E, type Leaf, leaf, substitute } from "./expr.js";
+import { render } from "./render.js";
+
+let fusion = process.env.GRADWISE_FUSION !== "0";
+/** Turns elementwise fusion on or off (default on; GRADWISE_FUSION=0 turns it off). */
+export const setFusion = (on: boolean): void => {
+  fusion = on;
+};
+export const isFusionEnabled = (): boolean => fusion;
+
+/** Bounds of one fused kernel: buffers it reads (WebGPU allows 8 storage bindings with the output). */
+const MAX_INPUTS = 6;
+const MAX_NODES = 64;
+
+export interface LazyInput {
+  buf: Buf;
+  strides: readonly number[];
+}
+
+export class Lazy {
+  constructor(
+    readonly expr: E,
+    readonly inputs: readonly LazyInput[],
+    readonly consts: readonly number[],
+    readonly shape: readonly number[],
+    readonly nodes: number,
+  ) {}
+}
+
+/** A buffer, or the recipe for one; shared by a tensor and its views, with the version counter. */
+export class Storage {
+  version = 0;
+  constructor(
+    private b: Buf | null,
+    public lazy: Lazy | null,
+    readonly dev: Device,
+  ) {}
+  get buf(): Buf {
+    if (!this.b) this.b = realize(this);
+    return this.b;
+  }
+  set buf(b: Buf) {
+    this.b = b;
+    this.lazy = null;
+  }
+  get realized(): boolean {
+    return this.b !== null;
+  }
+  /** An in-place write: this storage takes `s`'s buffer or recipe; its views see the new values. */
+  assign(s: Storage): void {
+    this.b = s.b;
+    this.lazy = s.lazy;
+    this.version++;
+  }
+  /** The current contents as a storage of their own (what an in-place op overwrote). */
+  snapshot(): Storage {
+    return new Storage(this.b, this.lazy, this.dev);
+  }
+}
+
+const kernels = new Map<string, Kernel>();
+let launches = 0;
+/** Kernels launched by fused/elementwise realizations so far (tests count them). */
+export const elementwiseLaunches = (): number => launches;
+
+function realize(s: Storage): Buf {
+  const L = s.lazy as Lazy;
+  s.lazy = null;
+  const inputs = L.inputs.map((_, i) => `i${i}` as Leaf);
+  const consts = L.consts.map((_, i) => `c${i}` as Leaf);
+  const env = Object.fromEntries([...inputs, ...consts].map((l) => [l, l]));
+  const key = `${render(L.expr, "js", env)}|${inputs.length}|${consts.length}`;
+  let k = kernels.get(key);
+  if (!k) kernels.set(key, (k = { key, expr: L.expr, inputs, consts }));
+  launches++;
+  return s.dev.backend.map(k, L.inputs, L.consts, L.shape);
+}
+
+/** Strides of an input read at `from`, re-expressed at the broadcast shape `to`. */
+function restride(strides: readonly number[], from: readonly number[], to: readonly number[]): number[] {
+  const off = to.length - from.length;
+  const out = new Array<number>(to.length).fill(0);
+  from.forEach((d, i) => (out[i + off] = d === 1 ? 0 : (strides[i] as number)));
+  return out;
+}
+
+const contiguous = (shape: readonly number[]): number[] => {
+  const s = new Array<number>(shape.length);
+  for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
+    const d = shape[i] as number;
+    s[i] = d === 1 ? 0 : acc;
+    acc *= d;
+  }
+  return s;
+};
+
+/** A tensor as the builder sees it: its storage and its (view) shape. */
+export interface Source {
+  readonly _storage: Storage;
+  readonly shape: readonly number[];
+}
+
+/** Collects the inputs and constants of one kernel while an expression is composed. */
+export class Builder {
+  inputs: LazyInput[] = [];
+  consts: number[] = [];
+  nodes = 1;
+  constructor(
+    readonly shape: readonly number[],
+    private inline = fusion,
+  ) {}
+
+  private input(buf: Buf, strides: readonly number[]): E {
+    let i = this.inputs.findIndex((x) => x.buf === buf && sameShape(x.strides, strides));
+    if (i < 0) i = this.inputs.push({ buf, strides }) - 1;
+    return leaf(`i${i}`);
+  }
+  constant(v: number): E {
+    return leaf(`c${this.consts.push(v) - 1}`);
+  }
+  /** The expression reading tensor `t` broadcast to this kernel's shape. */
+  tensor(t: Source): E {
+    const s = t._storage, L = s.lazy;
+    if (L && this.inline && viewable(L, t.shape)) {
+      const at = sameShape(L.shape, t.shape) ? null : contiguous(t.shape);
+      const map: Partial<Record<Leaf, E>> = {};
+      L.inputs.forEach((x, k) => {
+        const st = !at ? x.strides : x.strides.some((v) => v !== 0) ? at : at.map(() => 0);
+        map[`i${k}`] = this.input(x.buf, restride(st, t.shape, this.shape));
+      });
+      L.consts.forEach((c, k) => (map[`c${k}`] = this.constant(c)));
+      this.nodes += L.nodes;
+      return substitute(L.expr, map);
+    }
+    return this.input(s.buf, restride(contiguous(t.shape), t.shape, this.shape));
+  }
+  get tooBig(): boolean {
+    return this.inputs.length > MAX_INPUTS || this.nodes > MAX_NODES;
+  }
+  /** The storage of the composed expression (realized at once when fusion is off). */
+  finish(expr: E, dev: Device): Storage {
+    const s = new Storage(null, new Lazy(expr, this.inputs, this.consts, this.shape, this.nodes), dev);
+    if (!fusion) void s.buf;
+    return s;
+  }
+}
+
+/** A lazy result can be read through a view of another shape when its inputs are laid out like it. */
+function viewable(L: Lazy, shape: readonly number[]): boolean {
+  if (sameShape(L.shape, shape)) return true;
+  const c = contiguous(L.shape);
+  return L.inputs.every((x) => x.strides.every((v) => v === 0) || sameShape(x.strides, c));
+}
+
+/**
+ * Composes `build` with lazy operands inlined; when the kernel would be too big, composes it again
+ * reading every operand from its realized buffer.
+ */
+export function compose(shape: readonly number[], dev: Device, build: (b: Builder) => E): Storage {
+  let b = new Builder(shape);
+  let e = build(b);
+  if (b.tooBig) {
+    b = new Builder(shape, false);
+    e = build(b);
+  }
+  return b.finish(e, dev);
+}
