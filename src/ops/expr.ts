@@ -24,7 +24,22 @@ type CondNode =
 
 /** A scalar expression. Literals must be finite (WGSL has no inf/nan literals). */
 export class E {
+  private k?: string;
   constructor(readonly n: Node) {}
+  /** A structural key (memoized): equal keys mean the same computation. */
+  get key(): string {
+    if (this.k === undefined) {
+      const n = this.n;
+      this.k =
+        n.k === "leaf" ? n.name
+        : n.k === "lit" ? String(n.v)
+        : n.k === "un" ? `${n.op}(${n.a.key})`
+        : n.k === "bin" ? `${n.op}(${n.a.key},${n.b.key})`
+        : n.k === "sel" ? `sel(${n.c.key},${n.t.key},${n.f.key})`
+        : `num(${n.c.key})`;
+    }
+    return this.k;
+  }
   add(b: E | number): E { return bin("add", this, b); }
   sub(b: E | number): E { return bin("sub", this, b); }
   mul(b: E | number): E { return bin("mul", this, b); }
@@ -54,7 +69,19 @@ export class E {
 
 /** A boolean; usable only inside select() or num(). */
 export class Cond {
+  private k?: string;
   constructor(readonly n: CondNode) {}
+  get key(): string {
+    if (this.k === undefined) {
+      const n = this.n;
+      this.k =
+        n.k === "cmp" ? `${n.op}(${n.a.key},${n.b.key})`
+        : n.k === "isnan" ? `isnan(${n.a.key})`
+        : n.k === "not" ? `not(${n.a.key})`
+        : `${n.k}(${n.a.key},${n.b.key})`;
+    }
+    return this.k;
+  }
   and(b: Cond): Cond { return new Cond({ k: "and", a: this, b }); }
   or(b: Cond): Cond { return new Cond({ k: "or", a: this, b }); }
   not(): Cond { return new Cond({ k: "not", a: this }); }

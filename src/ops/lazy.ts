@@ -6,7 +6,6 @@ import type { Buf, Kernel } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { sameShape } from "../shape.js";
 import { type E, type Leaf, leaf, substitute } from "./expr.js";
-import { render } from "./render.js";
 
 let fusion = process.env.GRADWISE_FUSION !== "0";
 /** Turns elementwise fusion on or off (default on; GRADWISE_FUSION=0 turns it off). */
@@ -18,6 +17,7 @@ export const isFusionEnabled = (): boolean => fusion;
 /** Bounds of one fused kernel: buffers it reads (WebGPU allows 8 storage bindings with the output). */
 const MAX_INPUTS = 6;
 const MAX_NODES = 64;
+const MAX_CONSTS = 16;
 
 export interface LazyInput {
   buf: Buf;
@@ -75,8 +75,7 @@ function realize(s: Storage): Buf {
   s.lazy = null;
   const inputs = L.inputs.map((_, i) => `i${i}` as Leaf);
   const consts = L.consts.map((_, i) => `c${i}` as Leaf);
-  const env = Object.fromEntries([...inputs, ...consts].map((l) => [l, l]));
-  const key = `${render(L.expr, "js", env)}|${inputs.length}|${consts.length}`;
+  const key = `${L.expr.key}|${inputs.length}|${consts.length}`;
   let k = kernels.get(key);
   if (!k) kernels.set(key, (k = { key, expr: L.expr, inputs, consts }));
   launches++;
@@ -122,8 +121,11 @@ export class Builder {
     if (i < 0) i = this.inputs.push({ buf, strides }) - 1;
     return leaf(`i${i}`);
   }
+  /** A uniform constant; equal values share one slot (chains like x*1.5-0.25 repeat them). */
   constant(v: number): E {
-    return leaf(`c${this.consts.push(v) - 1}`);
+    let i = this.consts.findIndex((c) => Object.is(c, v));
+    if (i < 0) i = this.consts.push(v) - 1;
+    return leaf(`c${i}`);
   }
   /** The expression reading tensor `t` broadcast to this kernel's shape. */
   tensor(t: Source): E {
@@ -142,7 +144,7 @@ export class Builder {
     return this.input(s.buf, restride(contiguous(t.shape), t.shape, this.shape));
   }
   get tooBig(): boolean {
-    return this.inputs.length > MAX_INPUTS || this.nodes > MAX_NODES;
+    return this.inputs.length > MAX_INPUTS || this.nodes > MAX_NODES || this.consts.length > MAX_CONSTS;
   }
   /** The storage of the composed expression (realized at once when fusion is off). */
   finish(expr: E, dev: Device): Storage {

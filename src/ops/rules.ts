@@ -24,9 +24,14 @@ function record(out: Tensor, name: string, inputs: Tensor[], saved: Tensor[], fn
 
 export const full = (shape: readonly number[], v: number, dev: Device): Tensor => fill(shape, v, dev);
 
-function axesOf(t: Tensor, dim: Dims | null | undefined): number[] {
+function axesOf(fn: string, t: Tensor, dim: Dims | null | undefined, keepdim: unknown): number[] {
+  if (typeof keepdim !== "boolean") throw errors.badArg(fn, "keepdim", "a boolean", keepdim);
   if (dim === null || dim === undefined) return t.shape.map((_, i) => i);
+  if (typeof dim !== "number" && !Array.isArray(dim))
+    throw errors.badArg(fn, "dim", "an integer or an array of integers", dim);
   const dims = typeof dim === "number" ? [dim] : [...dim];
+  for (const d of dims)
+    if (typeof d !== "number" || !Number.isInteger(d)) throw errors.badArg(fn, "dim", "an integer", d);
   if (dims.length === 0) return t.shape.map((_, i) => i);
   const axes = dims.map((d) => normDim(d, t.ndim));
   axes.forEach((a, i) => {
@@ -46,7 +51,7 @@ function reduceSum(t: Tensor, axes: number[], keepdim: boolean): Tensor {
 
 /** Sum over dims (all by default). */
 export function sum(t: Tensor, dim: Dims | null | undefined, keepdim: boolean): Tensor {
-  const axes = axesOf(t, dim);
+  const axes = axesOf("sum", t, dim, keepdim);
   const out = reduceSum(t, axes, keepdim);
   const keep = keptShape(t.shape, axes, true);
   return record(out, dim == null ? "SumBackward0" : "SumBackward1", [t], [], (g) => [
@@ -55,7 +60,7 @@ export function sum(t: Tensor, dim: Dims | null | undefined, keepdim: boolean): 
 }
 
 export function mean(t: Tensor, dim: Dims | null | undefined, keepdim: boolean): Tensor {
-  const axes = axesOf(t, dim);
+  const axes = axesOf("mean", t, dim, keepdim);
   const n = numelOf(t.shape.filter((_, i) => axes.includes(i)));
   const s = reduceSum(t, axes, keepdim);
   const out = s.div(n);
@@ -77,6 +82,8 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
       return [mask.mul(g.div(mask.sum()))];
     });
   }
+  if (typeof keepdim !== "boolean") throw errors.badArg(op, "keepdim", "a boolean", keepdim);
+  if (!Number.isInteger(dim)) throw errors.badArg(op, "dim", "an integer", dim);
   const axis = normDim(dim, t.ndim);
   if (t.ndim > 0 && t.shape[axis] === 0)
     throw new Error(`${op}(): Expected reduction dim ${dim} to have non-zero size.`);

@@ -1,0 +1,71 @@
+// Fusion cannot silently regress: kernel launches and buffers materialized by the tutorial step
+// (W1) and by elementwise chains, counted on every device; results equal the unfused ones.
+import { describe, expect, test } from "vitest";
+import { type Device, manualSeed, randn, tensor } from "../src/index.js";
+import { isFusionEnabled, setFusion } from "../src/ops/lazy.js";
+import { availableDevices } from "./setup.js";
+
+const devices = await availableDevices();
+
+/** Counts the backend calls that launch kernels (each allocates one result buffer). */
+function counting(device: Device, fn: () => void): { launches: number; calls: string[] } {
+  const b = device.backend as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const calls: string[] = [];
+  const saved = new Map<string, (...a: unknown[]) => unknown>();
+  for (const m of ["map", "reduce", "argReduce", "oneHot"]) {
+    const f = b[m] as (...a: unknown[]) => unknown;
+    saved.set(m, f);
+    b[m] = (...a: unknown[]) => (calls.push(m), f.apply(device.backend, a));
+  }
+  try {
+    fn();
+  } finally {
+    for (const [m, f] of saved) b[m] = f;
+  }
+  return { launches: calls.length, calls };
+}
+
+function w1(device: Device): number[] {
+  manualSeed(0);
+  const x = randn([1000], { device, requiresGrad: true });
+  const y = x.add(2);
+  y.mul(y).mul(2).mean().backward();
+  return Array.from(x.grad?.dataSync() ?? []);
+}
+
+describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, device) => {
+  test.runIf(isFusionEnabled())("W1 forward + backward launches at most 3 kernels", () => {
+    const { launches, calls } = counting(device, () => w1(device));
+    expect(launches, calls.join(",")).toBeLessThanOrEqual(3);
+  });
+
+  test.runIf(isFusionEnabled())("a chain of 20 elementwise ops is one kernel; read results are cached", () => {
+    const a = tensor([1, 2, 3, 4], { device });
+    let c = a;
+    const { launches } = counting(device, () => {
+      for (let i = 0; i < 10; i++) c = c.mul(1.5).sub(0.25);
+      c.dataSync();
+      c.dataSync();
+    });
+    expect(launches).toBe(1);
+  });
+
+  test("fused and unfused give the same W1 gradient and values", () => {
+    const was = isFusionEnabled();
+    setFusion(true);
+    const fused = w1(device);
+    setFusion(false);
+    const plain = w1(device);
+    setFusion(was);
+    expect(fused).toEqual(plain.map((v, i) => expect.closeTo(v, 5) && (fused[i] as number)));
+    expect(fused.length).toBe(1000);
+  });
+
+  test("an in-place write does not change pending results that read the old values", () => {
+    const a = tensor([1, 2, 3], { device });
+    const b = a.mul(2); // pending under fusion: reads a's buffer
+    a.add_(10);
+    expect(Array.from(b.dataSync())).toEqual([2, 4, 6]);
+    expect(Array.from(a.dataSync())).toEqual([11, 12, 13]);
+  });
+});
