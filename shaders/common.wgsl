@@ -1,19 +1,19 @@
-// Prepended to every gradwise kernel: the 256-byte uniform meta block (64 u32 words, binding 0),
+// Prepended to every gradwise kernel: the 512-byte uniform meta block (128 u32 words, binding 0),
 // the gw_* math helpers src/ops/render.ts calls (JS/PyTorch NaN and Inf semantics), index math.
-struct GwMeta { w: array<vec4<u32>, 16> }
+struct GwMeta { w: array<vec4<u32>, 32> }
 @group(0) @binding(0) var<uniform> gw_meta: GwMeta;
-
 fn gw_u(k: u32) -> u32 { return gw_meta.w[k / 4u][k % 4u]; }
-// Word 63 holds +inf's bits: WGSL has no inf/nan literals and rejects const-evaluated NaN.
-fn gw_inf() -> f32 { return bitcast<f32>(gw_u(63u)); }
-fn gw_nan() -> f32 { return bitcast<f32>(gw_u(63u) | 0x400000u); }
+// Word 127 holds +inf's bits: WGSL has no inf/nan literals and rejects const-evaluated NaN.
+fn gw_inf() -> f32 { return bitcast<f32>(gw_u(127u)); }
+fn gw_nan() -> f32 { return bitcast<f32>(gw_u(127u) | 0x400000u); }
 // Bit tests rather than a != a: WGSL lets compilers assume that NaN and Inf never occur.
 fn gw_isnan(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) > 0x7f800000u; }
 fn gw_isinf(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) == 0x7f800000u; }
 fn gw_signbit(a: f32) -> bool { return (bitcast<u32>(a) >> 31u) == 1u; }
-fn gw_sign(a: f32) -> f32 { return select(select(select(0.0, -1.0, a < 0.0), 1.0, a > 0.0), a, gw_isnan(a)); }
-fn gw_maximum(a: f32, b: f32) -> f32 { return select(select(b, a, a > b), gw_nan(), gw_isnan(a) || gw_isnan(b)); }
-fn gw_minimum(a: f32, b: f32) -> f32 { return select(select(b, a, a < b), gw_nan(), gw_isnan(a) || gw_isnan(b)); }
+fn gw_nanif(r: f32, a: f32, b: f32) -> f32 { return select(r, gw_nan(), gw_isnan(a)|gw_isnan(b)); }
+fn gw_sign(a: f32) -> f32 { return f32(a > 0.0) - f32(a < 0.0); }  // NaN gives 0, as JS_PRELUDE
+fn gw_maximum(a: f32, b: f32) -> f32 { return gw_nanif(select(b, a, a > b), a, b); }
+fn gw_minimum(a: f32, b: f32) -> f32 { return gw_nanif(select(b, a, a < b), a, b); }
 fn gw_sqrt(a: f32) -> f32 { return select(sqrt(a), gw_nan(), a < 0.0 || gw_isnan(a)); }
 // Builtin log/div leave 0, negatives and Inf undefined; IEEE answers are spelled out instead.
 fn gw_log(a: f32) -> f32 {
@@ -27,7 +27,8 @@ fn gw_div(a: f32, b: f32) -> f32 {
 }
 // exp(a) - 1 cancels near 0: a Taylor series to a^9/9! keeps |a| < 0.5 within 1e-8 relative.
 fn gw_expm1(a: f32) -> f32 {
-  if (!(abs(a) < 0.5)) { return select(select(exp(a) - 1.0, gw_inf(), a > 88.72284), a, gw_isnan(a)); }
+  let e = select(exp(a) - 1.0, gw_inf(), a > 88.72284);
+  if (!(abs(a) < 0.5)) { return select(e, a, gw_isnan(a)); }
   var t = a; var s = a;
   for (var k = 2.0; k < 10.0; k += 1.0) { t *= a / k; s += t; }
   return s;
@@ -35,9 +36,8 @@ fn gw_expm1(a: f32) -> f32 {
 // log1p(a) = 2 atanh(s) with s = a / (2 + a): a short odd series for |a| < 0.25.
 fn gw_log1p(a: f32) -> f32 {
   if (!(abs(a) < 0.25)) { return gw_log(1.0 + a); }
-  let s = a / (2.0 + a);
-  let q = s * s;
-  return 2.0 * s * (1.0 + q * (1.0 / 3.0 + q * (0.2 + q * (1.0 / 7.0 + q * (1.0 / 9.0 + q / 11.0)))));
+  let s = a / (2.0 + a); let q = s * s;
+  return 2.0 * s * (1.0 + q * (0.33333334 + q * (0.2 + q * (0.14285715 + q * 0.11111111))));
 }
 // expm1 form: no Inf/Inf for large |a| and no cancellation near 0; sign bit kept for -0.
 fn gw_tanh(a: f32) -> f32 {
@@ -56,5 +56,5 @@ fn gw_pow(a: f32, b: f32) -> f32 {
   if (floor(b) != b) { return select(gw_nan(), r, m == 0.0 || gw_isinf(m)); }
   return select(r, -r, fract(b * 0.5) == 0.5);
 }
-// Global invocation index of a grid folded into 2-D once it passes 65535 workgroups.
-fn gw_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 { return (wid.y * nwg.x + wid.x) * 256u + lid; }
+// Invocation index in a grid of 256-wide workgroups folded into 2-D past 65535 workgroups.
+fn gw_index(w: vec3<u32>, n: vec3<u32>, l: u32) -> u32 { return (w.y * n.x + w.x) * 256u + l; }

@@ -15,8 +15,8 @@ const UNARY: Record<UnaryPrim, [wgsl: F1, js: F1]> = {
   log: [(a) => `gw_log(${a})`, (a) => `Math.log(${a})`],
   sqrt: [(a) => `gw_sqrt(${a})`, (a) => `Math.sqrt(${a})`],
   abs: [(a) => `abs(${a})`, (a) => `Math.abs(${a})`],
-  sin: [(a) => `sin(${a})`, (a) => `Math.sin(${a})`],
-  cos: [(a) => `cos(${a})`, (a) => `Math.cos(${a})`],
+  sin: [(a) => `gw_sin(${a})`, (a) => `Math.sin(${a})`],
+  cos: [(a) => `gw_cos(${a})`, (a) => `Math.cos(${a})`],
   tanh: [(a) => `gw_tanh(${a})`, (a) => `Math.tanh(${a})`],
   log1p: [(a) => `gw_log1p(${a})`, (a) => `Math.log1p(${a})`],
   expm1: [(a) => `gw_expm1(${a})`, (a) => `Math.expm1(${a})`],
@@ -73,7 +73,10 @@ function renderCond(c: Cond, t: Target, env: Partial<Record<Leaf, string>>): str
   switch (n.k) {
     case "cmp": {
       const op = (t === "js" ? CMP_JS : CMP)[n.op];
-      return `(${render(n.a, t, env)} ${op} ${render(n.b, t, env)})`;
+      const [a, b] = [render(n.a, t, env), render(n.b, t, env)];
+      // WGSL compilers lower != as an ordered compare (false for NaN); JS's NaN !== x is true.
+      if (t === "wgsl" && n.op === "ne") return `(!(${a} == ${b}))`;
+      return `(${a} ${op} ${b})`;
     }
     case "isnan": return ISNAN[T(t)](render(n.a, t, env));
     case "not": return `(!${renderCond(n.a, t, env)})`;

@@ -1,0 +1,49 @@
+// One pass of a sum/max/min tree reduction: item = (output m, chunk c); tpo threads per item each
+// fold a strided slice of the chunk, then halve in shared memory. Passes repeat until 1 chunk.
+// Meta: 0 items, 1 chunks, 2 chunk length, 3 tpo, 4 op (0 sum, 1 max, 2 min), 5 reduced count,
+// 6/7 kept/reduced rank, 8..15 kept shape, 16..23 kept strides, 24..31 red shape, 32..39 strides.
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<storage, read> src: array<f32>;
+var<workgroup> sh: array<f32, 256>;
+
+// Offset of row-major index i over the shape at word sh0 read through the strides at word st0.
+fn gw_offset(i: u32, rank: u32, sh0: u32, st0: u32) -> u32 {
+  var rem = i;
+  var off = 0u;
+  for (var d = rank; d > 0u; d--) {
+    let n = gw_u(sh0 + d - 1u);
+    off += (rem % n) * gw_u(st0 + d - 1u);
+    rem = rem / n;
+  }
+  return off;
+}
+fn gw_fold(a: f32, b: f32) -> f32 {
+  let op = gw_u(4u);
+  return select(select(gw_minimum(a, b), gw_maximum(a, b), op == 1u), a + b, op == 0u);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let tpo = gw_u(3u);
+  let item = (gw_index(wid, nwg, 0u) / tpo) + lid / tpo;
+  let lane = lid % tpo;
+  let chunks = gw_u(1u);
+  let m = item / chunks;
+  let r0 = (item % chunks) * gw_u(2u);
+  let r1 = min(r0 + gw_u(2u), gw_u(5u));
+  let op = gw_u(4u);
+  var acc = select(select(gw_inf(), -gw_inf(), op == 1u), 0.0, op == 0u);
+  if (item < gw_u(0u)) {
+    let base = gw_offset(m, gw_u(6u), 8u, 16u);
+    for (var r = r0 + lane; r < r1; r += tpo) {
+      acc = gw_fold(acc, src[base + gw_offset(r, gw_u(7u), 24u, 32u)]);
+    }
+  }
+  sh[lid] = acc;
+  for (var s = tpo / 2u; s > 0u; s = s / 2u) {
+    workgroupBarrier();
+    if (lane < s) { sh[lid] = gw_fold(sh[lid], sh[lid + s]); }
+  }
+  if (lane == 0u && item < gw_u(0u)) { dst[item] = sh[lid]; }
+}

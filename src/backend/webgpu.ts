@@ -1,0 +1,246 @@
+// The WebGPU backend, main-thread side: names buffers itself (creating one needs no round trip),
+// plans each op's dispatches and hands them to WorkerLink, which batches them to webgpu_worker.ts.
+// Buffers dropped without free() are freed once garbage collected.
+import type { MessagePort, Worker } from "node:worker_threads";
+import { render } from "../ops/render.js";
+import type { Backend, Buf, Kernel, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
+import { numelOf } from "./backend.js";
+import { grid, mapMeta, planArg, planOneHot, planReduce, readMode } from "./webgpu_plan.js";
+import type { Sink } from "./webgpu_plan.js";
+import { WorkerLink } from "./webgpu_link.js";
+import { type Cmd, type Kind, type Limits, NONE } from "./webgpu_protocol.js";
+import { MAX_CONSTS, MAX_INPUTS } from "./webgpu_protocol.js";
+import { startWorker } from "./webgpu_spawn.js";
+
+class WebGpuBuf implements Buf {
+  constructor(
+    readonly id: number,
+    readonly size: number,
+  ) {}
+}
+
+export class WebGpuBackend implements Backend {
+  readonly name = "webgpu";
+  private q: WorkerLink;
+  private nextId = 1;
+  /** Bytes of every live buffer by id: memory() and use-after-free checks read it. */
+  private live = new Map<number, number>();
+  private liveBytes = 0;
+  private keys = new Set<string>();
+  // Buffers dropped without free() are freed once collected, like the CPU backend's arrays.
+  private registry = new FinalizationRegistry<number>((id) => this.release(id));
+  /** Where webgpu_plan.ts puts dispatches; its temporaries are freed by the plan, never by GC. */
+  private readonly sink: Sink = {
+    alloc: (elements) => this.newBuf(elements, false).id,
+    free: (id) => this.release(id),
+    run: (kind, key, ids, meta, threads, wgsl) => this.run(kind, key, ids, meta, threads, wgsl),
+  };
+
+  constructor(
+    worker: Worker,
+    port: MessagePort,
+    ctrl: SharedArrayBuffer,
+    /** The adapter's description, e.g. "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". */
+    readonly adapterName: string,
+    readonly limits: Limits,
+  ) {
+    this.q = new WorkerLink(worker, port, ctrl);
+  }
+
+  /** True once the worker or device is gone; every later call throws. */
+  get dead(): boolean {
+    return this.q.dead;
+  }
+
+  upload(data: Float32Array): Buf {
+    this.q.check();
+    const b = this.newBuf(data.length);
+    const copy = data.slice();
+    this.q.push({ op: "upload", id: b.id, data: copy }, copy.buffer);
+    return b;
+  }
+
+  read(buf: Buf): Promise<Float32Array> {
+    let b: WebGpuBuf;
+    try {
+      b = this.own(buf);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    if (b.size === 0) return Promise.resolve(new Float32Array(0));
+    return this.q.read(b.id);
+  }
+
+  readSync(buf: Buf): Float32Array {
+    const b = this.own(buf);
+    if (b.size === 0) return new Float32Array(0);
+    return this.q.readSync(b.id);
+  }
+
+  map(
+    k: Kernel, inputs: readonly Strided[], consts: readonly number[], shape: Shape, into?: Buf,
+  ): Buf {
+    this.q.check();
+    if (inputs.length !== k.inputs.length || consts.length !== k.consts.length) {
+      const want = `${k.inputs.length} inputs and ${k.consts.length} consts`;
+      throw new Error(`webgpu map ${k.key}: needs ${want}`);
+    }
+    if (inputs.length > MAX_INPUTS || consts.length > MAX_CONSTS) {
+      const max = `${MAX_INPUTS} inputs and ${MAX_CONSTS} constants`;
+      const got = `${inputs.length} and ${consts.length}`;
+      throw new RangeError(`webgpu map: a kernel takes at most ${max}, not ${got}`);
+    }
+    const n = numelOf(shape);
+    const ins = inputs.map((s) => ({ b: this.own(s.buf), strides: s.strides }));
+    [n, ...ins.map((s) => s.b.size)].forEach((size) => this.checkBinding(size));
+    const out = into ? this.own(into) : this.newBuf(n);
+    if (out.size !== n) throw new Error(`webgpu map: 'into' holds ${out.size} elements, not ${n}`);
+    if (n === 0) return out;
+    const modes: number[] = ins.map((s) => readMode(s.b.size, s.strides, shape));
+    // The destination read as an input in its own layout comes through dst (mode 3); read through
+    // strides it would race with the writes, so the result goes through a temporary instead.
+    const racy = ins.some((s, j) => s.b === out && modes[j] === 2);
+    if (!racy) ins.forEach((s, j) => s.b === out && (modes[j] = 3));
+    const meta = mapMeta(shape, ins.map((s) => s.strides), modes, consts);
+    const dst = racy ? this.sink.alloc(n) : out.id;
+    const ids = [dst, ...ins.map((s, j) => (modes[j] === 3 ? NONE : s.b.id))];
+    while (ids.length < MAX_INPUTS + 1) ids.push(NONE);
+    this.run("map", `map:${k.key}`, ids, meta, n, this.expression(k));
+    if (racy) {
+      this.q.push({ op: "copy", src: dst, dst: out.id, bytes: n * 4 });
+      this.release(dst);
+    }
+    return out;
+  }
+
+  reduce(op: ReduceOp, input: Buf, shape: Shape, axes: readonly number[]): Buf {
+    const src = this.own(input);
+    const ax = [...new Set(axes.map((a) => (a < 0 ? a + shape.length : a)))];
+    if (numelOf(shape) !== src.size || ax.some((a) => a < 0 || a >= shape.length)) {
+      throw new Error(`webgpu reduce: [${shape}] over [${axes}] does not fit ${src.size} elements`);
+    }
+    this.checkBinding(src.size);
+    const out = this.newBuf(numelOf(shape.filter((_, d) => !ax.includes(d))));
+    if (out.size === 0) return out;
+    // An empty input reduces to the identity: as [out, 0] over axis 1 every item folds nothing.
+    if (src.size === 0) planReduce(this.sink, op, src.id, [out.size, 0], [1], out.id);
+    else planReduce(this.sink, op, src.id, shape, ax, out.id);
+    return out;
+  }
+
+  argReduce(op: "max" | "min", input: Buf, shape: Shape, axis: number): [Buf, Buf] {
+    const src = this.own(input);
+    if (numelOf(shape) !== src.size || axis < 0 || axis >= shape.length) {
+      throw new Error(`webgpu argReduce: [${shape}] along ${axis} does not fit ${src.size} values`);
+    }
+    if (shape[axis] === 0) throw new RangeError("webgpu argReduce: cannot reduce an empty axis");
+    this.checkBinding(src.size);
+    const n = src.size / (shape[axis] as number);
+    const vals = this.newBuf(n), idx = this.newBuf(n);
+    if (n > 0) planArg(this.sink, op, src.id, shape, axis, vals.id, idx.id);
+    return [vals, idx];
+  }
+
+  oneHot(indices: Buf, outShape: Shape, axis: number): Buf {
+    const idx = this.own(indices);
+    this.checkBinding(numelOf(outShape));
+    const out = this.newBuf(numelOf(outShape));
+    if (out.size > 0) planOneHot(this.sink, idx.id, outShape, axis, out.id);
+    return out;
+  }
+
+  free(buf: Buf): void {
+    if (!(buf instanceof WebGpuBuf)) return;
+    this.registry.unregister(buf);
+    this.release(buf.id);
+  }
+
+  /**
+   * inUse: bytes of live buffers, exact and current. pooled: freed GPU buffers the worker keeps
+   * for reuse (storage and staging, in size classes) as of its last reply. allocated: their sum.
+   */
+  memory(): MemoryStats {
+    const pooledBytes = this.q.stats.pooledBytes;
+    const inUseBytes = this.liveBytes;
+    return { allocatedBytes: inUseBytes + pooledBytes, inUseBytes, pooledBytes };
+  }
+
+  /** Forces a garbage collection on both threads (needs node --expose-gc; for tests). */
+  debugGc(): void {
+    (globalThis as { gc?: () => void }).gc?.();
+    this.q.push({ op: "gc" });
+  }
+
+  /** Destroys the device and ends the worker; later calls throw. */
+  shutdown(): Promise<void> {
+    return this.q.shutdown();
+  }
+
+  /** The WGSL of a map kernel's expression, the first time its key is seen (the worker caches). */
+  private expression(k: Kernel): string | undefined {
+    if (this.keys.has(k.key)) return undefined;
+    this.keys.add(k.key);
+    // Names elementwise.wgsl defines: input j loads through gw_aj, constant j sits in meta.
+    const env: Record<string, string> = {};
+    k.inputs.forEach((l, j) => (env[l] = `gw_a${j}(i, o[${j}])`));
+    k.consts.forEach((l, j) => (env[l] = `gw_c(${j}u)`));
+    return render(k.expr, "wgsl", env);
+  }
+
+  private run(
+    kind: Kind, key: string, ids: number[], meta: Uint32Array, threads: number, wgsl?: string,
+  ): void {
+    const groups = grid(threads, this.limits.maxComputeWorkgroupsPerDimension);
+    const cmd: Cmd = { op: "run", kind, key, ids, meta: this.q.meta(meta), groups };
+    if (wgsl !== undefined) cmd.wgsl = wgsl;
+    this.q.push(cmd);
+  }
+
+  private newBuf(elements: number, collectable = true): WebGpuBuf {
+    const bytes = elements * 4;
+    if (bytes > this.limits.maxBufferSize) {
+      throw new RangeError(
+        `webgpu: a buffer of ${elements} floats (${bytes} bytes) exceeds this adapter's ` +
+          `maxBufferSize of ${this.limits.maxBufferSize} bytes`,
+      );
+    }
+    const b = new WebGpuBuf(this.nextId++, elements);
+    this.live.set(b.id, bytes);
+    this.liveBytes += bytes;
+    if (collectable) this.registry.register(b, b.id, b);
+    this.q.push({ op: "alloc", id: b.id, bytes });
+    return b;
+  }
+
+  private checkBinding(elements: number): void {
+    const limit = this.limits.maxStorageBufferBindingSize;
+    if (elements * 4 > limit) {
+      throw new RangeError(
+        `webgpu: a kernel would bind a buffer of ${elements} floats (${elements * 4} bytes), ` +
+          `over this adapter's maxStorageBufferBindingSize of ${limit} bytes; splitting large ` +
+          "buffers is not implemented yet",
+      );
+    }
+  }
+
+  private release(id: number): void {
+    const bytes = this.live.get(id);
+    if (bytes === undefined) return;
+    this.live.delete(id);
+    this.liveBytes -= bytes;
+    if (!this.dead) this.q.push({ op: "free", id });
+  }
+
+  private own(buf: Buf): WebGpuBuf {
+    this.q.check();
+    if (!(buf instanceof WebGpuBuf)) throw new TypeError("webgpu: a buffer of another backend");
+    if (!this.live.has(buf.id)) throw new Error(`webgpu: buffer ${buf.id} was freed`);
+    return buf;
+  }
+}
+
+/** Starts the worker, opens the device, and resolves once the adapter answered. */
+export async function createWebGpuBackend(): Promise<WebGpuBackend> {
+  const { worker, port, ctrl, ready } = await startWorker();
+  return new WebGpuBackend(worker, port, ctrl, ready.adapter, ready.limits);
+}

@@ -1,0 +1,167 @@
+// The main thread's link to the WebGPU worker: commands, their meta blocks and transferable data
+// go out as one message per batch; reads come back async (a reply) or sync (Atomics.wait on a
+// shared word, then receiveMessageOnPort). A dead worker becomes an Error on the next call.
+import { type MessagePort, receiveMessageOnPort, type Worker } from "node:worker_threads";
+import { type Batch, type Cmd, CTRL_DEAD, CTRL_SEQ, META_WORDS } from "./webgpu_protocol.js";
+import type { PoolStats, Reply } from "./webgpu_protocol.js";
+
+/** Commands queued before a batch is posted without waiting for the next turn of the event loop. */
+const MAX_QUEUED = 512;
+const SYNC_TIMEOUT_MS = Number(process.env.GRADWISE_WEBGPU_TIMEOUT_MS ?? 120_000);
+type Pending = { resolve: (d: Float32Array) => void; reject: (e: Error) => void };
+
+export class WorkerLink {
+  private cmds: Cmd[] = [];
+  private metas: Uint32Array[] = [];
+  private transfer: ArrayBuffer[] = [];
+  private timer: ReturnType<typeof setImmediate> | null = null;
+  private reads = new Map<number, Pending>();
+  private nextReq = 1;
+  private seq = 0;
+  private death: string | null = null;
+  private closing = false;
+  private ctrl: Int32Array;
+  /** The worker's memory as of its last reply. */
+  stats: PoolStats = { allocatedBytes: 0, pooledBytes: 0 };
+
+  constructor(
+    private readonly worker: Worker,
+    private readonly port: MessagePort,
+    ctrl: SharedArrayBuffer,
+  ) {
+    this.ctrl = new Int32Array(ctrl);
+    worker.on("message", (r: Reply) => this.onReply(r));
+    worker.on("error", (e) => this.die(`WebGPU worker failed: ${e.message}`));
+    worker.on("exit", (code) => {
+      const why = this.closing ? "the WebGPU backend was shut down" : "WebGPU worker exited";
+      this.die(`${why} (code ${code})`);
+    });
+    // Only a pending async read keeps the process alive.
+    worker.unref();
+  }
+
+  get dead(): boolean {
+    return this.death !== null || Atomics.load(this.ctrl, CTRL_DEAD) !== 0;
+  }
+
+  /** Queues a command; `transfer` moves its data to the worker without a copy. */
+  push(c: Cmd, transfer?: ArrayBuffer): void {
+    // An upload creates its buffer itself, so the alloc queued just before it is dropped.
+    if (c.op === "upload") {
+      const last = this.cmds[this.cmds.length - 1];
+      if (last?.op === "alloc" && last.id === c.id) this.cmds.pop();
+    }
+    this.cmds.push(c);
+    if (transfer) this.transfer.push(transfer);
+    if (this.cmds.length >= MAX_QUEUED) this.flush();
+    else if (!this.timer) {
+      // Unref'd: queued commands alone must not keep the process alive.
+      this.timer = setImmediate(() => this.flush());
+      this.timer.unref();
+    }
+  }
+
+  /** Adds a dispatch's meta block; returns its index within the batch. */
+  meta(block: Uint32Array): number {
+    this.metas.push(block);
+    return this.metas.length - 1;
+  }
+
+  /** Posts everything queued as one batch. */
+  flush(): void {
+    if (this.timer) clearImmediate(this.timer);
+    this.timer = null;
+    if (this.cmds.length === 0 || this.dead) return;
+    const meta = new Uint32Array(this.metas.length * META_WORDS);
+    this.metas.forEach((m, i) => meta.set(m, i * META_WORDS));
+    const batch: Batch = { cmds: this.cmds, meta };
+    this.worker.postMessage(batch, [...this.transfer, meta.buffer]);
+    this.cmds = [];
+    this.metas = [];
+    this.transfer = [];
+  }
+
+  read(id: number): Promise<Float32Array> {
+    const req = this.nextReq++;
+    const p = new Promise<Float32Array>((resolve, reject) => {
+      this.reads.set(req, { resolve, reject });
+    });
+    this.push({ op: "read", id, req });
+    this.flush();
+    this.worker.ref();
+    return p;
+  }
+
+  readSync(id: number): Float32Array {
+    const seq = ++this.seq;
+    this.push({ op: "readSync", id, seq });
+    this.flush();
+    const deadline = Date.now() + SYNC_TIMEOUT_MS;
+    // Wait in short slices: a dead worker raises a flag rather than answering.
+    while (Atomics.load(this.ctrl, CTRL_SEQ) !== seq) {
+      this.check();
+      if (Date.now() > deadline) this.fail(`readSync got no answer within ${SYNC_TIMEOUT_MS} ms`);
+      Atomics.wait(this.ctrl, CTRL_SEQ, seq - 1, 50);
+    }
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
+      const r = m.message as Reply;
+      if (r.type === "fatal") this.fail(r.message);
+      if (r.type === "sync" && r.seq === seq) {
+        this.stats = r.stats;
+        return r.data;
+      }
+    }
+    return this.fail("readSync: the worker signalled but sent no data");
+  }
+
+  /** Throws if the worker is gone, with the worker's own reason when it sent one. */
+  check(): void {
+    if (this.death === null && Atomics.load(this.ctrl, CTRL_DEAD) !== 0) {
+      let why = "the WebGPU worker stopped";
+      for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
+        const r = m.message as Reply;
+        if (r.type === "fatal") why = r.message;
+      }
+      this.die(why);
+    }
+    if (this.death !== null) throw new Error(this.death);
+  }
+
+  /** Destroys the device and ends the worker (terminating it if it is already dead). */
+  async shutdown(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.dead) {
+      await this.worker.terminate();
+      return;
+    }
+    const exited = new Promise<void>((res) => this.worker.once("exit", () => res()));
+    this.push({ op: "shutdown" });
+    this.flush();
+    this.worker.ref();
+    const timer = setTimeout(() => void this.worker.terminate(), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private onReply(r: Reply): void {
+    if (r.type === "fatal") return this.die(r.message);
+    if (r.type !== "read") return;
+    this.stats = r.stats;
+    this.reads.get(r.req)?.resolve(r.data);
+    this.reads.delete(r.req);
+    if (this.reads.size === 0) this.worker.unref();
+  }
+
+  private die(message: string): void {
+    this.death ??= message;
+    for (const p of this.reads.values()) p.reject(new Error(this.death));
+    this.reads.clear();
+    this.worker.unref();
+  }
+
+  private fail(message: string): never {
+    this.die(message);
+    throw new Error(message);
+  }
+}

@@ -1,0 +1,91 @@
+// Messages between WebGpuBackend (main thread) and webgpu_worker.ts, which owns every Dawn object.
+// The main thread names buffers with its own integer ids, so creating one needs no round trip.
+
+/** Shader kinds; each has a fixed bind group layout (binding 0 is always the meta uniform). */
+export type Kind = "map" | "reduce" | "arg" | "onehot";
+
+/** Storage bindings after the meta uniform, in order: "rw" read_write, "r" read-only. */
+export const LAYOUTS: Record<Kind, readonly ("rw" | "r")[]> = {
+  map: ["rw", "r", "r", "r", "r", "r", "r"],
+  reduce: ["rw", "r"],
+  arg: ["rw", "rw", "r", "r"],
+  onehot: ["rw", "r"],
+};
+
+/** Each kind's shader files, concatenated in order (common.wgsl first). */
+export const SHADER_FILES: Record<Kind, readonly string[]> = {
+  map: ["common.wgsl", "trig.wgsl", "elementwise.wgsl"],
+  reduce: ["common.wgsl", "reduce.wgsl"],
+  arg: ["common.wgsl", "arg_reduce.wgsl"],
+  onehot: ["common.wgsl", "one_hot.wgsl"],
+};
+
+/** Words in one dispatch's meta block (512 bytes, a multiple of the uniform offset alignment). */
+export const META_WORDS = 128;
+/** Inputs and constants one map kernel can take (elementwise.wgsl's bindings and meta words). */
+export const MAX_INPUTS = 6;
+export const MAX_CONSTS = 16;
+/** Threads per workgroup in every shader. */
+export const WORKGROUP = 256;
+/** Buffer id meaning "bind the worker's dummy buffer" (an unused input). */
+export const NONE = -1;
+
+export type Cmd =
+  | { op: "alloc"; id: number; bytes: number }
+  | { op: "upload"; id: number; data: Float32Array }
+  /** A dispatch: `meta` indexes the batch's meta blocks; `wgsl` comes on a key's first use only. */
+  | {
+      op: "run";
+      kind: Kind;
+      key: string;
+      wgsl?: string;
+      ids: number[];
+      meta: number;
+      groups: [number, number];
+    }
+  | { op: "copy"; src: number; dst: number; bytes: number }
+  | { op: "free"; id: number }
+  | { op: "read"; id: number; req: number }
+  | { op: "readSync"; id: number; seq: number }
+  | { op: "gc" }
+  | { op: "shutdown" };
+
+export interface Batch {
+  cmds: Cmd[];
+  meta: Uint32Array;
+}
+
+export interface Limits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  maxComputeWorkgroupSizeX: number;
+  maxStorageBuffersPerShaderStage: number;
+  maxComputeWorkgroupsPerDimension: number;
+}
+
+/** Worker-side memory, mirrored to the main thread on every reply. */
+export interface PoolStats {
+  allocatedBytes: number;
+  pooledBytes: number;
+}
+
+export interface WorkerInit {
+  /** Control words shared with the main thread: see CTRL_*. */
+  ctrl: SharedArrayBuffer;
+  /** Shader sources by file name, read by the main thread. */
+  shaders: Record<string, string>;
+  /** Whether the process has --expose-gc (Workers reject the flag; the worker turns it on). */
+  exposeGc: boolean;
+  poolBytes: number;
+}
+
+/** ctrl[CTRL_SEQ]: the last readSync served; ctrl[CTRL_DEAD]: 1 once the worker cannot serve. */
+export const CTRL_SEQ = 0;
+export const CTRL_DEAD = 1;
+
+export type Reply =
+  | { type: "ready"; adapter: string; limits: Limits }
+  | { type: "read"; req: number; data: Float32Array; stats: PoolStats }
+  | { type: "sync"; seq: number; data: Float32Array; stats: PoolStats }
+  | { type: "fatal"; message: string }
+  | { type: "closed" };

@@ -1,0 +1,156 @@
+// Starts the WebGPU worker thread and finds what it needs on disk: its module and shaders/.
+// Built (dist/src/backend/*.js) the worker is a sibling .js file. From sources (vitest runs .ts
+// directly, and its loader does not reach into worker threads) the worker's module graph is
+// transpiled with TypeScript's transpileModule into a content-addressed folder in the OS temp dir.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
+import { createRequire, isBuiltin } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import type { Reply, WorkerInit } from "./webgpu_protocol.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const POOL_BYTES = Number(process.env.GRADWISE_WEBGPU_POOL_MB ?? 256) * 2 ** 20;
+
+export interface Started {
+  worker: Worker;
+  /** Where the worker answers readSync (read with receiveMessageOnPort while blocked). */
+  port: MessagePort;
+  ctrl: SharedArrayBuffer;
+  ready: Extract<Reply, { type: "ready" }>;
+}
+
+/** Starts the worker and waits for its adapter; rejects with the worker's reason if it has none. */
+export async function startWorker(): Promise<Started> {
+  // Mesa's loader complains without it; the worker inherits this process's environment.
+  process.env.XDG_RUNTIME_DIR ??= tmpdir();
+  const ctrl = new SharedArrayBuffer(8);
+  const { port1, port2 } = new MessageChannel();
+  const exposeGc = typeof (globalThis as { gc?: unknown }).gc === "function";
+  const init: WorkerInit = { ctrl, shaders: readShaders(), exposeGc, poolBytes: POOL_BYTES };
+  // execArgv: [] keeps test-runner loader flags (and --expose-gc, which Workers reject) out.
+  const worker = new Worker(await workerUrl(), {
+    workerData: { ...init, port: port2 },
+    transferList: [port2],
+    execArgv: [],
+  });
+  port1.unref();
+  // Only our own listeners come off: removeAllListeners() would also drop the Worker's internal
+  // newListener hook, and later 'message' listeners would never hear anything.
+  let onError = (_e: Error): void => {};
+  let onExit = (_code: number): void => {};
+  const first = await new Promise<Reply>((res, rej) => {
+    onError = rej;
+    onExit = (code) => rej(new Error(`WebGPU worker exited during start-up (code ${code})`));
+    worker.once("message", res).once("error", onError).once("exit", onExit);
+  }).finally(() => worker.off("error", onError).off("exit", onExit));
+  if (first.type !== "ready") {
+    await worker.terminate();
+    throw new Error(first.type === "fatal" ? first.message : `WebGPU worker: ${first.type} first`);
+  }
+  return { worker, port: port1, ctrl, ready: first };
+}
+
+/** The package root: the nearest folder above `from` holding shaders/common.wgsl. */
+export function packageRoot(from = here): string {
+  for (let d = from; ; d = dirname(d)) {
+    if (existsSync(join(d, "shaders", "common.wgsl"))) return d;
+    if (dirname(d) === d) throw new Error(`gradwise: no shaders/ folder above ${from}`);
+  }
+}
+
+/** Every .wgsl file in the package's shaders/ folder, by file name. */
+export function readShaders(): Record<string, string> {
+  const dir = join(packageRoot(), "shaders");
+  const out: Record<string, string> = {};
+  for (const f of readdirSync(dir)) {
+    if (f.endsWith(".wgsl")) out[f] = readFileSync(join(dir, f), "utf8");
+  }
+  return out;
+}
+
+/** The worker module to start: the built sibling .js, else a transpiled copy of the .ts sources. */
+export async function workerUrl(): Promise<URL> {
+  const js = join(here, "webgpu_worker.js");
+  if (existsSync(js)) return pathToFileURL(js);
+  const out = await transpileGraph([join(here, "webgpu_worker.ts")]);
+  return pathToFileURL(join(out, relative(packageRoot(), js)));
+}
+
+const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])([^"']+)\2/g;
+
+/**
+ * Transpiles the .ts files reachable from `entries` through relative imports into a folder that
+ * mirrors the package layout (with shaders/ and a package.json of type module), and returns it.
+ * Bare imports of packages become absolute file URLs, as the folder has no node_modules.
+ */
+export async function transpileGraph(entries: readonly string[]): Promise<string> {
+  const ts = (await import("typescript")).default;
+  const root = packageRoot();
+  const req = createRequire(join(root, "package.json"));
+  const files = new Map<string, string>();
+  const todo = [...entries];
+  for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+    if (files.has(f)) continue;
+    const src = readFileSync(f, "utf8");
+    files.set(f, src);
+    for (const m of src.matchAll(SPECIFIER)) {
+      const spec = m[3] ?? "";
+      if (spec.startsWith(".")) todo.push(resolve(dirname(f), spec.replace(/\.js$/, ".ts")));
+    }
+  }
+  const emitted = new Map<string, string>();
+  const hash = createHash("sha256");
+  for (const [f, src] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+    const js = ts.transpileModule(src, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      fileName: f,
+    }).outputText;
+    const fixed = js.replace(SPECIFIER, (all, pre: string, q: string, spec: string) => {
+      if (spec.startsWith(".") || isBuiltin(spec)) return all;
+      return `${pre}${q}${pathToFileURL(req.resolve(spec)).href}${q}`;
+    });
+    const rel = relative(root, f).replace(/\.ts$/, ".js");
+    emitted.set(rel, fixed);
+    hash.update(rel).update("\0").update(fixed).update("\0");
+  }
+  const shaders = readShaders();
+  for (const [name, text] of Object.entries(shaders)) hash.update(name).update(text);
+  const out = join(tmpdir(), `gradwise-ts-${hash.digest("hex").slice(0, 16)}`);
+  if (existsSync(join(out, "package.json"))) return out;
+  // Write a private folder, then rename it into place: concurrent test files may race here.
+  const tmp = `${out}.${process.pid}.${Date.now()}`;
+  for (const [rel, text] of emitted) {
+    mkdirSync(dirname(join(tmp, rel)), { recursive: true });
+    writeFileSync(join(tmp, rel), text);
+  }
+  mkdirSync(join(tmp, "shaders"), { recursive: true });
+  for (const [name, text] of Object.entries(shaders)) {
+    writeFileSync(join(tmp, "shaders", name), text);
+  }
+  writeFileSync(join(tmp, "package.json"), '{ "type": "module" }\n');
+  try {
+    renameSync(tmp, out);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  pruneStale(out);
+  return out;
+}
+
+/** Removes other gradwise-ts-* folders untouched for a day: each source edit makes a new one. */
+function pruneStale(keep: string): void {
+  const day = Date.now() - 86_400_000;
+  for (const f of readdirSync(tmpdir())) {
+    const p = join(tmpdir(), f);
+    if (!f.startsWith("gradwise-ts-") || p === keep) continue;
+    try {
+      if (statSync(p).mtimeMs < day) rmSync(p, { recursive: true, force: true });
+    } catch {
+      // Another process may be pruning the same folder.
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// Helpers for webgpu_backend.test.ts: kernels from IR expressions, seeded random data, NaN-aware
+// comparison, and running one map on two backends.
+import { expect } from "vitest";
+import type { Backend, Kernel, Shape } from "../src/backend/backend.js";
+import { contiguousStrides } from "../src/backend/backend.js";
+import type { E, Leaf } from "../src/ops/expr.js";
+import { render } from "../src/ops/render.js";
+
+/** A kernel keyed by its JS rendering, so distinct expressions never share a pipeline. */
+export function kernel(expr: E, inputs: readonly Leaf[], consts: readonly Leaf[] = []): Kernel {
+  const env = Object.fromEntries([...inputs, ...consts].map((l) => [l, l]));
+  const key = `${inputs.join("")}|${consts.join("")}|${render(expr, "js", env)}`;
+  return { key, expr, inputs, consts };
+}
+
+/** Strides reading `shape` broadcast to `out` (0 where broadcast). */
+export function bstrides(shape: Shape, out: Shape): number[] {
+  const c = contiguousStrides(shape);
+  return out.map((_, d) => c[d - (out.length - shape.length)] ?? 0);
+}
+
+let seed = 12345;
+/** A deterministic uniform draw in [lo, hi). */
+export function rand(lo = -1, hi = 1): number {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return lo + ((hi - lo) * seed) / 2 ** 31;
+}
+export const randArray = (n: number, lo = -1, hi = 1): Float32Array =>
+  Float32Array.from({ length: n }, () => rand(lo, hi));
+
+/** Values that trip up float code, then `extra` random ones in [-10, 10). */
+export const SPECIAL = [0, -0, 1, -1, 0.5, -0.5, 2, -2, 3, -3, 1e-7, -1e-7, 1e-3, 0.2, -0.2, 0.3,
+  -0.3, 0.7, -0.7, 20, -20, 88, 89, -88, -104, 1e30, -1e30, Infinity, -Infinity, NaN];
+export const specials = (extra: number): Float32Array =>
+  Float32Array.from([...SPECIAL, ...randArray(extra, -10, 10)]);
+
+/** Elementwise equality within rtol/atol; NaN equals NaN, infinities must match exactly. */
+export function expectClose(got: Float32Array, want: Float32Array, rtol = 0, atol = 0, what = "") {
+  expect(got.length).toBe(want.length);
+  const bad: string[] = [];
+  for (let i = 0; i < want.length && bad.length < 5; i++) {
+    const g = got[i] as number, w = want[i] as number;
+    let ok: boolean;
+    if (Number.isNaN(w)) ok = Number.isNaN(g);
+    else if (!Number.isFinite(w)) ok = g === w;
+    else ok = Math.abs(g - w) <= atol + rtol * Math.abs(w);
+    if (!ok) bad.push(`[${i}] got ${g} want ${w}`);
+  }
+  expect(bad, what).toEqual([]);
+}
+
+export interface In {
+  data: Float32Array;
+  shape: Shape;
+}
+
+/** Runs one kernel on both backends (inputs broadcast to `out`) and compares. */
+export function compareMap(
+  gpu: Backend,
+  cpu: Backend,
+  k: Kernel,
+  ins: In[],
+  consts: number[],
+  out: Shape,
+  rtol = 0,
+  atol = 0,
+): Float32Array {
+  const run = (b: Backend): Float32Array => {
+    const strided = ins.map((i) => ({ buf: b.upload(i.data), strides: bstrides(i.shape, out) }));
+    return b.readSync(b.map(k, strided, consts, out));
+  };
+  const want = run(cpu), got = run(gpu);
+  expectClose(got, want, rtol, atol, k.key);
+  return got;
+}
+
+/** The script of the GC regression test: forced GC on both threads between GPU calls. */
+export const GC_SCRIPT = `
+import { createWebGpuBackend } from "./src/backend/webgpu.js";
+import { x } from "./src/ops/expr.js";
+const b = await createWebGpuBackend();
+const k = { key: "gc", expr: x.mul(2), inputs: ["x"], consts: [] };
+for (let i = 0; i < 60; i++) {
+  const a = b.upload(new Float32Array(4096).fill(i));
+  b.debugGc();
+  const o = b.map(k, [{ buf: a, strides: [1] }], [], [4096]);
+  await new Promise((r) => setTimeout(r, 2));
+  const v = i % 2 ? b.readSync(o)[4095] : (await b.read(o))[4095];
+  if (v !== 2 * i) throw new Error("bad value " + v);
+  globalThis.gc();
+}
+// No shutdown(): the worker must not keep the process alive.
+console.log("gc-ok");
+`;
