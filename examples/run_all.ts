@@ -10,7 +10,8 @@ async function main(): Promise<void> {
   try {
     const gpu = await requestDevice("webgpu");
     setDefaultDevice(gpu);
-    console.log(`device: webgpu (${gpu.backend.name})`);
+    const adapter = (gpu.backend as { adapterName?: string }).adapterName ?? "unknown adapter";
+    console.log(`device: webgpu (${adapter})`);
   } catch (e) {
     console.log(`device: cpu (no WebGPU adapter: ${(e as Error).message.split("\n")[0]})`);
   }

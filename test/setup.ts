@@ -54,6 +54,7 @@ export function availableDevices(): Promise<Device[]> {
     const cpu = await requestDevice("cpu");
     try {
       const gpu = await requestDevice("webgpu");
+      console.log(`webgpu tests run on: ${(gpu.backend as { adapterName?: string }).adapterName}`);
       return [cpu, gpu];
     } catch (e) {
       if (process.env.GRADWISE_REQUIRE_WEBGPU === "1") throw e;
