@@ -12,8 +12,9 @@ function counting(device: Device, fn: () => void): { launches: number; calls: st
   const b = device.backend as unknown as Record<string, (...a: unknown[]) => unknown>;
   const calls: string[] = [];
   const saved = new Map<string, (...a: unknown[]) => unknown>();
-  for (const m of ["map", "reduce", "argReduce", "oneHot"]) {
-    const f = b[m] as (...a: unknown[]) => unknown;
+  for (const m of ["map", "reduce", "mapReduce", "argReduce", "oneHot"]) {
+    const f = b[m] as ((...a: unknown[]) => unknown) | undefined;
+    if (!f) continue;
     saved.set(m, f);
     b[m] = (...a: unknown[]) => (calls.push(m), f.apply(device.backend, a));
   }
@@ -49,6 +50,19 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     });
     expect(launches).toBe(1);
   });
+
+  test.runIf(isFusionEnabled() && device.backend.mapReduce !== undefined)(
+    "a reduction reads its elementwise producer's inputs: (y*y*2).mean() allocates no intermediate",
+    () => {
+      const x = randn([4096], { device });
+      const { calls } = counting(device, () => {
+        const y = x.add(2);
+        y.mul(y).mul(2).mean().dataSync();
+      });
+      // One fused map-reduce over x, then the 1-element division of mean when it is read.
+      expect(calls).toEqual(["mapReduce", "map"]);
+    },
+  );
 
   test("fused and unfused give the same W1 gradient and values", () => {
     const was = isFusionEnabled();

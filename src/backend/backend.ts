@@ -26,6 +26,13 @@ export interface Kernel {
 
 export type ReduceOp = "sum" | "max" | "min";
 
+/** Elements computed on the fly by a kernel (a fused producer), instead of read from a buffer. */
+export interface MapSource {
+  kernel: Kernel;
+  inputs: readonly Strided[];
+  consts: readonly number[];
+}
+
 export interface MemoryStats {
   allocatedBytes: number;
   inUseBytes: number;
@@ -43,6 +50,8 @@ export interface Backend {
   map(k: Kernel, inputs: readonly Strided[], consts: readonly number[], outShape: Shape, into?: Buf): Buf;
   /** Reduces a contiguous `shape` over `axes`; the result is contiguous without those axes. */
   reduce(op: ReduceOp, input: Buf, shape: Shape, axes: readonly number[]): Buf;
+  /** reduce() over the elements a kernel computes at `shape`, without materializing them. */
+  mapReduce?(op: ReduceOp, src: MapSource, shape: Shape, axes: readonly number[]): Buf;
   /** max/min along one axis with the index of the first extreme (NaN wins), indices as floats. */
   argReduce(op: "max" | "min", input: Buf, shape: Shape, axis: number): [values: Buf, indices: Buf];
   /** 1 where the position along `axis` of `outShape` equals `indices` (shape without axis), else 0. */

@@ -1,7 +1,7 @@
 // The CPU backend: Float32Array buffers; each kernel is rendered to JS once per (kernel, layout)
 // and compiled with new Function. Sums accumulate in float64, so they are at least as exact as torch's.
 import { JS_PRELUDE, render } from "../ops/render.js";
-import type { Backend, Buf, Kernel, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
+import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
 
 export class CpuBuf implements Buf {
@@ -77,7 +77,30 @@ for (let row = 0; row < rows; row++) {
   return new Function("ins", "strides", "consts", "out", "shape", `"use strict";${JS_PRELUDE}${src}`) as Compiled;
 }
 
+type CompiledReduce = (ins: Float32Array[], consts: readonly number[], n: number) => number;
+
+/** A full reduction of a kernel's values in one loop (inputs same-layout or single elements). */
+function compileReduce(k: Kernel, modes: Mode[], op: ReduceOp): CompiledReduce {
+  const env: Record<string, string> = {};
+  const hoist: string[] = [];
+  k.consts.forEach((l, j) => ((env[l] = `c${j}`), hoist.push(`const c${j} = consts[${j}];`)));
+  k.inputs.forEach((l, j) => {
+    hoist.push(`const a${j} = ins[${j}];`);
+    if (modes[j] === "s") hoist.push(`const v${j} = a${j}[0];`);
+    env[l] = modes[j] === "s" ? `v${j}` : `a${j}[i]`;
+  });
+  // Each value is rounded to float32 first, as a materialized intermediate would be.
+  const v = `Math.fround(${render(k.expr, "js", env)})`;
+  const step =
+    op === "sum" ? `acc += ${v};`
+    : `{ const v = ${v}; if (v !== v) return NaN; if (v ${op === "max" ? ">" : "<"} acc) acc = v; }`;
+  const init = op === "sum" ? "0" : op === "max" ? "-Infinity" : "Infinity";
+  const src = `${hoist.join("\n")}\nlet acc = ${init};\nfor (let i = 0; i < n; i++) ${step}\nreturn acc;`;
+  return new Function("ins", "consts", "n", `"use strict";${JS_PRELUDE}${src}`) as CompiledReduce;
+}
+
 export class CpuBackend implements Backend {
+  private reduceCache = new WeakMap<Kernel, Map<string, CompiledReduce>>();
   readonly name = "cpu";
   // Compiled code per kernel and input layout (kernels are interned by apply.ts, so identity works).
   private cache = new WeakMap<Kernel, Map<string, Compiled>>();
@@ -125,6 +148,21 @@ export class CpuBackend implements Backend {
         acc[o] = v;
     }
     return this.wrap(Float32Array.from(acc));
+  }
+  mapReduce(op: ReduceOp, src: MapSource, shape: Shape, axes: readonly number[]): Buf {
+    const n = numelOf(shape);
+    const modes = src.inputs.map((s) => modeOf(s, shape, n));
+    if (axes.length !== shape.length || modes.includes("g")) {
+      // Partial reductions: compute the values into a scratch array, then reduce it.
+      const tmp = this.map(src.kernel, src.inputs, src.consts, shape);
+      return this.reduce(op, tmp, shape, axes);
+    }
+    const layout = `${op}|${modes.join("")}`;
+    let byLayout = this.reduceCache.get(src.kernel);
+    if (!byLayout) this.reduceCache.set(src.kernel, (byLayout = new Map()));
+    let fn = byLayout.get(layout);
+    if (!fn) byLayout.set(layout, (fn = compileReduce(src.kernel, modes, op)));
+    return this.wrap(Float32Array.of(fn(src.inputs.map((s) => data(s.buf)), src.consts, n)));
   }
   argReduce(op: "max" | "min", input: Buf, shape: Shape, axis: number): [Buf, Buf] {
     const src = data(input);

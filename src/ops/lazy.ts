@@ -2,7 +2,7 @@
 // consumers and compiled into one kernel when something needs its buffer (a read, a reduction).
 // Buffers are never written after creation: an in-place op gives its storage a new recipe/buffer,
 // so pending recipes stay valid. GRADWISE_FUSION=0 or setFusion(false) realizes every op.
-import type { Buf, Kernel } from "../backend/backend.js";
+import type { Buf, Kernel, MapSource } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { sameShape } from "../shape.js";
 import { type E, type Leaf, leaf, substitute } from "./expr.js";
@@ -70,16 +70,27 @@ let launches = 0;
 /** Kernels launched by fused/elementwise realizations so far (tests count them). */
 export const elementwiseLaunches = (): number => launches;
 
-function realize(s: Storage): Buf {
-  const L = s.lazy as Lazy;
-  s.lazy = null;
+function kernelOf(L: Lazy): Kernel {
   const inputs = L.inputs.map((_, i) => `i${i}` as Leaf);
   const consts = L.consts.map((_, i) => `c${i}` as Leaf);
   const key = `${L.expr.key}|${inputs.length}|${consts.length}`;
   let k = kernels.get(key);
   if (!k) kernels.set(key, (k = { key, expr: L.expr, inputs, consts }));
+  return k;
+}
+
+function realize(s: Storage): Buf {
+  const L = s.lazy as Lazy;
+  s.lazy = null;
   launches++;
-  return s.dev.backend.map(k, L.inputs, L.consts, L.shape);
+  return s.dev.backend.map(kernelOf(L), L.inputs, L.consts, L.shape);
+}
+
+/** The pending recipe of `t` as a reduction's fused producer, or null to read its buffer. */
+export function producerOf(t: Source): MapSource | null {
+  const L = t._storage.lazy;
+  if (!L || !fusion || !t._storage.dev.backend.mapReduce || !sameShape(L.shape, t.shape)) return null;
+  return { kernel: kernelOf(L), inputs: L.inputs, consts: L.consts };
 }
 
 /** Strides of an input read at `from`, re-expressed at the broadcast shape `to`. */

@@ -2,12 +2,13 @@
 // reductions (sum, mean, max, min), shapes (reshape, expand, squeeze), copies and fills.
 import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type BackwardFn, Node, SavedTensor } from "../autograd/node.js";
-import { numelOf } from "../backend/backend.js";
+import { type Buf, type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
 import { normDim, sameShape, sumToAxes } from "../shape.js";
 import { type DType, type Dims, Tensor } from "../tensor.js";
 import { apply, applyAt, copyTo, fill, type Operand, sameDevice } from "./apply.js";
+import { producerOf } from "./lazy.js";
 import type { OpName } from "./table.js";
 
 export type ValuesIndices = [values: Tensor, indices: Tensor] & { values: Tensor; indices: Tensor };
@@ -46,7 +47,14 @@ const keptShape = (shape: readonly number[], axes: number[], keepdim: boolean): 
 function reduceSum(t: Tensor, axes: number[], keepdim: boolean): Tensor {
   const shape = keptShape(t.shape, axes, keepdim);
   if (axes.length === 0) return copyTo(t, shape);
-  return Tensor._make(t._dev.backend.reduce("sum", t._buf, t.shape, axes), shape, t._dev);
+  return Tensor._make(reduceOf("sum", t, axes), shape, t._dev);
+}
+
+/** Reduces t over axes, taking a pending elementwise producer as the input when the device can. */
+function reduceOf(op: ReduceOp, t: Tensor, axes: number[]): Buf {
+  const src = producerOf(t);
+  const b = t._dev.backend;
+  return src && b.mapReduce ? b.mapReduce(op, src, t.shape, axes) : b.reduce(op, t._buf, t.shape, axes);
 }
 
 /** Sum over dims (all by default). */
@@ -75,7 +83,7 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
   const B = op === "max" ? "Max" : "Min";
   if (dim === undefined) {
     if (t.numel === 0) throw errors.emptyReduce(op);
-    const out = Tensor._make(t._dev.backend.reduce(op, t._buf, t.shape, t.shape.map((_, i) => i)), [], t._dev);
+    const out = Tensor._make(reduceOf(op, t, t.shape.map((_, i) => i)), [], t._dev);
     // NOTE: ties share the gradient evenly; a NaN result sends it to the NaN inputs.
     return record(out, `${B}Backward1`, [t], [t, out], (g, [x, o]) => {
       const mask = (o as Tensor).isnan().item() ? (x as Tensor).isnan() : (x as Tensor).eq(o as Tensor);
@@ -157,7 +165,7 @@ export function expand(t: Tensor, sizes: number[]): Tensor {
 export function sumTo(t: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(t.shape, shape)) return t;
   const axes = sumToAxes(shape, t.shape);
-  return Tensor._make(t._dev.backend.reduce("sum", t._buf, t.shape, axes), shape, t._dev);
+  return Tensor._make(reduceOf("sum", t, axes), shape, t._dev);
 }
 
 export function clone(t: Tensor): Tensor {
