@@ -133,7 +133,8 @@ export class Builder {
     return leaf(`i${i}`);
   }
   /** A uniform constant; equal values share one slot (chains like x*1.5-0.25 repeat them). */
-  constant(v: number): E {
+  constant(value: number): E {
+    const v = Math.fround(value); // a number operand takes the tensor's dtype, float32
     let i = this.consts.findIndex((c) => Object.is(c, v));
     if (i < 0) i = this.consts.push(v) - 1;
     return leaf(`c${i}`);

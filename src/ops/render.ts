@@ -50,6 +50,8 @@ function literal(v: number, t: Target): string {
   return v < 0 || Object.is(v, -0) ? `(-${s})` : s;
 }
 
+const f32 = (code: string, t: Target): string => (t === "js" ? `Math.fround(${code})` : code);
+
 /** Renders `e` for target `t`; `env` gives the source text of each leaf. */
 export function render(e: E, t: Target, env: Partial<Record<Leaf, string>>): string {
   const r = (v: E): string => render(v, t, env);
@@ -61,8 +63,10 @@ export function render(e: E, t: Target, env: Partial<Record<Leaf, string>>): str
       return s;
     }
     case "lit": return literal(n.v, t);
-    case "un": return UNARY[n.op][T(t)](r(n.a));
-    case "bin": return BINARY[n.op][T(t)](r(n.a), r(n.b));
+    // JS computes in float64: rounding each result to float32 keeps fused kernels bit-identical to
+    // unfused ones (each op stored as float32), e.g. 0 * x^99 is NaN once x^99 overflows float32.
+    case "un": return f32(UNARY[n.op][T(t)](r(n.a)), t);
+    case "bin": return f32(BINARY[n.op][T(t)](r(n.a), r(n.b)), t);
     case "sel": return SELECT[T(t)](renderCond(n.c, t, env), r(n.t), r(n.f));
     case "num": return NUM[T(t)](renderCond(n.c, t, env));
   }
