@@ -19,9 +19,14 @@ function bind(b: Builder, expr: E, env: ReadonlyMap<Leaf, Operand>): E {
   return substitute(expr, sub);
 }
 
-/** An in-place write: `into`'s storage takes the result of `expr` over env (a new buffer/recipe). */
+/**
+ * An in-place write: `into`'s storage takes the result of `expr` over env as a new buffer. It is a
+ * sync point: state updated in place (parameters, accumulated grads) is not left as a growing recipe.
+ */
 function writeInto(into: Tensor, expr: E, env: ReadonlyMap<Leaf, Operand>): void {
-  into._storage.assign(compose(into.shape, into._dev, (b) => bind(b, expr, env)));
+  const s = compose(into.shape, into._dev, (b) => bind(b, expr, env));
+  void s.buf;
+  into._storage.assign(s);
 }
 
 export function sameDevice(ts: readonly Tensor[]): Device {
@@ -112,6 +117,7 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   const { variant, storage, shape } = forward(name, ops);
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
   const old = Tensor._fromStorage(self._storage.snapshot(), self.shape, self.dtype);
+  void storage.buf; // a sync point, as writeInto
   self._storage.assign(storage);
   record(name, ops, self, variant, old);
   return self;
