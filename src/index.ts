@@ -13,3 +13,4 @@ export { memory } from "./memory.js";
 export { where, maximum, minimum, pow, add, sub, mul, div, rsub } from "./functional.js";
 export * as optim from "./optim/index.js";
 export { formatTensor } from "./format.js";
+export { setFusion, isFusionEnabled } from "./ops/lazy.js";

@@ -131,6 +131,12 @@ export class Tensor {
   /** @internal Sums a broadcast gradient back to `shape`. */
   _sumTo(shape: readonly number[]): Tensor { return R.sumTo(this, shape); }
 
+  /** Computes a pending (fused) result now; a no-op once computed. @example y.realize() */
+  realize(): this {
+    void this._storage.buf;
+    return this;
+  }
+
   // Reads.
   /** The values, copied to the host. @example await t.data() */
   data(): Promise<Float32Array> { return this._dev.backend.read(this._buf); }
