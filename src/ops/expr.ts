@@ -128,8 +128,14 @@ export function substitute(e: E, sub: Partial<Record<Leaf, E>>): E {
   switch (n.k) {
     case "leaf": return sub[n.name] ?? e;
     case "lit": return e;
-    case "un": return new E({ ...n, a: s(n.a) });
-    case "bin": return new E({ ...n, a: s(n.a), b: s(n.b) });
+    case "un": {
+      const a = s(n.a);
+      return a === n.a ? e : new E({ ...n, a });
+    }
+    case "bin": {
+      const a = s(n.a), b = s(n.b);
+      return a === n.a && b === n.b ? e : new E({ ...n, a, b }); // unchanged subtrees are shared
+    }
     case "sel": return new E({ k: "sel", c: sc(n.c), t: s(n.t), f: s(n.f) });
     case "num": return new E({ k: "num", c: sc(n.c) });
   }

@@ -16,8 +16,10 @@ export const isFusionEnabled = (): boolean => fusion;
 
 /** Bounds of one fused kernel: buffers it reads (WebGPU allows 8 storage bindings with the output). */
 const MAX_INPUTS = 6;
-const MAX_NODES = 64;
+const MAX_NODES = 24;
 const MAX_CONSTS = 16;
+/** A recipe larger than this is computed once when a second kernel needs it, not recomputed. */
+const RECOMPUTE_NODES = 4;
 
 export interface LazyInput {
   buf: Buf;
@@ -25,6 +27,8 @@ export interface LazyInput {
 }
 
 export class Lazy {
+  /** The first kernel that inlined this recipe; a second one reads it from a buffer instead. */
+  owner: Builder | null = null;
   constructor(
     readonly expr: E,
     readonly inputs: readonly LazyInput[],
@@ -142,16 +146,24 @@ export class Builder {
   /** The expression reading tensor `t` broadcast to this kernel's shape. */
   tensor(t: Source): E {
     const s = t._storage, L = s.lazy;
-    if (L && this.inline && viewable(L, t.shape)) {
+    if (L && this.inline && viewable(L, t.shape) && (L.owner === this || L.owner === null || L.nodes <= RECOMPUTE_NODES)) {
+      L.owner ??= this;
       const at = sameShape(L.shape, t.shape) ? null : contiguous(t.shape);
       const map: Partial<Record<Leaf, E>> = {};
+      let identity = true;
       L.inputs.forEach((x, k) => {
         const st = !at ? x.strides : x.strides.some((v) => v !== 0) ? at : at.map(() => 0);
-        map[`i${k}`] = this.input(x.buf, restride(st, t.shape, this.shape));
+        const e = this.input(x.buf, restride(st, t.shape, this.shape));
+        identity &&= e.n.k === "leaf" && e.n.name === `i${k}`;
+        map[`i${k}`] = e;
       });
-      L.consts.forEach((c, k) => (map[`c${k}`] = this.constant(c)));
+      L.consts.forEach((c, k) => {
+        const e = this.constant(c);
+        identity &&= e.n.k === "leaf" && e.n.name === `c${k}`;
+        map[`c${k}`] = e;
+      });
       this.nodes += L.nodes;
-      return substitute(L.expr, map);
+      return identity ? L.expr : substitute(L.expr, map);
     }
     return this.input(s.buf, restride(contiguous(t.shape), t.shape, this.shape));
   }
