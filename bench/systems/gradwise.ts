@@ -1,0 +1,80 @@
+// gradwise on one device, through its public API only (src/index.ts), exactly as a user writes it.
+// Inputs are created on the device before timing; each rep ends with a read back to the host.
+import { type Device, type Tensor, optim, requestDevice, shutdown, tensor, zeros } from "../../src/index.js";
+import { chainOp, w1Input, w2Inputs, w3Inputs, w4Input } from "../data.js";
+import type { Cell, SystemImpl } from "../types.js";
+import { W3_LR, W3_STEPS, W4_N, W4_OPS } from "../types.js";
+
+const gradOf = (x: Tensor): Tensor => {
+  if (!x.grad) throw new Error("backward left no gradient on x");
+  return x.grad;
+};
+
+export async function gradwise(type: "cpu" | "webgpu"): Promise<SystemImpl> {
+  if (type === "webgpu") process.env.XDG_RUNTIME_DIR ??= "/tmp";
+  const device: Device = await requestDevice(type);
+  const on = { device };
+
+  const w1 = (n: number): Cell => {
+    const x = tensor(w1Input(n), { ...on, requiresGrad: true });
+    return {
+      run: async () => {
+        x.grad = null;
+        const y = x.add(2);
+        const z = y.mul(y).mul(2).mean();
+        z.backward();
+        return gradOf(x).data();
+      },
+    };
+  };
+
+  const w2 = (n: number): Cell => {
+    const [a0, b0] = w2Inputs(n);
+    const a = tensor(a0, on);
+    const b = tensor(b0, on);
+    return { run: () => a.mul(b).add(2).data() };
+  };
+
+  const w3 = (n: number): Cell => {
+    const [x0, y0] = w3Inputs(n);
+    const x = tensor(x0, on);
+    const y = tensor(y0, on);
+    return {
+      run: async () => {
+        const w = zeros([1], { ...on, requiresGrad: true });
+        const b = zeros([1], { ...on, requiresGrad: true });
+        const opt = new optim.SGD([w, b], { lr: W3_LR });
+        let loss: Tensor | null = null;
+        for (let s = 0; s < W3_STEPS; s++) {
+          opt.zeroGrad();
+          loss = x.mul(w).add(b).sub(y).square().mean();
+          loss.backward();
+          opt.step();
+        }
+        return ((await (loss as Tensor).data())[0] as number);
+      },
+    };
+  };
+
+  const w4 = (): Cell => {
+    const x = tensor(w4Input(W4_N), { ...on, requiresGrad: true });
+    return {
+      run: async () => {
+        x.grad = null;
+        let t: Tensor = x;
+        for (let k = 0; k < W4_OPS; k++) {
+          const op = chainOp(k);
+          t = op === "addX" ? t.add(x) : op === "mulHalf" ? t.mul(0.5) : op === "subTenth" ? t.sub(0.1) : t.mul(x);
+        }
+        t.sum().backward();
+        return gradOf(x).data();
+      },
+    };
+  };
+
+  return {
+    info: { device: device.type, backend: device.backend.name },
+    cells: { W1: w1, W2: w2, W3: w3, W4: w4 },
+    close: () => shutdown(),
+  };
+}
