@@ -68,6 +68,6 @@ export function parseArgs(argv: string[]): Options | "help" {
   o.budget = { ...(o.quick ? BUDGETS.quick : BUDGETS.full) };
   o.runS = runS ?? (o.quick ? 140 : 2400);
   o.stallS = stall ?? 2 * o.budget.cellCapS + (o.quick ? 30 : 60);
-  if (reps !== null) o.budget = { ...o.budget, budgetS: 0, minReps: reps, maxReps: reps };
+  if (reps !== null) o.budget = { ...o.budget, budgetS: 0, minReps: reps, maxReps: reps, warmS: 0 };
   return o;
 }

@@ -44,7 +44,13 @@ async function timed(cell: Cell): Promise<[number, Output]> {
 }
 
 async function measureCell(cell: Cell, b: Budget): Promise<Omit<Row, "system" | "workload" | "n">> {
+  // Warm up for a while, not once: JITs (V8's, TF.js's, gradwise's kernel cache) need many calls
+  // before small cells reach their steady state. Every system gets the same warm-up.
   const [warm] = await timed(cell);
+  for (let spent = warm, k = 1; spent < b.warmS && k < 500 && warm < b.warmS; k++) {
+    const [t] = await timed(cell);
+    spent += t;
+  }
   gc();
   const samples: number[] = [];
   let [t1, out] = await timed(cell);

@@ -66,6 +66,6 @@ export const FULL_SIZES = [1e3, 1e5, 1e6, 1.6e7];
 
 /** Quick: 0.3 s of reps per cell, 8 s cells, 30 s systems. Full: 2 s of reps, 60 s cells. */
 export const BUDGETS: Record<"quick" | "full", Budget> = {
-  quick: { budgetS: 0.3, minReps: 3, maxReps: 10, cellCapS: 8, systemS: 30 },
-  full: { budgetS: 2, minReps: 5, maxReps: 30, cellCapS: 60, systemS: 300 },
+  quick: { budgetS: 0.3, minReps: 3, maxReps: 50, cellCapS: 8, systemS: 30, warmS: 0.1 },
+  full: { budgetS: 2, minReps: 5, maxReps: 100, cellCapS: 60, systemS: 300, warmS: 0.3 },
 };

@@ -48,6 +48,8 @@ export interface Budget {
   budgetS: number;
   minReps: number;
   maxReps: number;
+  /** Seconds of untimed repetitions before measuring. */
+  warmS: number;
   /** No cell may take longer than this (warm-up plus reps); predicted overruns are skipped. */
   cellCapS: number;
   /** Soft deadline for the whole system, in seconds; later cells are skipped. */
