@@ -1,7 +1,7 @@
 // One pass of argmax/argmin as a tree reduction over (value, index) pairs; the first NaN wins, then
 // the extreme, ties to the lower index, so any combining order gives the sequential answer.
-// Meta as in reduce.wgsl (op 1 max, 2 min, kept rank 2 then 1, reduced rank 1); word 40: pass 2+
-// reads indices from srci, pass 1 uses the position along the axis.
+// Meta as in reduce.wgsl (op 1 max, 2 min, kept rank 2 then 1, reduced rank 1, 41..43 too); word
+// 40: pass 2+ reads indices from srci, pass 1 uses the position along the axis plus word 44.
 @group(0) @binding(1) var<storage, read_write> dstv: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dsti: array<f32>;
 @group(0) @binding(3) var<storage, read> srcv: array<f32>;
@@ -34,9 +34,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let inner = select(1u, gw_u(9u), gw_u(6u) == 2u);
     let base = (m / inner) * gw_u(16u) + (m % inner) * select(0u, gw_u(17u), gw_u(6u) == 2u);
     for (var r = r0 + lane; r < r1; r += tpo) {
-      let at = base + r * gw_u(32u);
+      let at = base + r * gw_u(32u) + gw_u(41u);
       let v = srcv[at];
-      let ix = select(r, u32(srci[at]), gw_u(40u) == 1u);
+      let ix = select(r + gw_u(44u), u32(srci[at]), gw_u(40u) == 1u);
       if (gw_better(bv, bi, v, ix)) { bv = v; bi = ix; }
     }
   }
@@ -49,5 +49,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       shi[lid] = shi[lid + s];
     }
   }
-  if (lane == 0u && item < gw_u(0u)) { dstv[item] = shv[lid]; dsti[item] = f32(shi[lid]); }
+  if (lane == 0u && item < gw_u(0u)) {
+    let d = item + gw_u(42u);
+    let keep = gw_u(43u) == 1u && !gw_better(dstv[d], u32(dsti[d]), shv[lid], shi[lid]);
+    if (!keep) { dstv[d] = shv[lid]; dsti[d] = f32(shi[lid]); }
+  }
 }

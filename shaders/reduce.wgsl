@@ -1,21 +1,24 @@
 // One pass of a sum/max/min tree reduction: item = (output m, chunk c); tpo threads per item each
 // fold a strided slice of the chunk, then halve in shared memory. Passes repeat until 1 chunk.
 // Meta: 0 items, 1 chunks, 2 chunk length, 3 tpo, 4 op (0 sum, 1 max, 2 min), 5 reduced count,
-// 6/7 kept/reduced rank, 8..15 kept shape, 16..23 kept strides, 24..31 red shape, 32..39 strides.
+// 6/7 kept/reduced rank, 8..15 kept shape, 16..23 kept strides, 24..31 red shape, 32..39 strides,
+// 41/42 where src/dst start within their bindings, 43: 1 folds results into dst's current values.
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<storage, read> src: array<f32>;
 var<workgroup> sh: array<f32, 256>;
 
-// Offset of row-major index i over the shape at word sh0 read through the strides at word st0.
+// Offset of row-major index i over the shape at word sh0 read through the strides at word st0
+// (i is in range: the outermost dim takes what is left, without a division).
 fn gw_offset(i: u32, rank: u32, sh0: u32, st0: u32) -> u32 {
+  if (rank == 0u) { return 0u; }
   var rem = i;
   var off = 0u;
-  for (var d = rank; d > 0u; d--) {
-    let n = gw_u(sh0 + d - 1u);
-    off += (rem % n) * gw_u(st0 + d - 1u);
+  for (var d = rank - 1u; d > 0u; d--) {
+    let n = gw_u(sh0 + d);
+    off += (rem % n) * gw_u(st0 + d);
     rem = rem / n;
   }
-  return off;
+  return off + rem * gw_u(st0);
 }
 fn gw_fold(a: f32, b: f32) -> f32 {
   let op = gw_u(4u);
@@ -35,7 +38,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let op = gw_u(4u);
   var acc = select(select(gw_inf(), -gw_inf(), op == 1u), 0.0, op == 0u);
   if (item < gw_u(0u)) {
-    let base = gw_offset(m, gw_u(6u), 8u, 16u);
+    let base = gw_offset(m, gw_u(6u), 8u, 16u) + gw_u(41u);
     for (var r = r0 + lane; r < r1; r += tpo) {
       acc = gw_fold(acc, src[base + gw_offset(r, gw_u(7u), 24u, 32u)]);
     }
@@ -45,5 +48,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
     if (lane < s) { sh[lid] = gw_fold(sh[lid], sh[lid + s]); }
   }
-  if (lane == 0u && item < gw_u(0u)) { dst[item] = sh[lid]; }
+  if (lane == 0u && item < gw_u(0u)) {
+    let d = item + gw_u(42u);
+    dst[d] = select(sh[lid], gw_fold(dst[d], sh[lid]), gw_u(43u) == 1u);
+  }
 }

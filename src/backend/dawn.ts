@@ -16,6 +16,7 @@ const LIMIT_NAMES = [
   "maxComputeWorkgroupSizeX",
   "maxStorageBuffersPerShaderStage",
   "maxComputeWorkgroupsPerDimension",
+  "minStorageBufferOffsetAlignment",
 ] as const;
 
 // Dawn aborts in InstanceBase::ProcessEvents once the instance object is garbage collected while a

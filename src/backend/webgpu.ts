@@ -1,14 +1,15 @@
 // The WebGPU backend, main-thread side: names buffers itself (creating one needs no round trip),
 // plans each op's dispatches and hands them to WorkerLink, which batches them to webgpu_worker.ts.
-// Buffers dropped without free() are freed once garbage collected.
+// Buffers dropped without free() are freed once garbage collected. Buffers may exceed one storage
+// binding (up to maxBufferSize): webgpu_split.ts cuts their work into binding-sized parts.
 import type { MessagePort, Worker } from "node:worker_threads";
 import { render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
-import { grid, mapMeta, planArg, planOneHot, planReduce, readMode } from "./webgpu_plan.js";
-import type { Sink } from "./webgpu_plan.js";
+import { grid, mapMeta, readMode, type Sink } from "./webgpu_plan.js";
+import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.js";
 import { WorkerLink } from "./webgpu_link.js";
-import { type Cmd, type Kind, type Limits, NONE } from "./webgpu_protocol.js";
+import { type Cmd, type Kind, type Limits, NONE, type Range } from "./webgpu_protocol.js";
 import { MAX_CONSTS, MAX_INPUTS } from "./webgpu_protocol.js";
 import { startWorker } from "./webgpu_spawn.js";
 
@@ -30,11 +31,7 @@ export class WebGpuBackend implements Backend {
   // Buffers dropped without free() are freed once collected, like the CPU backend's arrays.
   private registry = new FinalizationRegistry<number>((id) => this.release(id));
   /** Where webgpu_plan.ts puts dispatches; its temporaries are freed by the plan, never by GC. */
-  private readonly sink: Sink = {
-    alloc: (elements) => this.newBuf(elements, false).id,
-    free: (id) => this.release(id),
-    run: (kind, key, ids, meta, threads, wgsl) => this.run(kind, key, ids, meta, threads, wgsl),
-  };
+  private readonly sink: Sink;
 
   constructor(
     worker: Worker,
@@ -45,6 +42,13 @@ export class WebGpuBackend implements Backend {
     readonly limits: Limits,
   ) {
     this.q = new WorkerLink(worker, port, ctrl);
+    this.sink = {
+      alloc: (elements) => this.newBuf(elements, false).id,
+      free: (id) => this.release(id),
+      run: (...args) => this.run(...args),
+      bind: Math.floor(limits.maxStorageBufferBindingSize / 4),
+      align: Math.max(1, Math.ceil((limits.minStorageBufferOffsetAlignment ?? 256) / 4)),
+    };
   }
 
   /** True once the worker or device is gone; every later call throws. */
@@ -92,7 +96,6 @@ export class WebGpuBackend implements Backend {
     }
     const n = numelOf(shape);
     const ins = inputs.map((s) => ({ b: this.own(s.buf), strides: s.strides }));
-    [n, ...ins.map((s) => s.b.size)].forEach((size) => this.checkBinding(size));
     const out = into ? this.own(into) : this.newBuf(n);
     if (out.size !== n) throw new Error(`webgpu map: 'into' holds ${out.size} elements, not ${n}`);
     if (n === 0) return out;
@@ -101,11 +104,19 @@ export class WebGpuBackend implements Backend {
     // strides it would race with the writes, so the result goes through a temporary instead.
     const racy = ins.some((s, j) => s.b === out && modes[j] === 2);
     if (!racy) ins.forEach((s, j) => s.b === out && (modes[j] = 3));
-    const meta = mapMeta(shape, ins.map((s) => s.strides), modes, consts);
+    const { meta, dims } = mapMeta(shape, ins.map((s) => s.strides), modes, consts);
     const dst = racy ? this.sink.alloc(n) : out.id;
-    const ids = [dst, ...ins.map((s, j) => (modes[j] === 3 ? NONE : s.b.id))];
-    while (ids.length < MAX_INPUTS + 1) ids.push(NONE);
-    this.run("map", `map:${k.key}`, ids, meta, n, this.expression(k));
+    const mins = ins.map((s, j) => ({ id: modes[j] === 3 ? NONE : s.b.id, size: s.b.size,
+      mode: modes[j] as number }));
+    const wgsl = this.expression(k);
+    try {
+      planMap(this.sink, k.key, dst, mins, dims, meta, n, wgsl);
+    } catch (e) {
+      // Nothing was dispatched: the worker has not seen this expression, nor the temporary.
+      if (wgsl !== undefined) this.keys.delete(k.key);
+      if (racy) this.release(dst);
+      throw e;
+    }
     if (racy) {
       this.q.push({ op: "copy", src: dst, dst: out.id, bytes: n * 4 });
       this.release(dst);
@@ -119,12 +130,11 @@ export class WebGpuBackend implements Backend {
     if (numelOf(shape) !== src.size || ax.some((a) => a < 0 || a >= shape.length)) {
       throw new Error(`webgpu reduce: [${shape}] over [${axes}] does not fit ${src.size} elements`);
     }
-    this.checkBinding(src.size);
     const out = this.newBuf(numelOf(shape.filter((_, d) => !ax.includes(d))));
     if (out.size === 0) return out;
     // An empty input reduces to the identity: as [out, 0] over axis 1 every item folds nothing.
-    if (src.size === 0) planReduce(this.sink, op, src.id, [out.size, 0], [1], out.id);
-    else planReduce(this.sink, op, src.id, shape, ax, out.id);
+    if (src.size === 0) planReduceAll(this.sink, op, src.id, [out.size, 0], [1], out.id);
+    else planReduceAll(this.sink, op, src.id, shape, ax, out.id);
     return out;
   }
 
@@ -134,16 +144,14 @@ export class WebGpuBackend implements Backend {
       throw new Error(`webgpu argReduce: [${shape}] along ${axis} does not fit ${src.size} values`);
     }
     if (shape[axis] === 0) throw new RangeError("webgpu argReduce: cannot reduce an empty axis");
-    this.checkBinding(src.size);
     const n = src.size / (shape[axis] as number);
     const vals = this.newBuf(n), idx = this.newBuf(n);
-    if (n > 0) planArg(this.sink, op, src.id, shape, axis, vals.id, idx.id);
+    if (n > 0) planArgAll(this.sink, op, src.id, shape, axis, vals.id, idx.id);
     return [vals, idx];
   }
 
   oneHot(indices: Buf, outShape: Shape, axis: number): Buf {
     const idx = this.own(indices);
-    this.checkBinding(numelOf(outShape));
     const out = this.newBuf(numelOf(outShape));
     if (out.size > 0) planOneHot(this.sink, idx.id, outShape, axis, out.id);
     return out;
@@ -189,10 +197,19 @@ export class WebGpuBackend implements Backend {
 
   private run(
     kind: Kind, key: string, ids: number[], meta: Uint32Array, threads: number, wgsl?: string,
+    ranges?: (Range | null)[],
   ): void {
     const groups = grid(threads, this.limits.maxComputeWorkgroupsPerDimension);
+    // The planners keep bindings within the limit (tests that shrink it rely on this check).
+    ids.forEach((id, k) => {
+      const bytes = ranges?.[k]?.[1] ?? this.live.get(id) ?? 0;
+      if (bytes > this.limits.maxStorageBufferBindingSize) {
+        throw new Error(`webgpu: internal error: ${key} would bind ${bytes} bytes of buffer ${id}`);
+      }
+    });
     const cmd: Cmd = { op: "run", kind, key, ids, meta: this.q.meta(meta), groups };
     if (wgsl !== undefined) cmd.wgsl = wgsl;
+    if (ranges?.some((r) => r !== null)) cmd.ranges = ranges;
     this.q.push(cmd);
   }
 
@@ -212,17 +229,6 @@ export class WebGpuBackend implements Backend {
     return b;
   }
 
-  private checkBinding(elements: number): void {
-    const limit = this.limits.maxStorageBufferBindingSize;
-    if (elements * 4 > limit) {
-      throw new RangeError(
-        `webgpu: a kernel would bind a buffer of ${elements} floats (${elements * 4} bytes), ` +
-          `over this adapter's maxStorageBufferBindingSize of ${limit} bytes; splitting large ` +
-          "buffers is not implemented yet",
-      );
-    }
-  }
-
   private release(id: number): void {
     const bytes = this.live.get(id);
     if (bytes === undefined) return;
@@ -239,8 +245,11 @@ export class WebGpuBackend implements Backend {
   }
 }
 
-/** Starts the worker, opens the device, and resolves once the adapter answered. */
-export async function createWebGpuBackend(): Promise<WebGpuBackend> {
+/**
+ * Starts the worker, opens the device, and resolves once the adapter answered. `limits` may only
+ * tighten the adapter's (tests shrink maxStorageBufferBindingSize to exercise splitting).
+ */
+export async function createWebGpuBackend(limits: Partial<Limits> = {}): Promise<WebGpuBackend> {
   const { worker, port, ctrl, ready } = await startWorker();
-  return new WebGpuBackend(worker, port, ctrl, ready.adapter, ready.limits);
+  return new WebGpuBackend(worker, port, ctrl, ready.adapter, { ...ready.limits, ...limits });
 }

@@ -1,8 +1,9 @@
 // Plans WebGPU dispatches on the main thread: meta blocks (the words each shader's header lists),
-// grid sizes, and the passes of tree reductions. Shapes never reach shader source.
+// grid sizes, and the passes of tree reductions over buffer views. Shapes never reach shader
+// source; webgpu_split.ts cuts work on buffers bigger than one binding into such views.
 import type { ReduceOp, Shape } from "./backend.js";
 import { numelOf } from "./backend.js";
-import { type Kind, MAX_INPUTS, META_WORDS, WORKGROUP } from "./webgpu_protocol.js";
+import { type Kind, MAX_INPUTS, META_WORDS, type Range, WORKGROUP } from "./webgpu_protocol.js";
 
 export const MAX_RANK = 8;
 /** Values per thread before a reduction splits its items over more threads. */
@@ -14,10 +15,33 @@ export interface Sink {
   /** A new buffer of `elements` floats (a temporary or an output). */
   alloc(elements: number): number;
   free(id: number): void;
-  /** One dispatch of `threads` threads; `wgsl`: a map's expression on its key's first use. */
+  /**
+   * One dispatch of `threads` threads; `wgsl`: a map's expression on its key's first use;
+   * `ranges`: per id, the bound sub-range (null or absent: the whole buffer).
+   */
   run(
     kind: Kind, key: string, ids: number[], meta: Uint32Array, threads: number, wgsl?: string,
+    ranges?: (Range | null)[],
   ): void;
+  /** Floats one storage binding may hold. */
+  readonly bind: number;
+  /** Binding offsets are multiples of this many floats. */
+  readonly align: number;
+}
+
+/** `len` floats of buffer `id` from float `off`. */
+export interface View {
+  id: number;
+  off: number;
+  len: number;
+}
+
+export const whole = (id: number, len: number): View => ({ id, off: 0, len });
+
+/** The aligned sub-range that binds a view, and where the view starts within it (floats). */
+export function bindView(sink: Sink, v: View): { range: Range; rem: number } {
+  const start = v.off - (v.off % sink.align);
+  return { range: [start * 4, Math.max(4, (v.off + v.len - start) * 4)], rem: v.off - start };
 }
 
 export function newMeta(): { u: Uint32Array; f: Float32Array } {
@@ -47,17 +71,23 @@ export function readMode(size: number, strides: readonly number[], shape: Shape)
   return size === acc ? 0 : 2;
 }
 
-/** The meta block of an elementwise map (see shaders/elementwise.wgsl). */
+/** A dim of a map's output with the stride of each strided input (in `strided` order). */
+export interface MapDim {
+  n: number;
+  s: number[];
+}
+
+/** The meta block of an elementwise map (see shaders/elementwise.wgsl) and its merged dims. */
 export function mapMeta(
   shape: Shape,
   strides: readonly (readonly number[])[],
   modes: readonly number[],
   consts: readonly number[],
-): Uint32Array {
+): { meta: Uint32Array; dims: MapDim[] } {
   const { u, f } = newMeta();
   const strided = modes.map((m, j) => (m === 2 ? j : -1)).filter((j) => j >= 0);
   // Drop size-1 dims and merge neighbours every strided input walks as one: most ranks collapse.
-  const dims: { n: number; s: number[] }[] = [];
+  const dims: MapDim[] = [];
   shape.forEach((n, d) => {
     if (n === 1) return;
     const s = strided.map((j) => strides[j]?.[d] ?? 0);
@@ -79,7 +109,7 @@ export function mapMeta(
     strided.forEach((j, k) => (u[24 + j * 8 + d] = (dim.s[k] as number) >>> 0));
   });
   consts.forEach((c, j) => (f[72 + j] = c));
-  return u;
+  return { meta: u, dims };
 }
 
 type Dim = [size: number, stride: number];
@@ -123,12 +153,26 @@ function reduceMeta(op: number, items: number, r: number, p: Pass, kept: Dim[], 
 
 const OPCODE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 
+/** Binds a reduction pass's views; meta words 41 and 42: where source and dst start in theirs. */
+function bindPass(
+  sink: Sink, meta: Uint32Array, outs: View[], ins: (View | null)[],
+): (Range | null)[] {
+  const o = outs.map((v) => bindView(sink, v)), i = ins.map((v) => v && bindView(sink, v));
+  const rems = (bs: typeof i) => new Set(bs.flatMap((b) => (b ? [b.rem] : []))).size;
+  if (rems(o) > 1 || rems(i) > 1) throw new Error("webgpu: a pass's views must share one layout");
+  meta[41] = i[0]?.rem ?? 0;
+  meta[42] = o[0]?.rem ?? 0;
+  return [...o, ...i].map((b) => b?.range ?? null);
+}
+
 /**
- * sum/max/min of contiguous `shape` over `axes` into `dst`, as passes of a tree reduction: each
- * pass turns (output, chunk) items into partial results until one chunk per output is left.
+ * sum/max/min of contiguous `shape` (at view `src`) over `axes` into view `dst`, as passes of a
+ * tree reduction: each pass turns (output, chunk) items into partial results until one chunk per
+ * output is left. `acc` folds the result into dst's current values instead of overwriting them.
  */
 export function planReduce(
-  sink: Sink, op: ReduceOp, src: number, shape: Shape, axes: readonly number[], dst: number,
+  sink: Sink, op: ReduceOp, src: View, shape: Shape, axes: readonly number[], dst: View,
+  acc = false,
 ): void {
   let { kept, red } = splitDims(shape, axes);
   const outN = numelOf(kept.map((d) => d[0]));
@@ -136,44 +180,46 @@ export function planReduce(
   for (let cur = src; ; ) {
     const p = passShape(r);
     const items = outN * p.chunks;
-    const out = p.chunks === 1 ? dst : sink.alloc(items);
+    const last = p.chunks === 1;
+    const out = last ? dst : whole(sink.alloc(items), items);
     const meta = reduceMeta(OPCODE[op], items, r, p, kept, red);
-    sink.run("reduce", "reduce", [out, cur], meta, items * p.tpo);
-    if (cur !== src) sink.free(cur);
-    if (p.chunks === 1) return;
+    const ranges = bindPass(sink, meta, [out], [cur]);
+    meta[43] = last && acc ? 1 : 0;
+    sink.run("reduce", "reduce", [out.id, cur.id], meta, items * p.tpo, undefined, ranges);
+    if (cur !== src) sink.free(cur.id);
+    if (last) return;
     [cur, r, kept, red] = [out, p.chunks, outN > 1 ? [[outN, p.chunks]] : [], [[p.chunks, 1]]];
   }
 }
 
-/** argmax/argmin along `axis` into `vals` and `idx`, as tree-reduction passes over pairs. */
+/**
+ * argmax/argmin along `axis` of view `src` into views `vals` and `idx`, as tree-reduction passes
+ * over pairs; `at` is added to positions along the axis; `acc` keeps dst's pair where it wins.
+ */
 export function planArg(
-  sink: Sink, op: "max" | "min", src: number, shape: Shape, axis: number, vals: number, idx: number,
+  sink: Sink, op: "max" | "min", src: View, shape: Shape, axis: number, vals: View, idx: View,
+  at = 0, acc = false,
 ): void {
   const outer = numelOf(shape.slice(0, axis)), inner = numelOf(shape.slice(axis + 1));
   const outN = outer * inner;
   let r = shape[axis] ?? 1;
   let kept: Dim[] = [[outer, r * inner], [inner, 1]], red: Dim[] = [[r, inner]];
-  let cur: [number, number] | null = null;
+  let cur: [View, View] | null = null;
   for (;;) {
     const p = passShape(r);
     const items = outN * p.chunks;
     const last = p.chunks === 1;
-    const out: [number, number] = last ? [vals, idx] : [sink.alloc(items), sink.alloc(items)];
+    const fresh = () => whole(sink.alloc(items), items);
+    const out: [View, View] = last ? [vals, idx] : [fresh(), fresh()];
     const meta = reduceMeta(OPCODE[op], items, r, p, kept, red);
     meta[40] = cur ? 1 : 0;
-    sink.run("arg", "arg", [...out, ...(cur ?? [src, -1])], meta, items * p.tpo);
-    if (cur) cur.forEach((id) => sink.free(id));
+    const ranges = bindPass(sink, meta, out, cur ?? [src, null]);
+    [meta[43], meta[44]] = [last && acc ? 1 : 0, at];
+    const ids = [...out, ...(cur ?? [src, null])].map((v) => v?.id ?? -1);
+    sink.run("arg", "arg", ids, meta, items * p.tpo, undefined, ranges);
+    if (cur) cur.forEach((v) => sink.free(v.id));
     if (last) return;
     [cur, r, kept, red] = [out, p.chunks, [[outN, p.chunks]], [[p.chunks, 1]]];
   }
 }
 
-/** One-hot along `axis` of `outShape` from float indices. */
-export function planOneHot(
-  sink: Sink, idx: number, outShape: Shape, axis: number, dst: number,
-): void {
-  const { u } = newMeta();
-  const n = numelOf(outShape);
-  u.set([n, outShape[axis] ?? 1, numelOf(outShape.slice(axis + 1))]);
-  sink.run("onehot", "onehot", [dst, idx], u, n);
-}

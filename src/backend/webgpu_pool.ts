@@ -1,5 +1,7 @@
 // Worker-side pool of GPU buffers by size class: freed buffers wait here for reuse (creating and
-// destroying buffers is slow); the pool is bounded and trims its oldest entries first.
+// destroying buffers is slow); the pool is bounded and trims its oldest entries first. A buffer
+// bigger than the whole pool (up to maxBufferSize) is created at its exact size and destroyed
+// when given back.
 
 /** Rounds a byte size up to its class: powers of two to 4 KiB, then quarter steps per octave. */
 export function sizeClass(bytes: number, max: number): number {
@@ -25,6 +27,11 @@ export class BufferPool {
   ) {}
 
   take(bytes: number): GPUBuffer {
+    if (bytes > this.capBytes) {
+      const size = Math.ceil(bytes / 4) * 4;
+      this.allocatedBytes += size;
+      return this.device.createBuffer({ size, usage: this.usage });
+    }
     const cls = sizeClass(bytes, this.maxBytes);
     const b = this.free.get(cls)?.pop();
     if (b) {
@@ -38,6 +45,12 @@ export class BufferPool {
 
   /** Takes back a buffer no queued or future GPU work uses any more. */
   give(b: GPUBuffer): void {
+    if (b.size > this.capBytes) {
+      // Dawn defers the release until submitted work that uses it is done.
+      this.allocatedBytes -= b.size;
+      b.destroy();
+      return;
+    }
     let list = this.free.get(b.size);
     if (!list) this.free.set(b.size, (list = []));
     list.push(b);

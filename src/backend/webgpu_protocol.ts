@@ -40,6 +40,8 @@ export type Cmd =
       key: string;
       wgsl?: string;
       ids: number[];
+      /** Per binding (as ids): a [byte offset, byte length] sub-range, or null for the whole buffer. */
+      ranges?: (Range | null)[];
       meta: number;
       groups: [number, number];
     }
@@ -49,6 +51,9 @@ export type Cmd =
   | { op: "readSync"; id: number; seq: number }
   | { op: "gc" }
   | { op: "shutdown" };
+
+/** A bound sub-range of a buffer: [byte offset, byte length]. */
+export type Range = readonly [offset: number, bytes: number];
 
 export interface Batch {
   cmds: Cmd[];
@@ -61,6 +66,8 @@ export interface Limits {
   maxComputeWorkgroupSizeX: number;
   maxStorageBuffersPerShaderStage: number;
   maxComputeWorkgroupsPerDimension: number;
+  /** Byte alignment of a storage binding's offset (256 on most adapters). */
+  minStorageBufferOffsetAlignment: number;
 }
 
 /** Worker-side memory, mirrored to the main thread on every reply. */

@@ -1,14 +1,16 @@
 // The WebGPU worker thread: owns every Dawn object. It runs batches of commands from
 // WebGpuBackend, encoding many dispatches into one compute pass, submitting at reads or when the
 // meta arena is full, and answers reads (async on parentPort, sync on a port plus an Atomics word).
+// A read bigger than one staging piece pauses the command stream while it copies piece by piece.
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { closeDawn, type Dawn, openDawn } from "./dawn.js";
+import { Pipelines } from "./webgpu_pipelines.js";
 import { BufferPool } from "./webgpu_pool.js";
 import {
-  type Batch, type Cmd, CTRL_DEAD, CTRL_SEQ, type Kind, LAYOUTS, META_WORDS, NONE, type PoolStats,
-  type Reply, SHADER_FILES, type WorkerInit,
+  type Batch, type Cmd, CTRL_DEAD, CTRL_SEQ, META_WORDS, NONE, type PoolStats, type Reply,
+  type WorkerInit,
 } from "./webgpu_protocol.js";
 
 const init = workerData as WorkerInit & { port: MessagePort };
@@ -16,7 +18,8 @@ const ctrl = new Int32Array(init.ctrl);
 const main = parentPort as MessagePort;
 /** Dispatches per submit: the meta arena holds one meta block for each. */
 const META_CAP = 1024;
-const SPLICE = "/*splice:expr*/0.0";
+/** Bytes per staging copy of a big read: one pooled buffer, reused (fresh mappings are slow). */
+const PIECE = 64 * 2 ** 20;
 let closing = false;
 
 function post(to: MessagePort, r: Reply, transfer: ArrayBuffer[] = []): void {
@@ -58,9 +61,12 @@ class Executor {
   private metaCount = 0;
   private arena: GPUBuffer;
   private dummy: GPUBuffer;
-  private pipelines = new Map<string, GPUComputePipeline>();
-  private layouts = new Map<Kind, { group: GPUBindGroupLayout; pipe: GPUPipelineLayout }>();
+  private pipes: Pipelines;
   private gc = workerGc();
+  /** Batches not run yet, the first from command `at`; `paused` while a big read copies. */
+  private backlog: Batch[] = [];
+  private at = 0;
+  private paused = false;
 
   constructor(private readonly d: Dawn) {
     const dev = d.device;
@@ -72,6 +78,7 @@ class Executor {
     const uniform = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
     this.arena = dev.createBuffer({ size: this.metaHost.byteLength, usage: uniform });
     this.dummy = dev.createBuffer({ size: 16, usage: storage });
+    this.pipes = new Pipelines(dev, init.shaders, fatal);
   }
 
   stats(): PoolStats {
@@ -82,11 +89,28 @@ class Executor {
   }
 
   exec(b: Batch): void {
-    for (const c of b.cmds) this.one(c, b.meta);
-    this.submit();
+    this.backlog.push(b);
+    if (!this.paused) this.drain();
   }
 
-  private one(c: Cmd, meta: Uint32Array): void {
+  private drain(): void {
+    for (let b = this.backlog[0]; b && Atomics.load(ctrl, CTRL_DEAD) === 0; b = this.backlog[0]) {
+      while (this.at < b.cmds.length) {
+        const wait = this.one(b.cmds[this.at++] as Cmd, b.meta);
+        if (!wait) continue;
+        this.paused = true;
+        const go = () => ((this.paused = false), this.drain());
+        wait.then(go).catch((e: Error) => fatal(`WebGPU worker: ${e.stack ?? String(e)}`));
+        return;
+      }
+      this.backlog.shift();
+      this.at = 0;
+      this.submit();
+    }
+  }
+
+  /** Runs one command; a Promise means: run nothing else until it settles. */
+  private one(c: Cmd, meta: Uint32Array): Promise<void> | void {
     const dev = this.d.device;
     switch (c.op) {
       case "alloc":
@@ -157,54 +181,17 @@ class Executor {
     c.ids.forEach((id, k) => {
       if (id === NONE) return entries.push({ binding: k + 1, resource: { buffer: this.dummy } });
       const b = this.get(id);
-      // Bind the logical size, not the (larger) size class, so binding limits apply to real data.
-      entries.push({ binding: k + 1, resource: { buffer: b.buf, size: Math.max(4, b.bytes) } });
+      // Bind the logical size, not the (larger) size class, so binding limits apply to real data;
+      // a buffer over one binding is bound at the sub-range the dispatch covers.
+      const [offset, size] = c.ranges?.[k] ?? [0, Math.max(4, b.bytes)];
+      entries.push({ binding: k + 1, resource: { buffer: b.buf, offset, size } });
     });
     const dev = this.d.device;
-    const group = dev.createBindGroup({ layout: this.layout(c.kind).group, entries });
+    const group = dev.createBindGroup({ layout: this.pipes.layout(c.kind).group, entries });
     if (!this.pass) this.pass = this.encoder().beginComputePass();
-    this.pass.setPipeline(this.pipeline(c));
+    this.pass.setPipeline(this.pipes.get(c.kind, c.key, c.wgsl));
     this.pass.setBindGroup(0, group);
     this.pass.dispatchWorkgroups(c.groups[0], c.groups[1]);
-  }
-
-  private layout(kind: Kind): { group: GPUBindGroupLayout; pipe: GPUPipelineLayout } {
-    let l = this.layouts.get(kind);
-    if (l) return l;
-    const dev = this.d.device;
-    const vis = GPUShaderStage.COMPUTE;
-    const entries: GPUBindGroupLayoutEntry[] = [
-      { binding: 0, visibility: vis, buffer: { type: "uniform" } },
-    ];
-    LAYOUTS[kind].forEach((m, k) => {
-      const type = m === "rw" ? "storage" : "read-only-storage";
-      entries.push({ binding: k + 1, visibility: vis, buffer: { type } });
-    });
-    const group = dev.createBindGroupLayout({ entries });
-    l = { group, pipe: dev.createPipelineLayout({ bindGroupLayouts: [group] }) };
-    this.layouts.set(kind, l);
-    return l;
-  }
-
-  private pipeline(c: Extract<Cmd, { op: "run" }>): GPUComputePipeline {
-    let p = this.pipelines.get(c.key);
-    if (p) return p;
-    let code = SHADER_FILES[c.kind].map((f) => init.shaders[f] ?? "").join("\n");
-    if (c.kind === "map") {
-      if (c.wgsl === undefined) throw new Error(`WebGPU worker: no expression for kernel ${c.key}`);
-      code = code.replace(SPLICE, `(${c.wgsl})`);
-    }
-    const module = this.d.device.createShaderModule({ code, label: c.key });
-    // Compile errors also arrive as uncaptured errors; this adds the kernel key and line numbers.
-    void module.getCompilationInfo().then((info) => {
-      const errs = info.messages.filter((m) => m.type === "error");
-      const text = errs.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; ");
-      if (errs.length) fatal(`WGSL for ${c.key}: ${text}`);
-    });
-    const layout = this.layout(c.kind).pipe;
-    p = this.d.device.createComputePipeline({ layout, compute: { module, entryPoint: "main" } });
-    this.pipelines.set(c.key, p);
-    return p;
   }
 
   private submit(): void {
@@ -221,8 +208,11 @@ class Executor {
     this.pending = [];
   }
 
-  private read(id: number, done: (data: Float32Array<ArrayBuffer>, stats: PoolStats) => void) {
+  private read(
+    id: number, done: (data: Float32Array<ArrayBuffer>, stats: PoolStats) => void,
+  ): Promise<void> | void {
     const { buf, bytes } = this.get(id);
+    if (bytes > PIECE) return this.readPieces(buf, bytes).then((d) => done(d, this.stats()));
     const st = this.staging.take(bytes);
     this.encoder().copyBufferToBuffer(buf, 0, st, 0, bytes);
     this.submit();
@@ -235,6 +225,22 @@ class Executor {
       },
       (e: Error) => fatal(`WebGPU read failed: ${e.message}`),
     );
+  }
+
+  /** Copies a big buffer out through one staging buffer, a piece at a time. */
+  private async readPieces(buf: GPUBuffer, bytes: number): Promise<Float32Array<ArrayBuffer>> {
+    const out = new Float32Array(bytes / 4);
+    const st = this.staging.take(PIECE);
+    for (let o = 0; o < bytes; o += PIECE) {
+      const n = Math.min(PIECE, bytes - o);
+      this.encoder().copyBufferToBuffer(buf, o, st, 0, n);
+      this.submit();
+      await st.mapAsync(GPUMapMode.READ, 0, n);
+      out.set(new Float32Array(st.getMappedRange(0, n)), o / 4);
+      st.unmap();
+    }
+    this.staging.give(st);
+    return out;
   }
 }
 

@@ -1,0 +1,199 @@
+// Tensors bigger than one storage binding on WebGPU: every split kernel against the CPU on a
+// backend whose binding is shrunk to 4 KiB, the tutorial step on 2^28 elements (1 GiB) through
+// the public API, and 1000 small steps whose GPU memory must stay flat. Skips without an adapter
+// (fails under GRADWISE_REQUIRE_WEBGPU=1, see setup.ts).
+import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { afterAll, describe, expect, it } from "vitest";
+import type { Shape } from "../src/backend/backend.js";
+import { numelOf } from "../src/backend/backend.js";
+import { CpuBackend } from "../src/backend/cpu.js";
+import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu.js";
+import { x, y, z } from "../src/ops/expr.js";
+import { type Tensor, manualSeed, memory, noGrad, randn, requestDevice } from "../src/index.js";
+import { availableDevices } from "./setup.js";
+import { compareMap, expectClose, kernel, rand, randArray } from "./webgpu_helpers.js";
+
+const gpuDev = (await availableDevices()).find((d) => d.type === "webgpu");
+// 1024 floats per binding, offsets in steps of 64 floats: small inputs cross many bindings.
+const small = gpuDev ? await createWebGpuBackend({ maxStorageBufferBindingSize: 4096 }) : null;
+const cpu = new CpuBackend();
+const OPS = ["sum", "max", "min"] as const;
+afterAll(async () => small?.shutdown());
+
+describe.skipIf(!small)("WebGPU with a 4 KiB binding", () => {
+  const g = small as WebGpuBackend;
+
+  it("splits maps: same-layout, scalar, broadcast and sliced inputs, in place", () => {
+    const n = 10_000;
+    const flat = (d: Float32Array) => ({ data: d, shape: [d.length] });
+    const ins = [flat(randArray(n)), flat(randArray(n)), { data: randArray(1), shape: [] }];
+    compareMap(g, cpu, kernel(x.mul(y).add(z), ["x", "y", "z"]), ins, [], [n], 2e-7, 1e-7);
+    // Broadcast rows bigger than a binding: dispatches split where they cross rows.
+    const b = [{ data: randArray(5000), shape: [5000] }, { data: randArray(3), shape: [3, 1] },
+      { data: randArray(15_000), shape: [3, 5000] }];
+    compareMap(g, cpu, kernel(x.mul(y).sub(z), ["x", "y", "z"]), b, [], [3, 5000], 2e-7, 1e-7);
+    const c = [{ data: randArray(4000), shape: [2, 1, 40, 50] }];
+    compareMap(g, cpu, kernel(x.mul(2), ["x"]), c, [], [2, 3, 40, 50]);
+    // Every 7th of 5000 floats: each dispatch binds the range it reads.
+    const d = randArray(5000);
+    const k = kernel(x.add(1), ["x"]);
+    const every7 = (be: WebGpuBackend | CpuBackend) =>
+      be.readSync(be.map(k, [{ buf: be.upload(d), strides: [7] }], [], [700]));
+    expectClose(every7(g), every7(cpu));
+    // In place over 5000 floats (the destination read as an input).
+    const a = randArray(5000), w = randArray(5000);
+    const ga = g.upload(a);
+    const ab = [{ buf: ga, strides: [1] }, { buf: g.upload(w), strides: [1] }];
+    g.map(kernel(x.mul(y).add(x), ["x", "y"]), ab, [], [5000], ga);
+    expectClose(g.readSync(ga), a.map((v, i) => v * (w[i] as number) + v), 2e-7, 1e-7);
+  });
+
+  it("reads transposes over a binding in pieces, or throws a RangeError naming the case", () => {
+    // An [80, 80] transpose: every output row reads a column, split into pieces that fit.
+    const d = randArray(6400);
+    const neg = kernel(x.neg(), ["x"]);
+    const tr = (be: WebGpuBackend | CpuBackend, n: number, buf = be.upload(d)) =>
+      be.map(neg, [{ buf, strides: [1, n] }], [], [n, n]);
+    expectClose(g.readSync(tr(g, 80)), cpu.readSync(tr(cpu, 80)));
+    // [400, 400]: too many pieces per chunk. The kernel still works afterwards.
+    const big = g.upload(randArray(160_000));
+    const k3 = kernel(x.mul(3), ["x"]);
+    const t3 = (buf = big) => g.map(k3, [{ buf, strides: [1, 400] }], [], [400, 400], buf);
+    expect(t3).toThrow(RangeError);
+    expect(t3).toThrow(/160000 floats \(640000 bytes\) through strides.* 4096 bytes/);
+    const ok = g.map(k3, [{ buf: g.upload(d), strides: [1] }], [], [6400]);
+    expectClose(g.readSync(ok), d.map((v) => v * 3));
+  });
+
+  it("reduces in slabs (sum/max/min over any axes, NaN in any slab)", () => {
+    const cases: [Shape, number[]][] = [[[10_000], [0]], [[37, 300], [0]], [[37, 300], [1]],
+      [[5, 3000], [1]], [[5, 3000], [0]], [[4, 7, 500], [0, 2]], [[4, 7, 500], [1]],
+      [[3000, 5], [0, 1]], [[2, 2000, 3], [0]], [[2, 2000, 3], [1]], [[3, 1, 4000], [2]]];
+    for (const [shape, axes] of cases) {
+      const d = randArray(numelOf(shape));
+      const gi = g.upload(d), ci = cpu.upload(d);
+      for (const op of OPS) {
+        const want = cpu.readSync(cpu.reduce(op, ci, shape, axes));
+        const got = g.readSync(g.reduce(op, gi, shape, axes));
+        const tol = op === "sum" ? 1e-5 : 0;
+        expectClose(got, want, tol, tol * Math.max(...shape), `${op} [${shape}] over [${axes}]`);
+      }
+    }
+    for (const at of [3, 9000]) {
+      const d = randArray(10_000);
+      d[at] = NaN;
+      for (const op of OPS) {
+        expectClose(g.readSync(g.reduce(op, g.upload(d), [10_000], [0])), Float32Array.of(NaN));
+      }
+    }
+  });
+
+  it("argReduces in slabs: the first extreme across slabs, NaN first", () => {
+    const cases: [Shape, number][] = [[[10_000], 0], [[5, 3000], 1], [[5, 3000], 0],
+      [[3, 700, 4], 0], [[3, 700, 4], 1], [[3, 700, 4], 2]];
+    for (const [shape, axis] of cases) {
+      for (const nan of [false, true]) {
+        const d = Float32Array.from({ length: numelOf(shape) }, () => Math.round(rand(0, 20)));
+        if (nan) [d[d.length - 7], d[2100]] = [NaN, NaN];
+        for (const op of ["max", "min"] as const) {
+          const [cv, ci] = cpu.argReduce(op, cpu.upload(d), shape, axis).map((b) => cpu.readSync(b));
+          const [gv, gi] = g.argReduce(op, g.upload(d), shape, axis).map((b) => g.readSync(b));
+          const what = `arg${op} [${shape}] axis ${axis}`;
+          expectClose(gv as Float32Array, cv as Float32Array, 0, 0, `${what} values`);
+          expectClose(gi as Float32Array, ci as Float32Array, 0, 0, `${what} indices`);
+        }
+      }
+    }
+  });
+
+  it("builds one-hot tensors bigger than a binding from indices bigger than one", () => {
+    const cases: [number[], number][] = [[[3000, 5], 1], [[5, 3000], 0], [[2, 5, 700], 1]];
+    for (const [shape, axis] of cases) {
+      const n = numelOf(shape.filter((_, d) => d !== axis));
+      const len = shape[axis] as number;
+      const idx = Float32Array.from({ length: n }, () => Math.floor(rand(0, len)));
+      const want = cpu.readSync(cpu.oneHot(cpu.upload(idx), shape, axis));
+      expectClose(g.readSync(g.oneHot(g.upload(idx), shape, axis)), want, 0, 0, `[${shape}]`);
+    }
+  });
+});
+
+/** Peak resident memory of this process so far (Linux), in GiB. */
+const peakGiB = (): number => {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+  return m ? Number(m[1]) / 2 ** 20 : NaN;
+};
+
+const tutorialStep = (x: Tensor): Tensor => {
+  const y = x.add(2);
+  const z = y.mul(y).mul(2).mean();
+  z.backward();
+  return z;
+};
+
+describe.skipIf(!gpuDev)("WebGPU at scale", () => {
+  it("runs the tutorial step on 2^28 elements (1 GiB) like the CPU", { timeout: 600_000 }, () => {
+    const t0 = Date.now();
+    const lap = (what: string) => console.log(`${what}: ${(Date.now() - t0) / 1000} s`);
+    const N = 2 ** 28;
+    manualSeed(0);
+    const xc = randn([N], { requiresGrad: true });
+    lap("randn");
+    const xg = xc.detach().to(gpuDev as NonNullable<typeof gpuDev>).requiresGrad_(true);
+    const zg = tutorialStep(xg).item();
+    const got = (xg.grad as Tensor).dataSync();
+    lap("webgpu step and reads");
+    const zc = tutorialStep(xc).item();
+    const want = (xc.grad as Tensor).dataSync();
+    lap("cpu step");
+    expect(Math.abs(zg - zc)).toBeLessThanOrEqual(1e-5 * Math.abs(zc));
+    // Densely: the first 2^16 and every 97th element; then the largest deviation over all.
+    expectClose(got.subarray(0, 65_536), want.subarray(0, 65_536), 1e-5, 1e-30);
+    const pick = (a: Float32Array) => Float32Array.from({ length: N / 97 }, (_, i) => a[i * 97]);
+    expectClose(pick(got), pick(want), 1e-5, 1e-30);
+    let maxDiff = 0, maxRel = 0;
+    for (let i = 0; i < N; i++) {
+      const w = want[i] as number, d = Math.abs((got[i] as number) - w);
+      if (d > maxDiff || d !== d) maxDiff = d;
+      if (d > 0 || d !== d) maxRel = Math.max(maxRel, d / Math.abs(w)) || NaN;
+    }
+    lap(`compare (max abs diff ${maxDiff}, max rel ${maxRel}, z ${zg} vs ${zc})`);
+    console.log(`peak RSS ${peakGiB().toFixed(2)} GiB`);
+    expect(maxRel).toBeLessThanOrEqual(1e-5); // NaN fails too
+  });
+
+  it("keeps GPU memory flat over 1000 tutorial steps", { timeout: 120_000 }, async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const dev = await requestDevice("webgpu");
+    const x = randn([10_000], { device: dev, requiresGrad: true });
+    const settled = async (z: Tensor) => {
+      for (let k = 0; k < 3; k++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      z.item(); // a read brings the worker's pool statistics along
+      return memory(dev).allocatedBytes;
+    };
+    let at100 = 0;
+    for (let step = 1; step <= 1000; step++) {
+      const z = tutorialStep(x);
+      noGrad(() => x.sub_((x.grad as Tensor).mul(1e-3)));
+      x.grad = null;
+      // Collected buffers are released by FinalizationRegistry callbacks, which run only between
+      // tasks; V8 does not see GPU memory, so a loop that never yields never frees any.
+      if (step % 10 === 0) {
+        gc();
+        await new Promise((r) => setImmediate(r));
+      }
+      if (step === 100) at100 = await settled(z);
+      if (step === 1000) {
+        const at1000 = await settled(z);
+        console.log(`webgpu allocated bytes: ${at100} after step 100, ${at1000} after 1000`);
+        expect(at1000).toBeLessThanOrEqual(at100 + 64 * 1024);
+      }
+    }
+  });
+});
