@@ -71,8 +71,10 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     setFusion(false);
     const plain = w1(device);
     setFusion(was);
-    expect(fused).toEqual(plain.map((v, i) => expect.closeTo(v, 5) && (fused[i] as number)));
     expect(fused.length).toBe(1000);
+    const worst = Math.max(...fused.map((v, i) => Math.abs(v - (plain[i] as number)) / (1 + Math.abs(v))));
+    expect(worst).toBeLessThanOrEqual(1e-6);
+    expect(fused.some((v) => v !== 0)).toBe(true);
   });
 
   test("an in-place write does not change pending results that read the old values", () => {
