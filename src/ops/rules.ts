@@ -6,8 +6,8 @@ import { type Buf, type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
 import { normDim, sameShape, sumToAxes } from "../shape.js";
-import { type DType, type Dims, Tensor } from "../tensor.js";
-import { apply, applyAt, copyTo, fill, type Operand, sameDevice } from "./apply.js";
+import { type Dims, Tensor } from "../tensor.js";
+import { apply, applyAt, copyTo, fill, type Operand } from "./apply.js";
 import { producerOf } from "./lazy.js";
 import type { OpName } from "./table.js";
 
@@ -217,4 +217,3 @@ export function copyInplace(t: Tensor, src: Tensor): void {
   copyTo(s, t.shape, t.dtype, t);
 }
 
-export { sameDevice, type DType };
