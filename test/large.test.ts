@@ -13,7 +13,7 @@ import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu.j
 import { x, y, z } from "../src/ops/expr.js";
 import { type Tensor, manualSeed, memory, noGrad, randn, requestDevice } from "../src/index.js";
 import { availableDevices } from "./setup.js";
-import { compareMap, expectClose, kernel, rand, randArray } from "./webgpu_helpers.js";
+import { compareArgReduce, compareMap, compareOneHot, expectClose, kernel, rand, randArray } from "./webgpu_helpers.js";
 
 const gpuDev = (await availableDevices()).find((d) => d.type === "webgpu");
 // 1024 floats per binding, offsets in steps of 64 floats: small inputs cross many bindings.
@@ -97,26 +97,14 @@ describe.skipIf(!small)("WebGPU with a 4 KiB binding", () => {
       for (const nan of [false, true]) {
         const d = Float32Array.from({ length: numelOf(shape) }, () => Math.round(rand(0, 20)));
         if (nan) [d[d.length - 7], d[2100]] = [NaN, NaN];
-        for (const op of ["max", "min"] as const) {
-          const [cv, ci] = cpu.argReduce(op, cpu.upload(d), shape, axis).map((b) => cpu.readSync(b));
-          const [gv, gi] = g.argReduce(op, g.upload(d), shape, axis).map((b) => g.readSync(b));
-          const what = `arg${op} [${shape}] axis ${axis}`;
-          expectClose(gv as Float32Array, cv as Float32Array, 0, 0, `${what} values`);
-          expectClose(gi as Float32Array, ci as Float32Array, 0, 0, `${what} indices`);
-        }
+        compareArgReduce(g, cpu, d, shape, axis);
       }
     }
   });
 
   it("builds one-hot tensors bigger than a binding from indices bigger than one", () => {
     const cases: [number[], number][] = [[[3000, 5], 1], [[5, 3000], 0], [[2, 5, 700], 1]];
-    for (const [shape, axis] of cases) {
-      const n = numelOf(shape.filter((_, d) => d !== axis));
-      const len = shape[axis] as number;
-      const idx = Float32Array.from({ length: n }, () => Math.floor(rand(0, len)));
-      const want = cpu.readSync(cpu.oneHot(cpu.upload(idx), shape, axis));
-      expectClose(g.readSync(g.oneHot(g.upload(idx), shape, axis)), want, 0, 0, `[${shape}]`);
-    }
+    for (const [shape, axis] of cases) compareOneHot(g, cpu, shape, axis);
   });
 });
 
@@ -151,7 +139,7 @@ describe.skipIf(!gpuDev)("WebGPU at scale", () => {
     expect(Math.abs(zg - zc)).toBeLessThanOrEqual(1e-5 * Math.abs(zc));
     // Densely: the first 2^16 and every 97th element; then the largest deviation over all.
     expectClose(got.subarray(0, 65_536), want.subarray(0, 65_536), 1e-5, 1e-30);
-    const pick = (a: Float32Array) => Float32Array.from({ length: N / 97 }, (_, i) => a[i * 97]);
+    const pick = (a: Float32Array) => Float32Array.from({ length: N / 97 }, (_, i) => a[i * 97] as number);
     expectClose(pick(got), pick(want), 1e-5, 1e-30);
     let maxDiff = 0, maxRel = 0;
     for (let i = 0; i < N; i++) {

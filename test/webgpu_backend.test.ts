@@ -14,7 +14,7 @@ import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu.j
 import { transpileGraph } from "../src/backend/webgpu_spawn.js";
 import { type Cond, type E, type Leaf, leaf, num, select, x, y, z } from "../src/ops/expr.js";
 import { GC_SCRIPT, type In, SPECIAL, expectClose, kernel, rand } from "./webgpu_helpers.js";
-import { compareMap, randArray, specials } from "./webgpu_helpers.js";
+import { compareArgReduce, compareMap, compareOneHot, randArray, specials } from "./webgpu_helpers.js";
 
 const opened = await createWebGpuBackend().then(
   (b) => ({ b, why: "" }),
@@ -173,25 +173,13 @@ describe.skipIf(!opened.b)("WebGpuBackend", () => {
       // Few distinct values: many ties, so "first index" matters.
       const d = Float32Array.from({ length: numelOf(shape) }, () => Math.round(rand(0, 20)));
       if (d.length > 1000) d[d.length - 7] = NaN;
-      for (const op of ["max", "min"] as const) {
-        const [cv, ci] = cpu.argReduce(op, cpu.upload(d), shape, axis).map((b) => cpu.readSync(b));
-        const [gv, gi] = gpu.argReduce(op, gpu.upload(d), shape, axis).map((b) => gpu.readSync(b));
-        const what = `arg${op} [${shape}] axis ${axis}`;
-        expectClose(gv as Float32Array, cv as Float32Array, 0, 0, `${what} values`);
-        expectClose(gi as Float32Array, ci as Float32Array, 0, 0, `${what} indices`);
-      }
+      compareArgReduce(gpu, cpu, d, shape, axis);
     }
   });
 
   it("builds one-hot tensors along any axis", () => {
     const cases: [number[], number][] = [[[6, 10], 1], [[10, 6], 0], [[2, 5, 3], 1]];
-    for (const [shape, axis] of cases) {
-      const n = numelOf(shape.filter((_, d) => d !== axis));
-      const len = shape[axis] as number;
-      const idx = Float32Array.from({ length: n }, () => Math.floor(rand(0, len)));
-      const want = cpu.readSync(cpu.oneHot(cpu.upload(idx), shape, axis));
-      expectClose(gpu.readSync(gpu.oneHot(gpu.upload(idx), shape, axis)), want);
-    }
+    for (const [shape, axis] of cases) compareOneHot(gpu, cpu, shape, axis);
   });
 
   it("keeps PyTorch's NaN/Inf answers for the classic traps", () => {

@@ -74,6 +74,26 @@ export function compareMap(
   return got;
 }
 
+/** argmax/argmin of `d` on both backends: values and first indices must agree exactly. */
+export function compareArgReduce(gpu: Backend, cpu: Backend, d: Float32Array, shape: Shape, axis: number) {
+  for (const op of ["max", "min"] as const) {
+    const [cv, ci] = cpu.argReduce(op, cpu.upload(d), shape, axis).map((b) => cpu.readSync(b));
+    const [gv, gi] = gpu.argReduce(op, gpu.upload(d), shape, axis).map((b) => gpu.readSync(b));
+    const what = `arg${op} [${shape}] axis ${axis}`;
+    expectClose(gv as Float32Array, cv as Float32Array, 0, 0, `${what} values`);
+    expectClose(gi as Float32Array, ci as Float32Array, 0, 0, `${what} indices`);
+  }
+}
+
+/** oneHot of random indices along `axis` on both backends, compared exactly. */
+export function compareOneHot(gpu: Backend, cpu: Backend, shape: Shape, axis: number) {
+  const n = shape.filter((_, d) => d !== axis).reduce((a, b) => a * b, 1);
+  const len = shape[axis] as number;
+  const idx = Float32Array.from({ length: n }, () => Math.floor(rand(0, len)));
+  const want = cpu.readSync(cpu.oneHot(cpu.upload(idx), shape, axis));
+  expectClose(gpu.readSync(gpu.oneHot(gpu.upload(idx), shape, axis)), want, 0, 0, `[${shape}]`);
+}
+
 /** The script of the GC regression test: forced GC on both threads between GPU calls. */
 export const GC_SCRIPT = `
 import { createWebGpuBackend } from "./src/backend/webgpu.js";
