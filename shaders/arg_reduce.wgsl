@@ -22,18 +22,14 @@ fn gw_better(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let tpo = gw_u(3u);
-  let item = (gw_index(wid, nwg, 0u) / tpo) + lid / tpo;
-  let lane = lid % tpo;
-  let m = item / gw_u(1u);
-  let r0 = (item % gw_u(1u)) * gw_u(2u);
-  let r1 = min(r0 + gw_u(2u), gw_u(5u));
+  let sl = gw_slice(wid, nwg, lid);
   var bv = 0.0;
   var bi = EMPTY;
-  if (item < gw_u(0u)) {
+  if (sl.item < gw_u(0u)) {
     // Kept dims are (outer, inner) or (m), the reduced dim is one: unravel by hand.
     let inner = select(1u, gw_u(9u), gw_u(6u) == 2u);
-    let base = (m / inner) * gw_u(16u) + (m % inner) * select(0u, gw_u(17u), gw_u(6u) == 2u);
-    for (var r = r0 + lane; r < r1; r += tpo) {
+    let base = (sl.m / inner) * gw_u(16u) + (sl.m % inner) * select(0u, gw_u(17u), gw_u(6u) == 2u);
+    for (var r = sl.r0 + sl.lane; r < sl.r1; r += tpo) {
       let at = base + r * gw_u(32u) + gw_u(41u);
       let v = srcv[at];
       let ix = select(r + gw_u(44u), u32(srci[at]), gw_u(40u) == 1u);
@@ -44,13 +40,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   shi[lid] = bi;
   for (var s = tpo / 2u; s > 0u; s = s / 2u) {
     workgroupBarrier();
-    if (lane < s && gw_better(shv[lid], shi[lid], shv[lid + s], shi[lid + s])) {
+    if (sl.lane < s && gw_better(shv[lid], shi[lid], shv[lid + s], shi[lid + s])) {
       shv[lid] = shv[lid + s];
       shi[lid] = shi[lid + s];
     }
   }
-  if (lane == 0u && item < gw_u(0u)) {
-    let d = item + gw_u(42u);
+  if (sl.lane == 0u && sl.item < gw_u(0u)) {
+    let d = sl.item + gw_u(42u);
     let keep = gw_u(43u) == 1u && !gw_better(dstv[d], u32(dsti[d]), shv[lid], shi[lid]);
     if (!keep) { dstv[d] = shv[lid]; dsti[d] = f32(shi[lid]); }
   }

@@ -29,27 +29,22 @@ fn gw_fold(a: f32, b: f32) -> f32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let tpo = gw_u(3u);
-  let item = (gw_index(wid, nwg, 0u) / tpo) + lid / tpo;
-  let lane = lid % tpo;
-  let chunks = gw_u(1u);
-  let m = item / chunks;
-  let r0 = (item % chunks) * gw_u(2u);
-  let r1 = min(r0 + gw_u(2u), gw_u(5u));
+  let sl = gw_slice(wid, nwg, lid);
   let op = gw_u(4u);
   var acc = select(select(gw_inf(), -gw_inf(), op == 1u), 0.0, op == 0u);
-  if (item < gw_u(0u)) {
-    let base = gw_offset(m, gw_u(6u), 8u, 16u) + gw_u(41u);
-    for (var r = r0 + lane; r < r1; r += tpo) {
+  if (sl.item < gw_u(0u)) {
+    let base = gw_offset(sl.m, gw_u(6u), 8u, 16u) + gw_u(41u);
+    for (var r = sl.r0 + sl.lane; r < sl.r1; r += tpo) {
       acc = gw_fold(acc, src[base + gw_offset(r, gw_u(7u), 24u, 32u)]);
     }
   }
   sh[lid] = acc;
   for (var s = tpo / 2u; s > 0u; s = s / 2u) {
     workgroupBarrier();
-    if (lane < s) { sh[lid] = gw_fold(sh[lid], sh[lid + s]); }
+    if (sl.lane < s) { sh[lid] = gw_fold(sh[lid], sh[lid + s]); }
   }
-  if (lane == 0u && item < gw_u(0u)) {
-    let d = item + gw_u(42u);
+  if (sl.lane == 0u && sl.item < gw_u(0u)) {
+    let d = sl.item + gw_u(42u);
     dst[d] = select(sh[lid], gw_fold(dst[d], sh[lid]), gw_u(43u) == 1u);
   }
 }

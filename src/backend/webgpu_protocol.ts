@@ -15,8 +15,8 @@ export const LAYOUTS: Record<Kind, readonly ("rw" | "r")[]> = {
 /** Each kind's shader files, concatenated in order (common.wgsl first). */
 export const SHADER_FILES: Record<Kind, readonly string[]> = {
   map: ["common.wgsl", "trig.wgsl", "elementwise.wgsl"],
-  reduce: ["common.wgsl", "reduce.wgsl"],
-  arg: ["common.wgsl", "arg_reduce.wgsl"],
+  reduce: ["common.wgsl", "tree.wgsl", "reduce.wgsl"],
+  arg: ["common.wgsl", "tree.wgsl", "arg_reduce.wgsl"],
   onehot: ["common.wgsl", "one_hot.wgsl"],
 };
 
