@@ -16,8 +16,11 @@ fn gw_maximum(a: f32, b: f32) -> f32 { return gw_nanif(select(b, a, a > b), a, b
 fn gw_minimum(a: f32, b: f32) -> f32 { return gw_nanif(select(b, a, a < b), a, b); }
 fn gw_sqrt(a: f32) -> f32 { return select(sqrt(a), gw_nan(), a < 0.0 || gw_isnan(a)); }
 // Builtin log/div leave 0, negatives and Inf undefined; IEEE answers are spelled out instead.
+// A subnormal a is scaled by 2^23 first: builtin log is inexact there (where it is not flushed).
 fn gw_log(a: f32) -> f32 {
-  let r = select(select(log(a), a, gw_isinf(a)), -gw_inf(), a == 0.0);
+  let d = a < 1.1754944e-38;
+  let l = log(select(a, a * 8388608.0, d)) - select(0.0, 15.942385, d);
+  let r = select(select(l, a, gw_isinf(a)), -gw_inf(), a == 0.0);
   return select(r, gw_nan(), a < 0.0 || gw_isnan(a));
 }
 fn gw_div(a: f32, b: f32) -> f32 {
