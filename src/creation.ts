@@ -4,6 +4,7 @@ import { type DeviceLike, resolveDevice } from "./device.js";
 import { describe, errors } from "./errors.js";
 import { fill } from "./ops/apply.js";
 import { randData, randnData } from "./random.js";
+import { checkInts } from "./shape.js";
 import { type NestedNumbers, Tensor } from "./tensor.js";
 
 export interface TensorOptions {
@@ -12,12 +13,14 @@ export interface TensorOptions {
   dtype?: "float32";
 }
 type SizeArgs = [readonly number[], TensorOptions?] | number[] | [...number[], TensorOptions];
+const OPTION_KEYS = ["requiresGrad", "device", "dtype"];
 
 function checkOpts(fn: string, o: unknown): TensorOptions {
   if (o === undefined) return {};
   if (typeof o !== "object" || o === null || Array.isArray(o))
     throw errors.badArg(fn, "options", "an object", o);
   const opts = o as TensorOptions;
+  for (const k of Object.keys(opts)) if (!OPTION_KEYS.includes(k)) throw errors.badOption(fn, k);
   if (opts.dtype !== undefined && opts.dtype !== "float32") throw errors.dtype(fn, opts.dtype);
   if (opts.requiresGrad !== undefined && typeof opts.requiresGrad !== "boolean")
     throw errors.badArg(fn, "requiresGrad", "a boolean", opts.requiresGrad);
@@ -35,8 +38,8 @@ function sizeArgs(fn: string, args: readonly unknown[]): [number[], TensorOption
   }
   const shape = Array.isArray(rest[0]) ? [...(rest[0] as unknown[])] : rest;
   if (Array.isArray(rest[0]) && rest.length > 1) throw errors.badArg(fn, "size", "a shape", rest);
-  for (const d of shape)
-    if (typeof d !== "number" || !Number.isInteger(d) || d < 0) throw errors.badSize(fn, shape);
+  checkInts(fn, "size", shape);
+  for (const d of shape) if (d < 0) throw errors.negativeDim(d, shape);
   return [shape as number[], checkOpts(fn, opts)];
 }
 
@@ -59,8 +62,8 @@ function flatten(data: unknown): { shape: number[]; values: Float32Array } {
       out.push(Number(v));
       return;
     }
-    if (!Array.isArray(v)) throw errors.ragged("tensor", dim, shape[dim] as number, 0);
-    if (v.length !== shape[dim]) throw errors.ragged("tensor", dim, shape[dim] as number, v.length);
+    if (!Array.isArray(v)) throw errors.notSequence(dim, v);
+    if (v.length !== shape[dim]) throw errors.ragged(dim, shape[dim] as number, v.length);
     for (const e of v) walk(e, dim + 1);
   };
   walk(data, 0);
@@ -106,10 +109,10 @@ export const randn = (...args: SizeArgs): Tensor => random("randn", args, randnD
 export function arange(start: number, end?: number, step = 1, opts?: TensorOptions): Tensor {
   const [a, b] = end === undefined ? [0, start] : [start, end];
   for (const [n, v] of [["start", a], ["end", b], ["step", step]] as const)
-    if (typeof v !== "number" || !Number.isFinite(v)) throw errors.badArg("arange", n, "a finite number", v);
-  if (step === 0) throw new RangeError("arange(): step must be nonzero");
-  if ((b - a) * step < 0)
-    throw new RangeError("arange(): upper bound and larger bound inconsistent with step sign");
+    if (typeof v !== "number") throw errors.badArg("arange", n, "a number", v);
+  if (step === 0 || Number.isNaN(step)) throw errors.arangeStep();
+  if (!Number.isFinite(a) || !Number.isFinite(b)) throw errors.arangeRange(a, b);
+  if ((b - a) * step < 0) throw errors.arangeSign();
   const n = Math.ceil((b - a) / step);
   const vals = Float32Array.from({ length: n }, (_, i) => a + i * step);
   const o = checkOpts("arange", opts);
@@ -119,6 +122,7 @@ export function arange(start: number, end?: number, step = 1, opts?: TensorOptio
 
 function like(fn: string, t: Tensor, v: number, opts?: TensorOptions): Tensor {
   if (!(t instanceof Tensor)) throw errors.badArg(fn, "input", "a Tensor", t);
+  if (typeof v !== "number") throw errors.badArg(fn, "fill_value", "a number", v);
   const o = checkOpts(fn, opts);
   return finish(fill(t.shape, v, resolveDevice(o.device ?? t._dev, fn)), o);
 }

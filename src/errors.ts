@@ -16,6 +16,7 @@ export const errors = {
       `Dimension out of range (expected to be in range of [${-n}, ${n - 1}], but got ${dim})`,
     );
   },
+  disposed: () => new Error("tensor has been disposed"),
   implicitGrad: () => new Error("grad can be implicitly created only for scalar outputs"),
   noGrad: () => new Error("element 0 of tensors does not require grad and does not have a grad_fn"),
   gradShape: (v: Shape, out: Shape) =>
@@ -55,12 +56,32 @@ export const errors = {
     ),
   badArg: (fn: string, arg: string, what: string, got: unknown) =>
     new TypeError(`${fn}(): argument '${arg}' must be ${what}, but got ${describe(got)}`),
-  badSize: (fn: string, got: unknown) =>
-    new RangeError(`${fn}(): sizes must be non-negative integers, but got ${describe(got)}`),
-  ragged: (fn: string, dim: number, want: number, got: number) =>
+  badOption: (fn: string, key: string) => new TypeError(`${fn}(): got an unexpected option '${key}'`),
+  negativeDim: (d: number, shape: Shape) =>
+    new RangeError(`Trying to create tensor with negative dimension ${d}: ${fmtShape(shape)}`),
+  shapeDim: (d: number) => new RangeError(`invalid shape dimension ${d}`),
+  inferTwice: () => new RangeError("only one dimension can be inferred"),
+  inferZero: (shape: Shape) =>
     new RangeError(
-      `${fn}(): expected sequence of length ${want} at dim ${dim} (got ${got})`,
+      `cannot reshape tensor of 0 elements into shape ${fmtShape(shape)} because the unspecified dimension size -1 can be any value and is ambiguous`,
     ),
+  expandLeading: (size: number, dim: number) =>
+    new RangeError(
+      `The expanded size of the tensor (${size}) isn't allowed in a leading, non-existing dimension ${dim}`,
+    ),
+  ragged: (dim: number, want: number, got: number) =>
+    new RangeError(`expected sequence of length ${want} at dim ${dim} (got ${got})`),
+  notSequence: (dim: number, got: unknown) =>
+    new TypeError(`tensor(): expected a sequence at dim ${dim}, but got ${describe(got)}`),
+  arangeRange: (a: number, b: number) => new RangeError(`unsupported range: ${num(a)} -> ${num(b)}`),
+  arangeStep: () => new RangeError("step must be nonzero"),
+  arangeSign: () => new RangeError("upper bound and larger bound inconsistent with step sign"),
+  whereCond: (dtype: string) =>
+    new TypeError(
+      `where expected condition to be a boolean tensor, but got a tensor with dtype ${dtype === "int64" ? "Long" : "Float"}`,
+    ),
+  gradDevice: (want: string, got: string) =>
+    new Error(`invalid gradient at index 0 - expected device ${want} but got ${got}`),
   dtype: (fn: string, got: unknown) =>
     new TypeError(`${fn}(): unsupported dtype ${describe(got)}; only 'float32' is supported`),
   lr: (lr: number) => new RangeError(`Invalid learning rate: ${lr}`),
@@ -68,6 +89,13 @@ export const errors = {
   weightDecay: (w: number) => new RangeError(`Invalid weight_decay value: ${w}`),
   nesterov: () => new Error("Nesterov momentum requires a momentum and zero dampening"),
   optimLeaf: () => new Error("can't optimize a non-leaf Tensor"),
+  optimType: (p: unknown) =>
+    new TypeError(`optimizer can only optimize Tensors, but one of the params is ${typeName(p)}`),
+  optimParams: (got: unknown) =>
+    new TypeError(
+      `params argument given to the optimizer should be an iterable of Tensors, but got ${typeName(got) === "Tensor" ? "torch.FloatTensor" : describe(got)}`,
+    ),
+  emptyParams: () => new Error("optimizer got an empty parameter list"),
   emptyReduce: (fn: string) =>
     new Error(
       `${fn}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.`,
@@ -75,6 +103,11 @@ export const errors = {
 };
 
 const fmtSize = fmtShape;
+
+/** A number as PyTorch prints a double: inf, -inf, nan. */
+const num = (v: number): string => (Number.isNaN(v) ? "nan" : Number.isFinite(v) ? String(v) : v > 0 ? "inf" : "-inf");
+const typeName = (v: unknown): string =>
+  v === null ? "null" : typeof v === "object" ? (v.constructor?.name ?? "object") : typeof v;
 
 export function describe(v: unknown): string {
   if (v === null) return "null";

@@ -29,8 +29,9 @@ export const maximum = binary("maximum");
 /** torch.minimum. @example minimum(x, y) */
 export const minimum = binary("minimum");
 
-/** torch.where(cond, x, y): x where cond is nonzero, else y. @example where(x.gt(0), x, 0) */
+/** torch.where(cond, x, y): x where the bool tensor cond is true, else y. @example where(x.gt(0), x, 0) */
 export function where(cond: Tensor, x: Operand, y: Operand): Tensor {
   if (!(cond instanceof Tensor)) throw errors.badArg("where", "condition", "a Tensor", cond);
+  if (cond.dtype !== "bool") throw errors.whereCond(cond.dtype);
   return apply("where", [cond, x, y]);
 }

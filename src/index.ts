@@ -9,7 +9,8 @@ export type { Node } from "./autograd/node.js";
 export {
   requestDevice, setDefaultDevice, defaultDevice, shutdown, type Device, type DeviceLike,
 } from "./device.js";
-export { memory } from "./memory.js";
+export { memory, type MemoryInfo } from "./memory.js";
+export { scope, keep, trackTensors } from "./scope.js";
 export { where, maximum, minimum, pow, add, sub, mul, div, rsub } from "./functional.js";
 export * as optim from "./optim/index.js";
 export { formatTensor } from "./format.js";

@@ -26,11 +26,18 @@ export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   return s;
 }
 
-/** Wraps a possibly negative dim into [0, ndim), with PyTorch's error otherwise. */
-export function normDim(dim: number, ndim: number): number {
+/** Wraps a possibly negative dim of `fn` into [0, ndim), with PyTorch's error otherwise. */
+export function normDim(fn: string, dim: unknown, ndim: number): number {
+  if (typeof dim !== "number" || !Number.isInteger(dim)) throw errors.badArg(fn, "dim", "an integer", dim);
   const n = Math.max(ndim, 1);
-  if (!Number.isInteger(dim) || dim < -n || dim >= n) throw errors.dimRange(dim, ndim);
+  if (dim < -n || dim >= n) throw errors.dimRange(dim, ndim);
   return dim < 0 ? dim + n : dim;
+}
+
+/** Checks that argument `arg` of `fn` is a list of integers (sizes, shapes). */
+export function checkInts(fn: string, arg: string, v: readonly unknown[]): asserts v is readonly number[] {
+  for (const d of v)
+    if (typeof d !== "number" || !Number.isInteger(d)) throw errors.badArg(fn, arg, "an array of integers", v);
 }
 
 /** The axes of `outShape` summed (kept as size 1) to reduce a broadcast result to `shape`. */

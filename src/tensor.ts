@@ -9,6 +9,7 @@ import { formatTensor } from "./format.js";
 import { apply, applyInplace, type Operand } from "./ops/apply.js";
 import { Storage } from "./ops/lazy.js";
 import * as R from "./ops/rules.js";
+import { scope, track, untrack } from "./scope.js";
 import { sameShape } from "./shape.js";
 
 export type DType = "float32" | "int64" | "bool";
@@ -27,13 +28,18 @@ export class Tensor {
   private _grad: Tensor | null = null;
   private retains = false;
   private acc: AccumulateGrad | null = null;
+  private disposed = false;
+  /** @internal Not disposed by scope(): kept, a .grad, or saved for backward. */
+  _kept = false;
 
   /** @internal Use tensor(), zeros(), ... to create tensors. */
   constructor(storage: Storage, shape: readonly number[], dev: Device, dtype: DType = "float32") {
     this._storage = storage;
+    storage.handles++;
     this.shape = [...shape];
     this._dev = dev;
     this.dtype = dtype;
+    track(this);
   }
   /** @internal */
   static _make(buf: Buf, shape: readonly number[], dev: Device, dtype: DType = "float32"): Tensor {
@@ -45,11 +51,26 @@ export class Tensor {
   }
   /** @internal A tensor sharing this one's storage and version counter. */
   _view(shape: readonly number[]): Tensor {
+    if (this.disposed) throw errors.disposed();
     return new Tensor(this._storage, shape, this._dev, this.dtype);
   }
   get _buf(): Buf { return this._storage.buf; }
   get _version(): number { return this._storage.version; }
   /** @internal */ _setGradFn(n: Node): void { this._gradFn = n; }
+
+  /**
+   * Releases this tensor's memory now rather than when it is garbage collected (views and saved
+   * tensors sharing it keep it); using it afterwards throws. @example t.dispose()
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    untrack(this);
+    const s = this._storage;
+    this._storage = new Storage(null, null, this._dev);
+    if (--s.handles === 0) s.release();
+  }
+  get isDisposed(): boolean { return this.disposed; }
 
   get device(): Device["type"] { return this._dev.type; }
   get ndim(): number { return this.shape.length; }
@@ -71,11 +92,13 @@ export class Tensor {
     if (g !== null && !(g instanceof Tensor)) throw errors.badArg("grad", "grad", "a Tensor or null", g);
     if (g && !sameShape(g.shape, this.shape))
       throw new Error(`assigned grad has data of a different size: [${g.shape}] vs [${this.shape}]`);
+    if (g) g._kept = true;
     this._grad = g;
   }
 
   /** Sets requiresGrad on a leaf. @example w.requiresGrad_() */
   requiresGrad_(flag = true): this {
+    if (typeof flag !== "boolean") throw errors.badArg("requiresGrad_", "requiresGrad", "a boolean", flag);
     if (!this.isLeaf) {
       if (!flag) throw errors.requiresGradNonLeaf();
       return this;
@@ -102,6 +125,9 @@ export class Tensor {
 
   /** Computes gradients of this tensor w.r.t. graph leaves. @example loss.backward() */
   backward(gradient?: Tensor | null, opts: { retainGraph?: boolean } = {}): void {
+    if (typeof opts !== "object" || opts === null) throw errors.badArg("backward", "options", "an object", opts);
+    if (opts.retainGraph !== undefined && typeof opts.retainGraph !== "boolean")
+      throw errors.badArg("backward", "retainGraph", "a boolean", opts.retainGraph);
     if (!this.requiresGrad) throw errors.noGrad();
     let seed: Tensor;
     if (gradient === undefined || gradient === null) {
@@ -111,10 +137,11 @@ export class Tensor {
       if (!(gradient instanceof Tensor))
         throw errors.badArg("backward", "gradient", "a Tensor", gradient);
       if (!sameShape(gradient.shape, this.shape)) throw errors.gradShape(gradient.shape, this.shape);
-      if (gradient._dev !== this._dev) throw errors.device(this.device, gradient.device);
+      if (gradient._dev !== this._dev) throw errors.gradDevice(this.device, gradient.device);
       seed = gradient;
     }
-    runBackward(this._edge() as Node, seed, opts.retainGraph ?? false);
+    // Intermediate gradients are disposed when backward ends; .grad tensors are kept.
+    scope(() => runBackward(this._edge() as Node, seed, opts.retainGraph ?? false));
   }
   /** @internal The graph edge for this tensor as an input: its grad_fn, or its leaf accumulator. */
   _edge(): Node | null {
@@ -127,6 +154,7 @@ export class Tensor {
     if (this._grad === null) this._grad = shared ? g.clone() : g;
     else if (this._grad._dev !== g._dev || !sameShape(this._grad.shape, g.shape)) this._grad = this._grad.add(g);
     else applyInplace("add", [this._grad, g]);
+    this._grad._kept = true;
   }
   /** @internal Sums a broadcast gradient back to `shape`. */
   _sumTo(shape: readonly number[]): Tensor { return R.sumTo(this, shape); }
@@ -139,7 +167,13 @@ export class Tensor {
 
   // Reads.
   /** The values, copied to the host. @example await t.data() */
-  data(): Promise<Float32Array> { return this._dev.backend.read(this._buf); }
+  data(): Promise<Float32Array> {
+    try {
+      return this._dev.backend.read(this._buf);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
   /** The values, blocking until the device has them. @example t.dataSync() */
   dataSync(): Float32Array { return this._dev.backend.readSync(this._buf); }
   /** The single value of a one-element tensor. @example loss.item() */

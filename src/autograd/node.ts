@@ -3,12 +3,17 @@
 import { errors } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 
-/** A tensor saved for backward; unpacking checks it was neither freed nor modified in place. */
+/**
+ * A tensor saved for backward: a handle of its own on the values, so disposing the tensor (or its
+ * scope ending) leaves them to backward, which releases them. Unpacking checks it was neither
+ * freed nor modified in place.
+ */
 export class SavedTensor {
   private t: Tensor | null;
   private readonly version: number;
   constructor(t: Tensor, private readonly producer: string | null) {
-    this.t = t;
+    this.t = t.detach();
+    this.t._kept = true;
     this.version = t._version;
   }
   unpack(): Tensor {
@@ -19,6 +24,7 @@ export class SavedTensor {
     return t;
   }
   release(): void {
+    this.t?.dispose();
     this.t = null;
   }
 }

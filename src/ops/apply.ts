@@ -35,9 +35,14 @@ export function sameDevice(ts: readonly Tensor[]): Device {
   return d;
 }
 
+/** Operands are tensors or numbers; torch.maximum/minimum take tensors only. */
 function checkOperand(fn: string, o: unknown, i: number): asserts o is Operand {
-  if (!(o instanceof Tensor) && typeof o !== "number")
-    throw errors.badArg(fn, i === 0 ? "input" : "other", "a Tensor or a number", o);
+  if (o instanceof Tensor) return;
+  const tensorOnly = fn === "maximum" || fn === "minimum";
+  if (typeof o !== "number" || tensorOnly) {
+    const arg = (fn === "where" ? ["condition", "input", "other"] : ["input", "other"])[i] ?? "other";
+    throw errors.badArg(fn, arg, tensorOnly ? "a Tensor" : "a Tensor or a number", o);
+  }
 }
 
 /** Runs (or, fused, records) op `name`'s forward at the broadcast shape, or at `at`. */
@@ -114,6 +119,7 @@ export function applyAt(name: OpName, ops: readonly Operand[], shape: readonly n
 export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   const self = ops[0] as Tensor;
   if (isGradEnabled() && self.isLeaf && self.requiresGrad) throw errors.leafInplace();
+  if (ops[1] !== undefined) checkOperand(`${name}_`, ops[1], 1);
   const { variant, storage, shape } = forward(name, ops);
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
   const old = Tensor._fromStorage(self._storage.snapshot(), self.shape, self.dtype);
@@ -134,7 +140,7 @@ export function fill(shape: readonly number[], v: number, dev: Device, into?: Te
 
 /** A contiguous copy of t broadcast to `shape`, or written into `into` (no graph). */
 export function copyTo(t: Tensor, shape: readonly number[], dtype = t.dtype, into?: Tensor): Tensor {
-  if (into && !sameShape(broadcastShapes(t.shape, shape), shape)) throw errors.inplaceShape(t.shape, shape);
+  if (into && !sameShape(broadcastShapes(shape, t.shape), shape)) throw errors.inplaceShape(t.shape, shape);
   if (into) {
     writeInto(into, X, new Map([["x", t]]));
     return into;

@@ -4,6 +4,7 @@
 // so pending recipes stay valid. GRADWISE_FUSION=0 or setFusion(false) realizes every op.
 import type { Buf, Kernel, MapSource } from "../backend/backend.js";
 import type { Device } from "../device.js";
+import { errors } from "../errors.js";
 import { sameShape } from "../shape.js";
 import { type E, type Leaf, leaf, substitute } from "./expr.js";
 
@@ -26,6 +27,25 @@ export interface LazyInput {
   strides: readonly number[];
 }
 
+// Explicit release on top of GC: every holder of a buffer (a storage, a pending recipe) counts
+// once, and the last one to let go frees it at once. Holders that are dropped without letting go
+// (collected tensors) keep their count, and the backend's FinalizationRegistry frees the buffer.
+const holds = new WeakMap<Buf, number>();
+const hold = (b: Buf): void => {
+  holds.set(b, (holds.get(b) ?? 0) + 1);
+};
+function letGo(b: Buf, dev: Device): void {
+  const n = holds.get(b);
+  if (n === undefined) return;
+  if (n > 1) holds.set(b, n - 1);
+  else {
+    holds.delete(b);
+    dev.backend.free(b);
+  }
+}
+const holdAll = (L: Lazy): void => L.inputs.forEach((x) => hold(x.buf));
+const letGoAll = (L: Lazy, dev: Device): void => L.inputs.forEach((x) => letGo(x.buf, dev));
+
 export class Lazy {
   /** The first kernel that inlined this recipe; a second one reads it from a buffer instead. */
   owner: Builder | null = null;
@@ -41,31 +61,51 @@ export class Lazy {
 /** A buffer, or the recipe for one; shared by a tensor and its views, with the version counter. */
 export class Storage {
   version = 0;
+  /** Live tensor handles on this storage; the last one disposed releases the buffer. */
+  handles = 0;
   constructor(
     private b: Buf | null,
     public lazy: Lazy | null,
     readonly dev: Device,
-  ) {}
-  get buf(): Buf {
-    if (!this.b) this.b = realize(this);
-    return this.b;
+  ) {
+    if (b) hold(b);
+    if (lazy) holdAll(lazy);
   }
-  set buf(b: Buf) {
-    this.b = b;
-    this.lazy = null;
+  get buf(): Buf {
+    if (!this.b) {
+      const L = this.lazy;
+      if (!L) throw errors.disposed();
+      this.b = realize(L, this.dev);
+      hold(this.b);
+      this.lazy = null;
+      letGoAll(L, this.dev);
+    }
+    return this.b;
   }
   get realized(): boolean {
     return this.b !== null;
   }
-  /** An in-place write: this storage takes `s`'s buffer or recipe; its views see the new values. */
+  /** An in-place write: this storage takes `s`'s buffer or recipe (s is left empty). */
   assign(s: Storage): void {
+    if (!this.b && !this.lazy) throw errors.disposed();
+    const { b, lazy } = this;
     this.b = s.b;
     this.lazy = s.lazy;
+    s.b = s.lazy = null;
     this.version++;
+    if (b) letGo(b, this.dev);
+    if (lazy) letGoAll(lazy, this.dev);
   }
   /** The current contents as a storage of their own (what an in-place op overwrote). */
   snapshot(): Storage {
     return new Storage(this.b, this.lazy, this.dev);
+  }
+  /** Lets go of the buffer or recipe: called when the last handle is disposed. */
+  release(): void {
+    const { b, lazy } = this;
+    this.b = this.lazy = null;
+    if (b) letGo(b, this.dev);
+    if (lazy) letGoAll(lazy, this.dev);
   }
 }
 
@@ -80,11 +120,7 @@ function kernelOf(L: Lazy): Kernel {
   return k;
 }
 
-function realize(s: Storage): Buf {
-  const L = s.lazy as Lazy;
-  s.lazy = null;
-  return s.dev.backend.map(kernelOf(L), L.inputs, L.consts, L.shape);
-}
+const realize = (L: Lazy, dev: Device): Buf => dev.backend.map(kernelOf(L), L.inputs, L.consts, L.shape);
 
 /** The pending recipe of `t` as a reduction's fused producer, or null to read its buffer. */
 export function producerOf(t: Source): MapSource | null {

@@ -5,7 +5,7 @@ import { type BackwardFn, Node, SavedTensor } from "../autograd/node.js";
 import { type Buf, type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
-import { normDim, sameShape, sumToAxes } from "../shape.js";
+import { checkInts, normDim, sameShape, sumToAxes } from "../shape.js";
 import { type Dims, Tensor } from "../tensor.js";
 import { apply, applyAt, copyTo, fill, type Operand } from "./apply.js";
 import { producerOf } from "./lazy.js";
@@ -31,10 +31,8 @@ function axesOf(fn: string, t: Tensor, dim: Dims | null | undefined, keepdim: un
   if (typeof dim !== "number" && !Array.isArray(dim))
     throw errors.badArg(fn, "dim", "an integer or an array of integers", dim);
   const dims = typeof dim === "number" ? [dim] : [...dim];
-  for (const d of dims)
-    if (typeof d !== "number" || !Number.isInteger(d)) throw errors.badArg(fn, "dim", "an integer", d);
   if (dims.length === 0) return t.shape.map((_, i) => i);
-  const axes = dims.map((d) => normDim(d, t.ndim));
+  const axes = dims.map((d) => normDim(fn, d, t.ndim));
   axes.forEach((a, i) => {
     if (axes.indexOf(a) !== i) throw new Error(`dim ${a} appears multiple times in the list of dims`);
   });
@@ -91,8 +89,7 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
     });
   }
   if (typeof keepdim !== "boolean") throw errors.badArg(op, "keepdim", "a boolean", keepdim);
-  if (!Number.isInteger(dim)) throw errors.badArg(op, "dim", "an integer", dim);
-  const axis = normDim(dim, t.ndim);
+  const axis = normDim(op, dim, t.ndim);
   if (t.ndim > 0 && t.shape[axis] === 0)
     throw new Error(`${op}(): Expected reduction dim ${dim} to have non-zero size.`);
   const shape = keptShape(t.shape, t.ndim ? [axis] : [], keepdim);
@@ -108,23 +105,26 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
   return Object.assign([values, indices], { values, indices }) as ValuesIndices;
 }
 
-/** Resolves one -1 in a requested shape and checks the element count. */
-function inferShape(shape: number[], numel: number): number[] {
-  const neg = shape.indexOf(-1);
-  if (shape.some((d, i) => !Number.isInteger(d) || d < -1 || (d === -1 && i !== neg)))
-    throw errors.viewShape(shape, numel);
-  const known = shape.reduce((a, d) => (d === -1 ? a : a * d), 1);
-  const out = [...shape];
-  if (neg >= 0) {
-    if (known === 0 || numel % known !== 0) throw errors.viewShape(shape, numel);
-    out[neg] = numel / known;
-  }
-  if (numelOf(out) !== numel) throw errors.viewShape(shape, numel);
-  return out;
+/** Resolves one -1 in a requested shape and checks the element count (PyTorch's infer_size). */
+function inferShape(fn: string, shape: number[], numel: number): number[] {
+  checkInts(fn, "shape", shape);
+  let infer = -1;
+  let known = 1;
+  shape.forEach((d, i) => {
+    if (d === -1) {
+      if (infer >= 0) throw errors.inferTwice();
+      infer = i;
+    } else if (d >= 0) known *= d;
+    else throw errors.shapeDim(d);
+  });
+  if (numel !== known && !(infer >= 0 && known > 0 && numel % known === 0)) throw errors.viewShape(shape, numel);
+  if (infer < 0) return [...shape];
+  if (known === 0) throw errors.inferZero(shape);
+  return shape.map((d, i) => (i === infer ? numel / known : d));
 }
 
 export function reshape(t: Tensor, shape: number[], name: string): Tensor {
-  const out = t._view(inferShape(shape, t.numel));
+  const out = t._view(inferShape(name === "ViewBackward0" ? "view" : "reshape", shape, t.numel));
   return record(out, name, [t], [], (g) => [g.reshape(t.shape)]);
 }
 
@@ -133,19 +133,20 @@ export function squeeze(t: Tensor, dim?: number): Tensor {
     const out = t._view(t.shape.filter((d) => d !== 1));
     return record(out, "SqueezeBackward0", [t], [], (g) => [g.reshape(t.shape)]);
   }
-  const a = normDim(dim, t.ndim);
+  const a = normDim("squeeze", dim, t.ndim);
   const out = t._view(t.shape.filter((d, i) => i !== a || d !== 1));
   return record(out, "SqueezeBackward1", [t], [], (g) => [g.reshape(t.shape)]);
 }
 
 export function unsqueeze(t: Tensor, dim: number): Tensor {
-  const a = normDim(dim, t.ndim + 1);
+  const a = normDim("unsqueeze", dim, t.ndim + 1);
   const shape = [...t.shape];
   shape.splice(a, 0, 1);
   return record(t._view(shape), "UnsqueezeBackward0", [t], [], (g) => [g.reshape(t.shape)]);
 }
 
 export function expand(t: Tensor, sizes: number[]): Tensor {
+  checkInts("expand", "size", sizes);
   if (sizes.length < t.ndim)
     throw new Error(
       `expand(torch.FloatTensor{[${t.shape.join(", ")}]}, size=[${sizes.join(", ")}]): the number of sizes provided (${sizes.length}) must be greater or equal to the number of dimensions in the tensor (${t.ndim})`,
@@ -153,9 +154,12 @@ export function expand(t: Tensor, sizes: number[]): Tensor {
   const off = sizes.length - t.ndim;
   const shape = sizes.map((s, i) => {
     const have = i >= off ? (t.shape[i - off] as number) : 1;
-    if (s === -1 && i >= off) return have;
-    if (!Number.isInteger(s) || s < 0) throw errors.viewShape(sizes, t.numel);
+    if (s === -1) {
+      if (i < off) throw errors.expandLeading(s, i);
+      return have;
+    }
     if (i >= off && have !== 1 && have !== s) throw errors.expand(sizes, t.shape, i, have, s);
+    if (s < 0) throw errors.negativeDim(s, sizes);
     return s;
   });
   return record(copyTo(t, shape), "ExpandBackward0", [t], [], (g) => [g._sumTo(t.shape)]);

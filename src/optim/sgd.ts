@@ -2,6 +2,7 @@
 // maximize; step() updates parameters in place without recording a graph.
 import { noGrad } from "../autograd/grad_mode.js";
 import { errors } from "../errors.js";
+import { keep, scope } from "../scope.js";
 import { Tensor } from "../tensor.js";
 
 export interface SGDOptions {
@@ -13,6 +14,10 @@ export interface SGDOptions {
   maximize?: boolean;
 }
 
+const DEFAULTS: Required<SGDOptions> = {
+  lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false,
+};
+
 /** Stochastic gradient descent. @example const opt = new SGD([w], { lr: 0.1 }); opt.step() */
 export class SGD {
   readonly params: Tensor[];
@@ -20,19 +25,25 @@ export class SGD {
   private buffers: (Tensor | null)[];
 
   constructor(params: Iterable<Tensor>, opts: SGDOptions = {}) {
-    const o = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...opts };
+    if (typeof opts !== "object" || opts === null) throw errors.badArg("SGD", "options", "an object", opts);
+    for (const k of Object.keys(opts)) if (!Object.hasOwn(DEFAULTS, k)) throw errors.badOption("SGD", k);
+    const o = { ...DEFAULTS, ...opts };
     for (const k of ["lr", "momentum", "dampening", "weightDecay"] as const)
       if (typeof o[k] !== "number" || Number.isNaN(o[k])) throw errors.badArg("SGD", k, "a number", o[k]);
+    for (const k of ["nesterov", "maximize"] as const)
+      if (typeof o[k] !== "boolean") throw errors.badArg("SGD", k, "a boolean", o[k]);
     if (o.lr < 0) throw errors.lr(o.lr);
     if (o.momentum < 0) throw errors.momentum(o.momentum);
     if (o.weightDecay < 0) throw errors.weightDecay(o.weightDecay);
     if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) throw errors.nesterov();
+    const iterable = typeof (params as Partial<Iterable<Tensor>> | null)?.[Symbol.iterator] === "function";
+    if (!iterable || params instanceof Tensor) throw errors.optimParams(params);
     this.params = [...params];
-    if (this.params.length === 0) throw new Error("optimizer got an empty parameter list");
-    this.params.forEach((p, i) => {
-      if (!(p instanceof Tensor)) throw errors.badArg("SGD", `params[${i}]`, "a Tensor", p);
+    if (this.params.length === 0) throw errors.emptyParams();
+    for (const p of this.params) {
+      if (!(p instanceof Tensor)) throw errors.optimType(p);
       if (!p.isLeaf) throw errors.optimLeaf();
-    });
+    }
     this.options = o;
     this.buffers = this.params.map(() => null);
   }
@@ -40,7 +51,8 @@ export class SGD {
   /** Applies one update to every parameter that has a gradient. */
   step(): void {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = this.options;
-    noGrad(() => {
+    // In a scope: the overwritten values and temporaries are freed now, not when collected.
+    noGrad(() => scope(() => {
       this.params.forEach((p, i) => {
         const grad = p.grad;
         if (!grad) return;
@@ -48,17 +60,18 @@ export class SGD {
         if (weightDecay !== 0) d = d.add(p.mul(weightDecay));
         if (momentum !== 0) {
           let buf = this.buffers[i] ?? null;
-          if (!buf) buf = this.buffers[i] = d.clone();
+          if (!buf) buf = this.buffers[i] = keep(d.clone());
           else buf.mul_(momentum).add_(dampening === 0 ? d : d.mul(1 - dampening));
           d = nesterov ? d.add(buf.mul(momentum)) : buf;
         }
         p.sub_(d.mul(lr));
       });
-    });
+    }));
   }
 
   /** Resets gradients: to null by default (PyTorch 2.x), else to zeros. @example opt.zeroGrad() */
   zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
+    if (typeof setToNone !== "boolean") throw errors.badArg("zeroGrad", "setToNone", "a boolean", setToNone);
     for (const p of this.params) {
       if (setToNone) p.grad = null;
       else p.grad?.zero_();

@@ -1,0 +1,109 @@
+// scope(fn): every tensor created while fn runs (across awaits: the scope follows fn's async
+// context, not the call stack) is disposed when fn ends, except what fn returns and what keep()
+// marks. Also counts live tensors per device when asked to (trackTensors).
+import { AsyncLocalStorage } from "node:async_hooks";
+
+/** What a scope needs of a tensor (tensor.ts implements it; no import, so no cycle). */
+export interface Scoped {
+  readonly device: string;
+  /** Set by keep(), by becoming another tensor's .grad, or by being saved for backward. */
+  _kept: boolean;
+  readonly isDisposed: boolean;
+  dispose(): void;
+}
+
+const frames = new AsyncLocalStorage<Scoped[]>();
+// Live-tensor counting registers every tensor with a FinalizationRegistry, which keeps young
+// tensors from dying in the collector's cheap pass: it costs ~70% of host time on small tensors,
+// so it is on only when asked for.
+let tracking = process.env.GRADWISE_TRACK_TENSORS === "1";
+const live = new Map<string, number>();
+const collected = new FinalizationRegistry<string>((device) => count(device, -1));
+const count = (device: string, d: number): void => {
+  live.set(device, (live.get(device) ?? 0) + d);
+};
+const counted = new WeakSet<Scoped>();
+
+/** Starts (or stops) counting live tensors for memory(); GRADWISE_TRACK_TENSORS=1 starts it. */
+export function trackTensors(on = true): void {
+  if (typeof on !== "boolean") throw new TypeError(`trackTensors(): argument 'on' must be a boolean, not ${typeof on}`);
+  tracking = on;
+}
+
+/** @internal Called by every new tensor. */
+export function track(t: Scoped): void {
+  frames.getStore()?.push(t);
+  if (!tracking) return;
+  count(t.device, 1);
+  counted.add(t);
+  collected.register(t, t.device, t);
+}
+
+/** @internal Called by dispose(). */
+export function untrack(t: Scoped): void {
+  if (!counted.delete(t)) return;
+  count(t.device, -1);
+  collected.unregister(t);
+}
+
+/** Tensors made on a device while tracking was on, neither disposed nor collected; null when off. */
+export const liveTensors = (device: string): number | null => (tracking ? live.get(device) ?? 0 : null);
+
+/** Keeps a tensor created inside scope() alive past the scope's end. @example keep(w.sub(1)) */
+export function keep<T extends Scoped>(t: T): T {
+  if (!isScoped(t)) throw new TypeError(`keep(): argument 't' must be a Tensor, not ${typeof t}`);
+  t._kept = true;
+  return t;
+}
+
+const isScoped = (v: unknown): v is Scoped =>
+  typeof v === "object" && v !== null && typeof (v as Scoped).dispose === "function" && "_kept" in v;
+
+/** Tensors inside what fn returned: a tensor, or arrays, Maps, Sets and plain objects of them. */
+function collect(v: unknown, out: Set<Scoped>, depth = 0): void {
+  if (depth > 8 || typeof v !== "object" || v === null) return;
+  if (isScoped(v)) out.add(v);
+  else if (Array.isArray(v) || v instanceof Set) for (const x of v) collect(x, out, depth + 1);
+  else if (v instanceof Map) for (const x of v.values()) collect(x, out, depth + 1);
+  else if (Object.getPrototypeOf(v) === Object.prototype)
+    for (const x of Object.values(v)) collect(x, out, depth + 1);
+}
+
+function end(made: Scoped[], parent: Scoped[] | undefined, result: unknown): void {
+  const returned = new Set<Scoped>();
+  collect(result, returned);
+  for (const t of made) {
+    if (t.isDisposed || t._kept) continue;
+    if (returned.has(t)) parent?.push(t);
+    else t.dispose();
+  }
+}
+
+/**
+ * Runs fn and disposes the tensors it created, except those it returns (handed to an enclosing
+ * scope) and those kept. fn may be async: tensors created after its awaits belong to it too.
+ * @example const loss = await scope(async () => { ...; return loss; });
+ */
+export function scope<T>(fn: () => T): T {
+  if (typeof fn !== "function") throw new TypeError(`scope(): argument 'fn' must be a function, not ${typeof fn}`);
+  const parent = frames.getStore();
+  const made: Scoped[] = [];
+  let r: T;
+  try {
+    r = frames.run(made, fn);
+  } catch (e) {
+    end(made, parent, undefined);
+    throw e;
+  }
+  if (r instanceof Promise) {
+    return r.then(
+      (v: unknown) => (end(made, parent, v), v),
+      (e: unknown) => {
+        end(made, parent, undefined);
+        throw e;
+      },
+    ) as T;
+  }
+  end(made, parent, r);
+  return r;
+}

@@ -1,0 +1,193 @@
+// Memory on every device: dispose() frees at once (views and saved tensors keep what they need),
+// scope() disposes what its function created (across awaits) except what it returns or keeps,
+// backward releases saved tensors, and memory() counts live tensors.
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { describe, expect, test } from "vitest";
+import {
+  type Device, type Tensor, keep, memory, optim, scope, tensor, trackTensors, zeros,
+} from "../src/index.js";
+import { availableDevices, loadFixture } from "./setup.js";
+
+const msg = loadFixture<Record<string, string>>("errors.json");
+const devices = await availableDevices();
+trackTensors();
+const vals = (t: Tensor | null | undefined): number[] => Array.from(t?.dataSync() ?? []);
+const DISPOSED = "tensor has been disposed";
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, device) => {
+  const T = (d: number[], requiresGrad = false) => tensor(d, { device, requiresGrad });
+  const live = () => memory(device).liveTensors;
+  // Exact on webgpu (bytes of live buffers); the CPU's typed arrays are the collector's.
+  const inUse = () => memory(device).inUseBytes;
+  const gpu = type === "webgpu";
+
+  test("dispose() frees now; every later use throws; a second dispose is a no-op", async () => {
+    const before = inUse();
+    const n0 = live();
+    const t = T([1, 2, 3, 4]).realize();
+    expect(live()).toBe(n0 + 1);
+    if (gpu) expect(inUse()).toBe(before + 16);
+    t.dispose();
+    t.dispose();
+    expect(t.isDisposed).toBe(true);
+    expect(live()).toBe(n0);
+    if (gpu) expect(inUse()).toBe(before);
+    expect(() => t.dataSync()).toThrow(DISPOSED);
+    expect(() => t.add(1)).toThrow(DISPOSED);
+    expect(() => t.sum()).toThrow(DISPOSED);
+    expect(() => t.add_(1)).toThrow(DISPOSED);
+    expect(() => t.fill_(1)).toThrow(DISPOSED);
+    expect(() => T([1, 1, 1, 1]).mul(t)).toThrow(DISPOSED);
+    await expect(t.data()).rejects.toThrow(DISPOSED);
+  });
+
+  test("a view keeps the values its base's dispose() would free", () => {
+    const before = inUse();
+    const t = T([1, 2, 3, 4]);
+    const v = t.view(2, 2);
+    t.dispose();
+    expect(vals(v)).toEqual([1, 2, 3, 4]);
+    expect(() => t.reshape(4)).toThrow(DISPOSED);
+    v.dispose();
+    if (gpu) expect(inUse()).toBe(before);
+  });
+
+  test("a pending (fused) result keeps its inputs until it is computed", () => {
+    const a = T([1, 2, 3]);
+    const b = a.mul(2).add(1); // a recipe over a's buffer
+    a.dispose();
+    expect(vals(b)).toEqual([3, 5, 7]);
+  });
+
+  test("backward releases saved tensors: their memory goes with the last handle", () => {
+    const x = T([1, 2, 3], true);
+    const base = inUse();
+    const sq = x.mul(x).realize(); // MulBackward0 saves x twice
+    const y = sq.sin(); // SinBackward0 saves sq
+    sq.dispose();
+    const z = y.sum();
+    y.dispose();
+    if (gpu) expect(inUse()).toBe(base + 12 + 4); // sq, kept by the graph, and z
+    z.backward();
+    x.grad?.realize();
+    z.dispose();
+    // sq was held only by SinBackward0's saved handle: gone with backward; x.grad remains.
+    if (gpu) expect(inUse()).toBe(base + 12);
+    const want = [1, 2, 3].map((v) => 2 * v * Math.cos(v * v));
+    vals(x.grad).forEach((g, i) => expect(g).toBeCloseTo(want[i] as number, 4));
+    expect(() => y.sum()).toThrow(DISPOSED);
+  });
+
+  test("scope() disposes what fn made except its result, and gives its result to the outer scope", () => {
+    const n0 = live(), b0 = inUse();
+    const x = T([1, 2, 3]);
+    let inner: Tensor | null = null;
+    const out = scope(() => {
+      const r = scope(() => {
+        const t = x.add(1).realize();
+        inner = t.mul(2).realize();
+        return { r: t, more: [t.neg()] };
+      });
+      expect(r.r.isDisposed).toBe(false);
+      expect((inner as unknown as Tensor).isDisposed).toBe(true);
+      return r.more[0] as Tensor;
+    });
+    expect(vals(out)).toEqual([-2, -3, -4]);
+    expect(x.isDisposed).toBe(false);
+    expect(live()).toBe(n0 + 2);
+    out.dispose();
+    x.dispose();
+    expect(live()).toBe(n0);
+    if (gpu) expect(inUse()).toBe(b0);
+  });
+
+  test("scope() spans awaits, keeps keep()'s tensors, and tidies up after a throw", async () => {
+    const n0 = live();
+    let leaked: Tensor | null = null;
+    let kept: Tensor | null = null;
+    const other = (async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      return T([9]); // created outside the scope while it waits: not the scope's
+    })();
+    const r = await scope(async () => {
+      const a = T([1, 2]);
+      await new Promise((r) => setTimeout(r, 10));
+      leaked = a.mul(3);
+      kept = keep(a.add(10));
+      await a.data();
+      return a.sum();
+    });
+    const o = await other;
+    expect(vals(r)).toEqual([3]);
+    expect((leaked as unknown as Tensor).isDisposed).toBe(true);
+    expect(vals(kept)).toEqual([11, 12]);
+    expect(o.isDisposed).toBe(false);
+    let made: Tensor | null = null;
+    await expect(scope(async () => {
+      made = T([1]);
+      throw new Error("boom");
+    })).rejects.toThrow("boom");
+    expect((made as unknown as Tensor).isDisposed).toBe(true);
+    expect(() => scope(() => { made = T([2]); throw new RangeError("sync boom"); })).toThrow("sync boom");
+    expect((made as unknown as Tensor).isDisposed).toBe(true);
+    for (const t of [r, kept as unknown as Tensor, o]) t.dispose();
+    expect(live()).toBe(n0);
+    expect(() => scope(5 as unknown as () => void)).toThrow("scope(): argument 'fn' must be a function");
+  });
+
+  test("a graph built in a scope outlives it: backward afterwards works, once", () => {
+    const x = T([1, 2, 3], true);
+    const loss = scope(() => x.mul(x).mul(x).sum());
+    loss.backward();
+    expect(vals(x.grad)).toEqual([3, 12, 27]);
+    expect(() => loss.backward()).toThrow(msg.backwardTwice);
+  });
+
+  test("SGD with momentum in a scope per step: parameters, grads and buffers survive", () => {
+    const run = (scoped: boolean): number[] => {
+      const w = zeros([2], { device, requiresGrad: true });
+      const opt = new optim.SGD([w], { lr: 0.1, momentum: 0.9 });
+      const x = T([1, -2]);
+      for (let i = 0; i < 5; i++) {
+        const step = () => {
+          opt.zeroGrad();
+          w.mul(x).sub(1).square().sum().backward();
+          opt.step();
+        };
+        if (scoped) scope(step);
+        else step();
+      }
+      return vals(w);
+    };
+    const n0 = live();
+    const scoped = run(true);
+    expect(scoped).toEqual(run(false));
+    expect(scoped[0]).not.toBe(0);
+    // w, x, w.grad and the momentum buffer of each run; the rest was disposed or is garbage.
+    expect(live()).toBeGreaterThanOrEqual(n0);
+  });
+
+  test("memory() counts live tensors while tracking is on: collected ones leave the count", async () => {
+    const n0 = live() as number;
+    (() => {
+      for (let i = 0; i < 50; i++) T([i]);
+    })();
+    expect(live()).toBe(n0 + 50);
+    for (let k = 0; k < 3; k++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(live()).toBeLessThanOrEqual(n0);
+    trackTensors(false);
+    const t = T([1]);
+    expect(live()).toBeNull();
+    trackTensors(true);
+    const n1 = live();
+    t.dispose(); // made while counting was off: not counted, so not uncounted
+    expect(live()).toBe(n1);
+    expect(() => trackTensors("yes" as unknown as boolean)).toThrow("trackTensors(): argument 'on' must be a boolean");
+  });
+});

@@ -1,0 +1,227 @@
+// Bad input on every device: each public function names itself, the argument and the offending
+// value or shape, in PyTorch 1.13's words (test/fixtures/errors.json) where PyTorch has them.
+import { describe, expect, test } from "vitest";
+import {
+  type Device, type Tensor, arange, full, fullLike, maximum, ones, optim, rand, randn, tensor, where,
+  zeros, zerosLike,
+} from "../src/index.js";
+import { availableDevices, loadFixture } from "./setup.js";
+
+const msg = loadFixture<Record<string, string>>("errors.json");
+const devices = await availableDevices();
+const bad = <T>(v: unknown): T => v as T; // a value of the wrong type, past the type checker
+
+type Case = [name: string, fn: () => unknown, cls: ErrorConstructor, message: string];
+
+/** The error's class is exactly `cls` (not a subclass) and its message is exactly `message`. */
+function expectThrow(fn: () => unknown, cls: ErrorConstructor, message: string): void {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, "no error thrown").toBeInstanceOf(Error);
+  expect((err as Error).message).toBe(message);
+  expect((err as Error).constructor).toBe(cls);
+}
+
+describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, device) => {
+  const T = (d: number | number[] | number[][], requiresGrad = false) => tensor(d, { device, requiresGrad });
+  const O = (...s: number[]): Tensor => ones(s, { device });
+  const P = (): Tensor => T([1], true);
+
+  const creation: Case[] = [
+    ["tensor ragged", () => tensor([[1, 2], [3]], { device }), RangeError, msg.ragged!],
+    ["tensor ragged deep", () => tensor([[[1], [2]], [[1], [2, 3]]], { device }), RangeError, msg.raggedDeep!],
+    ["tensor number where a sequence is needed", () => tensor(bad([[1, 2], 3]), { device }), TypeError,
+      "tensor(): expected a sequence at dim 1, but got 3"],
+    ["tensor sequence where a number is needed", () => tensor(bad([1, [2]]), { device }), TypeError,
+      "tensor(): could not convert [2] to a number (at dim 1)"],
+    ["tensor string element", () => tensor(bad(["a"]), { device }), TypeError,
+      "tensor(): could not convert 'a' to a number (at dim 1)"],
+    ["tensor data", () => tensor(bad({}), { device }), TypeError,
+      "tensor(): argument 'data' must be a number, an array or a Float32Array, but got Object"],
+    ["zeros negative", () => zeros([2, -1], { device }), RangeError, msg.negativeDim!],
+    ["randn negative", () => randn(-3, { device }), RangeError, msg.negativeDim1!],
+    ["ones negative", () => ones(2, -2, { device }), RangeError, "Trying to create tensor with negative dimension -2: [2, -2]"],
+    ["full negative", () => full([-1], 2, { device }), RangeError, "Trying to create tensor with negative dimension -1: [-1]"],
+    ["rand negative", () => rand([3, -1], { device }), RangeError, "Trying to create tensor with negative dimension -1: [3, -1]"],
+    ["zeros fractional", () => zeros(2, 1.5, { device }), TypeError,
+      "zeros(): argument 'size' must be an array of integers, but got [2, 1.5]"],
+    ["ones infinite", () => ones([Infinity], { device }), TypeError,
+      "ones(): argument 'size' must be an array of integers, but got [Infinity]"],
+    ["rand NaN", () => rand(NaN, { device }), TypeError, "rand(): argument 'size' must be an array of integers, but got [NaN]"],
+    ["randn string", () => randn(bad("3"), { device }), TypeError,
+      "randn(): argument 'size' must be an array of integers, but got ['3']"],
+    ["full fill_value", () => full([2], bad("1"), { device }), TypeError,
+      "full(): argument 'fill_value' must be a number, but got '1'"],
+    ["fullLike fill_value", () => fullLike(O(2), bad(null)), TypeError,
+      "fullLike(): argument 'fill_value' must be a number, but got null"],
+    ["zerosLike input", () => zerosLike(bad([1, 2])), TypeError, "zerosLike(): argument 'input' must be a Tensor, but got [1, 2]"],
+    ["arange infinite end", () => arange(Infinity, undefined, 1, { device }), RangeError, msg.arangeRange!],
+    ["arange NaN end", () => arange(0.5, NaN, 1, { device }), RangeError, msg.arangeRangeNan!],
+    ["arange infinite start", () => arange(-Infinity, 0, 1, { device }), RangeError, msg.arangeRangeStart!],
+    ["arange zero step", () => arange(0, 5, 0, { device }), RangeError, msg.arangeStep!],
+    ["arange NaN step", () => arange(0, 5, NaN, { device }), RangeError, msg.arangeStep!],
+    ["arange step sign", () => arange(-1, undefined, 1, { device }), RangeError, msg.arangeSign!],
+    ["arange end type", () => arange(bad("5")), TypeError, "arange(): argument 'end' must be a number, but got '5'"],
+    ["dtype zeros", () => zeros(2, { device, dtype: bad("float64") }), TypeError,
+      "zeros(): unsupported dtype 'float64'; only 'float32' is supported"],
+    ["dtype tensor", () => tensor([1], { device, dtype: bad("int32") }), TypeError,
+      "tensor(): unsupported dtype 'int32'; only 'float32' is supported"],
+    ["dtype arange", () => arange(3, undefined, 1, { device, dtype: bad("int64") }), TypeError,
+      "arange(): unsupported dtype 'int64'; only 'float32' is supported"],
+    ["requiresGrad type", () => ones(2, { device, requiresGrad: bad("yes") }), TypeError,
+      "ones(): argument 'requiresGrad' must be a boolean, but got 'yes'"],
+    ["unknown option", () => randn(2, bad({ device, requires_grad: true })), TypeError,
+      "randn(): got an unexpected option 'requires_grad'"],
+    ["device", () => zeros(2, { device: bad("cuda") }), TypeError,
+      "zeros(): argument 'device' must be 'cpu', 'webgpu' or a Device, but got 'cuda'"],
+  ];
+
+  const shapes: Case[] = [
+    ["reshape invalid dim", () => O(6).reshape(-2, -3), RangeError, msg.shapeDim!],
+    ["view two inferred", () => O(6).view(-1, -1), RangeError, msg.inferTwice!],
+    ["reshape ambiguous -1", () => zeros([0], { device }).reshape(0, -1), RangeError, msg.inferZero!],
+    ["view size mismatch", () => O(6).view(0, -1), Error, msg.viewShapeZero!],
+    ["view shape", () => O(6).view(4, -1), Error, msg.viewShape!],
+    ["reshape fractional", () => O(6).reshape(2, 1.5), TypeError,
+      "reshape(): argument 'shape' must be an array of integers, but got [2, 1.5]"],
+    ["view NaN", () => O(6).view([NaN]), TypeError, "view(): argument 'shape' must be an array of integers, but got [NaN]"],
+    ["reshape string", () => O(6).reshape(bad("6")), TypeError,
+      "reshape(): argument 'shape' must be an array of integers, but got ['6']"],
+    ["expand -1 leading", () => O(3).expand(-1, 3), RangeError, msg.expandLeading!],
+    ["expand negative existing", () => O(3).expand(-2), Error, msg.expandNegative!],
+    ["expand negative new", () => O(3).expand(-2, 3), RangeError, "Trying to create tensor with negative dimension -2: [-2, 3]"],
+    ["expand fewer sizes", () => O(2, 3).expand(3), Error, msg.expandFewer!],
+    ["expand mismatch", () => T([1, 2, 3]).expand(2, 4), Error, msg.expand!],
+    ["expand fractional", () => O(3).expand(1.5, 3), TypeError,
+      "expand(): argument 'size' must be an array of integers, but got [1.5, 3]"],
+  ];
+
+  const dims: Case[] = [
+    ["sum dim", () => T([1, 2, 3]).sum(1), RangeError, msg.dimRange!],
+    ["sum dim negative", () => T([[1, 2, 3]]).sum(-3), RangeError, msg.dimRange2!],
+    ["sum dim in a list", () => O(3, 2).sum([0, 2]), RangeError, "Dimension out of range (expected to be in range of [-2, 1], but got 2)"],
+    ["mean dim", () => O(3, 2).mean(2), RangeError, msg.dimRangeMean!],
+    ["max dim", () => O(3).max(-2), RangeError, msg.dimRangeMax!],
+    ["min dim", () => O(3).min(1), RangeError, msg.dimRange!],
+    ["squeeze dim", () => O(3).squeeze(1), RangeError, msg.dimRangeSqueeze!],
+    ["unsqueeze dim", () => O(3).unsqueeze(2), RangeError, msg.dimRangeUnsqueeze!],
+    ["unsqueeze 0-d", () => T(1).unsqueeze(2), RangeError, msg.dimRange0d!],
+    ["sum repeated dim", () => O(3, 3).sum([0, 0]), Error, msg.dimTwice!],
+    ["sum fractional dim", () => O(3).sum(0.5), TypeError, "sum(): argument 'dim' must be an integer, but got 0.5"],
+    ["sum dim type", () => O(3).sum(bad("0")), TypeError,
+      "sum(): argument 'dim' must be an integer or an array of integers, but got '0'"],
+    ["mean dim list element", () => O(3).mean([bad<number>("0")]), TypeError, "mean(): argument 'dim' must be an integer, but got '0'"],
+    ["max dim type", () => O(3).max(bad<number>("0")), TypeError, "max(): argument 'dim' must be an integer, but got '0'"],
+    ["squeeze dim type", () => O(3).squeeze(0.5), TypeError, "squeeze(): argument 'dim' must be an integer, but got 0.5"],
+    ["unsqueeze missing dim", () => O(3).unsqueeze(bad(undefined)), TypeError,
+      "unsqueeze(): argument 'dim' must be an integer, but got undefined"],
+    ["sum keepdim", () => O(3).sum(0, bad("yes")), TypeError, "sum(): argument 'keepdim' must be a boolean, but got 'yes'"],
+    ["mean keepdim", () => O(3).mean(null, bad(1)), TypeError, "mean(): argument 'keepdim' must be a boolean, but got 1"],
+    ["max keepdim", () => O(3).max(0, bad("yes")), TypeError, "max(): argument 'keepdim' must be a boolean, but got 'yes'"],
+    ["min keepdim", () => O(3).min(0, bad(null)), TypeError, "min(): argument 'keepdim' must be a boolean, but got null"],
+    ["max of empty", () => zeros([0], { device }).max(), Error, msg.emptyReduce!],
+    ["min of empty dim", () => zeros([0, 3], { device }).min(0), Error, msg.emptyReduceDim!],
+  ];
+
+  const operands: Case[] = [
+    ["maximum number", () => O(2).maximum(bad(2)), TypeError, "maximum(): argument 'other' must be a Tensor, but got 2"],
+    ["minimum number", () => O(2).minimum(bad(2.5)), TypeError, "minimum(): argument 'other' must be a Tensor, but got 2.5"],
+    ["maximum() number", () => maximum(O(2), 2), TypeError, "maximum(): argument 'other' must be a Tensor, but got 2"],
+    ["maximum() input", () => maximum(2, O(2)), TypeError, "maximum(): argument 'input' must be a Tensor, but got 2"],
+    ["add string", () => O(2).add(bad("2")), TypeError, "add(): argument 'other' must be a Tensor or a number, but got '2'"],
+    ["mul undefined", () => O(2).mul(bad(undefined)), TypeError,
+      "mul(): argument 'other' must be a Tensor or a number, but got undefined"],
+    ["where condition type", () => where(bad(1), O(2), 0), TypeError, "where(): argument 'condition' must be a Tensor, but got 1"],
+    ["where condition dtype", () => where(O(2), O(2), O(2)), TypeError, msg.whereCond!],
+    ["where input", () => where(O(2).gt(0), bad("a"), 0), TypeError,
+      "where(): argument 'input' must be a Tensor or a number, but got 'a'"],
+    ["where other", () => where(O(2).gt(0), O(2), bad(null)), TypeError,
+      "where(): argument 'other' must be a Tensor or a number, but got null"],
+    ["clamp none", () => O(2).clamp(), Error, msg.clampNone!],
+    ["clamp min", () => O(2).clamp(bad("0")), TypeError, "clamp(): argument 'min' must be a number or null, but got '0'"],
+    ["copy_ src", () => O(2).copy_(bad(2)), TypeError, "copy_(): argument 'src' must be a Tensor, but got 2"],
+    ["copy_ shape", () => O(2).copy_(O(3)), Error, msg.copyShape!],
+    ["copy_ broadcast", () => O(3).copy_(O(2, 3)), Error, msg.copyBroadcast!],
+    ["add_ string", () => O(2).add_(bad("1")), TypeError, "add_(): argument 'other' must be a Tensor or a number, but got '1'"],
+    ["div_ null", () => O(2).div_(bad(null)), TypeError, "div_(): argument 'other' must be a Tensor or a number, but got null"],
+    ["fill_ value", () => O(2).fill_(bad("1")), TypeError, "fill_(): argument 'value' must be a number, but got '1'"],
+    ["to device", () => O(2).to(bad("cuda")), TypeError,
+      "to(): argument 'device' must be 'cpu', 'webgpu' or a Device, but got 'cuda'"],
+  ];
+
+  const backward: Case[] = [
+    ["backward gradient shape", () => T([1, 2, 3], true).mul(2).backward(T([1, 1])), Error, msg.gradShape!],
+    ["backward gradient type", () => T([1, 2, 3], true).mul(2).backward(bad(2)), TypeError,
+      "backward(): argument 'gradient' must be a Tensor, but got 2"],
+    ["backward implicit", () => T([1, 2, 3], true).mul(2).backward(), Error, msg.implicitGrad!],
+    ["backward without grad", () => T([1, 2, 3]).sum().backward(), Error, msg.noGrad!],
+  ];
+
+  const sgd: Case[] = [
+    ["lr", () => new optim.SGD([P()], { lr: -0.1 }), RangeError, msg.lr!],
+    ["lr integer", () => new optim.SGD([P()], { lr: -1 }), RangeError, msg.lrInt!],
+    ["momentum", () => new optim.SGD([P()], { lr: 0.1, momentum: -0.5 }), RangeError, msg.momentumFrac!],
+    ["weight_decay", () => new optim.SGD([P()], { lr: 0.1, weightDecay: -0.5 }), RangeError, msg.weightDecay!],
+    ["nesterov", () => new optim.SGD([P()], { lr: 0.1, nesterov: true }), Error, msg.nesterov!],
+    ["empty", () => new optim.SGD([], { lr: 0.1 }), Error, msg.emptyParams!],
+    ["non-leaf", () => new optim.SGD([P().mul(2)], { lr: 0.1 }), Error, msg.optimLeaf!],
+    // PyTorch names Python's type (str); gradwise names JavaScript's (string).
+    ["non-tensor param", () => new optim.SGD(bad(["a"]), { lr: 0.1 }), TypeError,
+      msg.optimType!.replace(/str$/, "string")],
+    ["number param", () => new optim.SGD(bad([P(), 2])), TypeError,
+      "optimizer can only optimize Tensors, but one of the params is number"],
+    // gradwise takes no param-group dicts, so its text drops PyTorch's "or dicts".
+    ["tensor as params", () => new optim.SGD(bad(P()), { lr: 0.1 }), TypeError, msg.optimParams!.replace(" or dicts", "")],
+    ["params null", () => new optim.SGD(bad(null)), TypeError,
+      "params argument given to the optimizer should be an iterable of Tensors, but got null"],
+    ["lr type", () => new optim.SGD([P()], { lr: bad("0.1") }), TypeError, "SGD(): argument 'lr' must be a number, but got '0.1'"],
+    ["momentum NaN", () => new optim.SGD([P()], { momentum: NaN }), TypeError,
+      "SGD(): argument 'momentum' must be a number, but got NaN"],
+    ["nesterov type", () => new optim.SGD([P()], { momentum: 0.9, nesterov: bad(1) }), TypeError,
+      "SGD(): argument 'nesterov' must be a boolean, but got 1"],
+    ["maximize type", () => new optim.SGD([P()], { maximize: bad("no") }), TypeError,
+      "SGD(): argument 'maximize' must be a boolean, but got 'no'"],
+    ["options type", () => new optim.SGD([P()], bad(0.1)), TypeError, "SGD(): argument 'options' must be an object, but got 0.1"],
+    ["unknown option", () => new optim.SGD([P()], bad({ lr: 0.1, weight_decay: 0.1 })), TypeError,
+      "SGD(): got an unexpected option 'weight_decay'"],
+    ["zeroGrad setToNone", () => new optim.SGD([P()]).zeroGrad({ setToNone: bad("no") }), TypeError,
+      "zeroGrad(): argument 'setToNone' must be a boolean, but got 'no'"],
+  ];
+
+  describe.each([
+    ["creation", creation], ["shapes", shapes], ["dims", dims], ["operands", operands],
+    ["backward", backward], ["SGD", sgd],
+  ] as [string, Case[]][])("%s", (_g, cases) => {
+    test.each(cases.map((c) => [c[0], c] as const))("%s", (_n, [, fn, cls, message]) => {
+      expect(message, "fixture text").toBeTruthy();
+      expectThrow(fn, cls, message);
+    });
+  });
+
+  test("valid edge cases still pass", () => {
+    expect(zeros([0, 3], { device }).shape).toEqual([0, 3]);
+    expect(O(6).view(-1, 3).shape).toEqual([2, 3]);
+    expect(zeros([0, 3], { device }).reshape(0, 3, 1).shape).toEqual([0, 3, 1]);
+    expect(O(2, 1).expand(-1, 3).shape).toEqual([2, 3]);
+    expect(arange(5, 0, -1, { device }).tolist()).toEqual([5, 4, 3, 2, 1]);
+    expect(O(2).maximum(T([0, 3])).tolist()).toEqual([1, 3]);
+    expect(new optim.SGD(new Set([P()]), { lr: 0.1 }).params).toHaveLength(1);
+  });
+});
+
+if (devices.length > 1) {
+  test("a backward gradient on another device", () => {
+    const [a, b] = devices as [Device, Device];
+    const y = tensor([1, 2], { device: a, requiresGrad: true }).mul(2);
+    expectThrow(() => y.backward(tensor([1, 1], { device: b })), Error,
+      `invalid gradient at index 0 - expected device ${a.type} but got ${b.type}`);
+    expectThrow(() => y.backward(null, { retainGraph: "y" as unknown as boolean }), TypeError,
+      `backward(): argument 'retainGraph' must be a boolean, but got 'y'`);
+    expectThrow(() => tensor([1]).requiresGrad_("y" as unknown as boolean), TypeError,
+      `requiresGrad_(): argument 'requiresGrad' must be a boolean, but got 'y'`);
+  });
+}
