@@ -17,17 +17,25 @@ export const cpu: Device = { type: "cpu", backend: new CpuBackend() };
 let webgpu: Device | null = null;
 let current: Device = cpu;
 
-/** Opens a device. @example const gpu = await requestDevice("webgpu"); */
+/**
+ * Opens a device; a WebGPU device that was lost (or whose worker died) is replaced by a new one,
+ * also as the default device. @example const gpu = await requestDevice("webgpu");
+ */
 export async function requestDevice(type: DeviceType = "webgpu"): Promise<Device> {
   if (type === "cpu") return cpu;
   if (type !== "webgpu") throw errors.badArg("requestDevice", "type", "'cpu' or 'webgpu'", type);
   if (webgpu && !isDead(webgpu)) return webgpu;
+  const old = webgpu;
   const { createWebGpuBackend } = await import("./backend/webgpu.js");
   webgpu = { type: "webgpu", backend: await createWebGpuBackend() };
+  if (old && current === old) current = webgpu;
+  void close(old);
   return webgpu;
 }
 
 const isDead = (d: Device): boolean => (d.backend as { dead?: boolean }).dead === true;
+const close = (d: Device | null): Promise<void> | void =>
+  (d?.backend as { shutdown?: () => Promise<void> | void } | undefined)?.shutdown?.();
 
 /** Sets the device used when none is given. @example setDefaultDevice(await requestDevice()) */
 export function setDefaultDevice(d: DeviceLike): void {
@@ -56,6 +64,5 @@ export async function shutdown(): Promise<void> {
   const d = webgpu;
   webgpu = null;
   if (current === d) current = cpu;
-  const b = d?.backend as { shutdown?: () => Promise<void> | void } | undefined;
-  await b?.shutdown?.();
+  await close(d);
 }

@@ -28,8 +28,14 @@ export const NO_ADAPTER_HELP =
   "without a GPU, install Mesa's lavapipe software Vulkan driver with " +
   "`bash .ci/install-software-gpu.sh` (mesa-vulkan-drivers from bookworm-backports), then retry.";
 
-/** Opens the device; `onLost` hears about device loss and uncaptured validation errors. */
-export async function openDawn(onLost: (message: string) => void): Promise<Dawn> {
+/**
+ * Opens the device; `onLost` hears about device loss, `onError` about every Dawn error. Dawn calls
+ * it synchronously inside the failing call, so the caller knows which command failed; the event
+ * is default-prevented, which keeps Dawn from printing it.
+ */
+export async function openDawn(
+  onLost: (message: string) => void, onError: (e: GPUError) => void,
+): Promise<Dawn> {
   let mod: typeof import("webgpu");
   try {
     mod = await import("webgpu");
@@ -54,11 +60,10 @@ export async function openDawn(onLost: (message: string) => void): Promise<Dawn>
   const dawn: Dawn = { gpu, adapter, device, adapterName, limits: limits as unknown as Limits };
   pinned.push(dawn);
   (globalThis as Record<symbol, unknown>)[Symbol.for("gradwise.dawn")] = pinned;
-  void device.lost.then((info) => {
-    if (info.reason !== "destroyed") onLost(`WebGPU device lost (${info.reason}): ${info.message}`);
-  });
+  void device.lost.then((i) => onLost(`webgpu device was lost: ${i.reason} (${i.message})`));
   device.addEventListener("uncapturederror", (ev) => {
-    onLost(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
+    ev.preventDefault();
+    onError((ev as GPUUncapturedErrorEvent).error);
   });
   return dawn;
 }

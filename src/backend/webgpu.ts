@@ -2,6 +2,7 @@
 // plans each op's dispatches and hands them to WorkerLink, which batches them to webgpu_worker.ts.
 // Buffers dropped without free() are freed once garbage collected. Buffers may exceed one storage
 // binding (up to maxBufferSize): webgpu_split.ts cuts their work into binding-sized parts.
+// Allocations past maxBufferSize or the memory budget throw "out of memory on webgpu: ...".
 import type { MessagePort, Worker } from "node:worker_threads";
 import { render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
@@ -10,7 +11,7 @@ import { grid, mapMeta, readMode, type Sink } from "./webgpu_plan.js";
 import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.js";
 import { WorkerLink } from "./webgpu_link.js";
 import { type Cmd, type Kind, type Limits, NONE, type Range } from "./webgpu_protocol.js";
-import { MAX_CONSTS, MAX_INPUTS } from "./webgpu_protocol.js";
+import { type Budget, MAX_CONSTS, MAX_INPUTS } from "./webgpu_protocol.js";
 import { startWorker } from "./webgpu_spawn.js";
 
 class WebGpuBuf implements Buf {
@@ -40,6 +41,8 @@ export class WebGpuBackend implements Backend {
     /** The adapter's description, e.g. "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". */
     readonly adapterName: string,
     readonly limits: Limits,
+    /** Live plus pooled bytes may not exceed this (Infinity: no budget). */
+    readonly memoryLimitBytes = Infinity,
   ) {
     this.q = new WorkerLink(worker, port, ctrl);
     this.sink = {
@@ -179,6 +182,13 @@ export class WebGpuBackend implements Backend {
     this.q.push({ op: "gc" });
   }
 
+  /** Test-only faults: the worker destroys the device, throws an uncaught error, or exits. */
+  debugFault(fault: "destroy" | "throw" | "exit"): void {
+    this.q.check();
+    this.q.push({ op: "debug", fault });
+    this.q.flush();
+  }
+
   /** Destroys the device and ends the worker; later calls throw. */
   shutdown(): Promise<void> {
     return this.q.shutdown();
@@ -214,12 +224,12 @@ export class WebGpuBackend implements Backend {
   }
 
   private newBuf(elements: number, collectable = true): WebGpuBuf {
-    const bytes = elements * 4;
-    if (bytes > this.limits.maxBufferSize) {
-      throw new RangeError(
-        `webgpu: a buffer of ${elements} floats (${bytes} bytes) exceeds this adapter's ` +
-          `maxBufferSize of ${this.limits.maxBufferSize} bytes`,
-      );
+    const bytes = elements * 4, max = this.limits.maxBufferSize;
+    if (bytes > max) throw this.oom(bytes, `one buffer may hold at most maxBufferSize = ${max}`);
+    const over = () => this.liveBytes + this.q.stats.pooledBytes + bytes > this.memoryLimitBytes;
+    if (over()) {
+      this.q.trim(); // pooled buffers go, and the worker's stats come back
+      if (over()) throw this.oom(bytes, `the memory limit is ${this.memoryLimitBytes}`);
     }
     const b = new WebGpuBuf(this.nextId++, elements);
     this.live.set(b.id, bytes);
@@ -227,6 +237,11 @@ export class WebGpuBackend implements Backend {
     if (collectable) this.registry.register(b, b.id, b);
     this.q.push({ op: "alloc", id: b.id, bytes });
     return b;
+  }
+
+  private oom(bytes: number, why: string): Error {
+    const at = `tried to allocate ${bytes} bytes; ${this.liveBytes} in use`;
+    return new Error(`out of memory on webgpu: ${at} (${why} bytes)`);
   }
 
   private release(id: number): void {
@@ -247,9 +262,14 @@ export class WebGpuBackend implements Backend {
 
 /**
  * Starts the worker, opens the device, and resolves once the adapter answered. `limits` may only
- * tighten the adapter's (tests shrink maxStorageBufferBindingSize to exercise splitting).
+ * tighten the adapter's (tests shrink maxStorageBufferBindingSize to exercise splitting); `budget`
+ * overrides GRADWISE_WEBGPU_MEMORY_MB (default unlimited) and GRADWISE_WEBGPU_POOL_MB (256).
+ * @example await createWebGpuBackend({}, { memoryLimitBytes: 2 ** 30 })
  */
-export async function createWebGpuBackend(limits: Partial<Limits> = {}): Promise<WebGpuBackend> {
-  const { worker, port, ctrl, ready } = await startWorker();
-  return new WebGpuBackend(worker, port, ctrl, ready.adapter, { ...ready.limits, ...limits });
+export async function createWebGpuBackend(
+  limits: Partial<Limits> = {}, budget: Partial<Budget> = {},
+): Promise<WebGpuBackend> {
+  const { worker, port, ctrl, ready, budget: b } = await startWorker(budget);
+  const all = { ...ready.limits, ...limits };
+  return new WebGpuBackend(worker, port, ctrl, ready.adapter, all, b.memoryLimitBytes);
 }

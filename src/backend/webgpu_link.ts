@@ -1,14 +1,17 @@
 // The main thread's link to the WebGPU worker: commands, their meta blocks and transferable data
 // go out as one message per batch; reads come back async (a reply) or sync (Atomics.wait on a
-// shared word, then receiveMessageOnPort). A dead worker becomes an Error on the next call.
+// shared word, then receiveMessageOnPort). A dead worker (lost device, crash, shutdown) becomes an
+// Error on every later call and rejects pending reads; a Dawn error becomes one on the next call.
 import { type MessagePort, receiveMessageOnPort, type Worker } from "node:worker_threads";
-import { type Batch, type Cmd, CTRL_DEAD, CTRL_SEQ, META_WORDS } from "./webgpu_protocol.js";
-import type { PoolStats, Reply } from "./webgpu_protocol.js";
+import { type Batch, type Cmd, CTRL_DEAD, CTRL_ERR, CTRL_SEQ } from "./webgpu_protocol.js";
+import { META_WORDS, type PoolStats, type Reply } from "./webgpu_protocol.js";
 
 /** Commands queued before a batch is posted without waiting for the next turn of the event loop. */
 const MAX_QUEUED = 512;
 const SYNC_TIMEOUT_MS = Number(process.env.GRADWISE_WEBGPU_TIMEOUT_MS ?? 120_000);
 type Pending = { resolve: (d: Float32Array) => void; reject: (e: Error) => void };
+type Sync = Extract<Reply, { type: "sync" }>;
+const SHUT_DOWN = 'webgpu device was shut down; open a new one with requestDevice("webgpu")';
 
 export class WorkerLink {
   private cmds: Cmd[] = [];
@@ -20,7 +23,12 @@ export class WorkerLink {
   private seq = 0;
   private death: string | null = null;
   private closing = false;
+  private exited = false;
   private ctrl: Int32Array;
+  /** Dawn errors reported since the last call (thrown by the next), and ctrl[CTRL_ERR] as seen. */
+  private errors: string[] = [];
+  private errSeen = 0;
+  private synced: Sync | null = null;
   /** The worker's memory as of its last reply. */
   stats: PoolStats = { allocatedBytes: 0, pooledBytes: 0 };
 
@@ -33,8 +41,9 @@ export class WorkerLink {
     worker.on("message", (r: Reply) => this.onReply(r));
     worker.on("error", (e) => this.die(`WebGPU worker failed: ${e.message}`));
     worker.on("exit", (code) => {
-      const why = this.closing ? "the WebGPU backend was shut down" : "WebGPU worker exited";
-      this.die(`${why} (code ${code})`);
+      this.exited = true;
+      this.drain(); // its last words
+      this.die(`WebGPU worker exited (code ${code})`);
     });
     // Only a pending async read keeps the process alive.
     worker.unref();
@@ -93,8 +102,18 @@ export class WorkerLink {
   }
 
   readSync(id: number): Float32Array {
-    const seq = ++this.seq;
-    this.push({ op: "readSync", id, seq });
+    return this.call({ op: "readSync", id, seq: ++this.seq });
+  }
+
+  /** Destroys every buffer pooled in the worker; `stats` are current afterwards. */
+  trim(): void {
+    this.call({ op: "trim", seq: ++this.seq });
+  }
+
+  /** Sends `c` and blocks until the worker answers it (or dies, or the timeout passes). */
+  private call(c: Extract<Cmd, { seq: number }>): Float32Array {
+    const seq = c.seq;
+    this.push(c);
     this.flush();
     const deadline = Date.now() + SYNC_TIMEOUT_MS;
     // Wait in short slices: a dead worker raises a flag rather than answering.
@@ -103,43 +122,41 @@ export class WorkerLink {
       if (Date.now() > deadline) this.fail(`readSync got no answer within ${SYNC_TIMEOUT_MS} ms`);
       Atomics.wait(this.ctrl, CTRL_SEQ, seq - 1, 50);
     }
-    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
-      const r = m.message as Reply;
-      if (r.type === "fatal") this.fail(r.message);
-      if (r.type === "sync" && r.seq === seq) {
-        this.stats = r.stats;
-        return r.data;
-      }
-    }
-    return this.fail("readSync: the worker signalled but sent no data");
+    this.drain();
+    this.check();
+    const r = this.synced;
+    this.synced = null;
+    if (r?.seq !== seq) return this.fail("readSync: the worker signalled but sent no data");
+    this.stats = r.stats;
+    return r.data;
   }
 
-  /** Throws if the worker is gone, with the worker's own reason when it sent one. */
+  /** Throws if the worker is gone (with its own reason), or the error Dawn reported since. */
   check(): void {
-    if (this.death === null && Atomics.load(this.ctrl, CTRL_DEAD) !== 0) {
-      let why = "the WebGPU worker stopped";
-      for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
-        const r = m.message as Reply;
-        if (r.type === "fatal") why = r.message;
-      }
-      this.die(why);
-    }
+    const dead = this.death === null && Atomics.load(this.ctrl, CTRL_DEAD) !== 0;
+    if (dead || Atomics.load(this.ctrl, CTRL_ERR) !== this.errSeen) this.drain();
+    if (dead) this.die("the WebGPU worker stopped");
     if (this.death !== null) throw new Error(this.death);
+    const e = this.takeError();
+    if (e) throw e;
   }
 
-  /** Destroys the device and ends the worker (terminating it if it is already dead). */
+  /**
+   * Destroys the device and waits for the worker to end (a dead one ends by itself). Later calls
+   * throw, pending reads reject.
+   */
   async shutdown(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    if (this.dead) {
-      await this.worker.terminate();
-      return;
-    }
-    const exited = new Promise<void>((res) => this.worker.once("exit", () => res()));
-    this.push({ op: "shutdown" });
+    if (this.dead) this.drain();
+    else this.push({ op: "shutdown" });
     this.flush();
+    this.die(SHUT_DOWN);
+    if (this.exited) return;
+    const exited = new Promise<void>((res) => this.worker.once("exit", () => res()));
     this.worker.ref();
-    const timer = setTimeout(() => void this.worker.terminate(), 5000);
+    // Terminating it with a Dawn promise pending would abort the process: only as a last resort.
+    const timer = setTimeout(() => void this.worker.terminate(), 10_000);
     await exited;
     clearTimeout(timer);
   }
@@ -148,11 +165,34 @@ export class WorkerLink {
     if (r.type === "fatal") return this.die(r.message);
     if (r.type !== "read") return;
     this.stats = r.stats;
-    this.reads.get(r.req)?.resolve(r.data);
+    const p = this.reads.get(r.req);
     this.reads.delete(r.req);
+    if (Atomics.load(this.ctrl, CTRL_ERR) !== this.errSeen) this.drain();
+    const e = this.takeError();
+    if (e) p?.reject(e);
+    else p?.resolve(r.data);
     if (this.reads.size === 0) this.worker.unref();
   }
 
+  /** Takes what the worker sent on the sync port: its fatal reason, errors, a sync answer. */
+  private drain(): void {
+    this.errSeen = Atomics.load(this.ctrl, CTRL_ERR);
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
+      const r = m.message as Reply;
+      if (r.type === "fatal") this.die(r.message);
+      else if (r.type === "error") this.errors.push(r.message);
+      else if (r.type === "sync") this.synced = r;
+    }
+  }
+
+  private takeError(): Error | null {
+    if (this.errors.length === 0) return null;
+    const e = new Error(this.errors.join("\n"));
+    this.errors = [];
+    return e;
+  }
+
+  /** Rejects pending reads; later calls throw `message` (the first reason given wins). */
   private die(message: string): void {
     this.death ??= message;
     for (const p of this.reads.values()) p.reject(new Error(this.death));

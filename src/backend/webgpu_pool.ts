@@ -1,7 +1,9 @@
 // Worker-side pool of GPU buffers by size class: freed buffers wait here for reuse (creating and
 // destroying buffers is slow); the pool is bounded and trims its oldest entries first. A buffer
 // bigger than the whole pool (up to maxBufferSize) is created at its exact size and destroyed
-// when given back.
+// when given back. DevicePools holds the worker's two pools (storage, readback staging) under one
+// memory budget: pooled buffers are destroyed before a new one would exceed it.
+import type { Budget, PoolStats } from "./webgpu_protocol.js";
 
 /** Rounds a byte size up to its class: powers of two to 4 KiB, then quarter steps per octave. */
 export function sizeClass(bytes: number, max: number): number {
@@ -11,6 +13,10 @@ export function sizeClass(bytes: number, max: number): number {
   const c = Math.ceil(b / step) * step;
   return c <= max ? c : b;
 }
+
+let creating = 0;
+/** Bytes of the buffer being created right now, else 0: Dawn's errors arrive inside the call. */
+export const creatingBytes = (): number => creating;
 
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
@@ -24,14 +30,12 @@ export class BufferPool {
     private readonly usage: GPUBufferUsageFlags,
     private readonly capBytes: number,
     private readonly maxBytes: number,
+    /** Called before a buffer of `bytes` is created (the owner may trim pools to make room). */
+    private readonly grow: (bytes: number) => void,
   ) {}
 
   take(bytes: number): GPUBuffer {
-    if (bytes > this.capBytes) {
-      const size = Math.ceil(bytes / 4) * 4;
-      this.allocatedBytes += size;
-      return this.device.createBuffer({ size, usage: this.usage });
-    }
+    if (bytes > this.capBytes) return this.create(Math.ceil(bytes / 4) * 4);
     const cls = sizeClass(bytes, this.maxBytes);
     const b = this.free.get(cls)?.pop();
     if (b) {
@@ -39,8 +43,18 @@ export class BufferPool {
       this.pooledBytes -= cls;
       return b;
     }
-    this.allocatedBytes += cls;
-    return this.device.createBuffer({ size: cls, usage: this.usage });
+    return this.create(cls);
+  }
+
+  private create(size: number): GPUBuffer {
+    this.grow(size);
+    this.allocatedBytes += size;
+    creating = size;
+    try {
+      return this.device.createBuffer({ size, usage: this.usage });
+    } finally {
+      creating = 0;
+    }
   }
 
   /** Takes back a buffer no queued or future GPU work uses any more. */
@@ -70,5 +84,40 @@ export class BufferPool {
       this.allocatedBytes -= b.size;
       b.destroy();
     }
+  }
+}
+
+/** The worker's storage and staging pools: trimmed when the budget would be exceeded. */
+export class DevicePools {
+  readonly storage: BufferPool;
+  readonly staging: BufferPool;
+
+  constructor(device: GPUDevice, maxBufferSize: number, b: Budget) {
+    const grow = (n: number) => this.stats().allocatedBytes + n > b.memoryLimitBytes && this.trim();
+    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.storage = new BufferPool(device, storage, b.poolBytes, maxBufferSize, grow);
+    const readback = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+    this.staging = new BufferPool(device, readback, b.poolBytes / 4, maxBufferSize, grow);
+  }
+
+  stats(): PoolStats {
+    const { storage: s, staging: t } = this;
+    return {
+      allocatedBytes: s.allocatedBytes + t.allocatedBytes,
+      pooledBytes: s.pooledBytes + t.pooledBytes,
+    };
+  }
+
+  /** Destroys every pooled buffer. */
+  trim(): void {
+    this.storage.trim(0);
+    this.staging.trim(0);
+  }
+
+  /** Dawn could not create a buffer of `bytes`: trims the pools, returns the error text. */
+  oom(bytes: number, why: string): string {
+    this.trim();
+    const { allocatedBytes: a, pooledBytes: p } = this.stats();
+    return `out of memory on webgpu: tried to allocate ${bytes} bytes; ${a - p} in use (${why})`;
   }
 }

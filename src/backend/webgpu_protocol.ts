@@ -50,6 +50,10 @@ export type Cmd =
   | { op: "read"; id: number; req: number }
   | { op: "readSync"; id: number; seq: number }
   | { op: "gc" }
+  /** Destroys every pooled buffer, then answers like a readSync (with no data). */
+  | { op: "trim"; seq: number }
+  /** Test-only faults: destroy the device, throw an uncaught error, or exit the worker. */
+  | { op: "debug"; fault: "destroy" | "throw" | "exit" }
   | { op: "shutdown" };
 
 /** A bound sub-range of a buffer: [byte offset, byte length]. */
@@ -76,23 +80,34 @@ export interface PoolStats {
   pooledBytes: number;
 }
 
-export interface WorkerInit {
+/** Memory bounds of one backend, in bytes. */
+export interface Budget {
+  /** Live plus pooled buffers never exceed this (GRADWISE_WEBGPU_MEMORY_MB; default Infinity). */
+  memoryLimitBytes: number;
+  /** Freed buffers kept for reuse (GRADWISE_WEBGPU_POOL_MB; default 256 MiB). */
+  poolBytes: number;
+}
+
+export interface WorkerInit extends Budget {
   /** Control words shared with the main thread: see CTRL_*. */
   ctrl: SharedArrayBuffer;
   /** Shader sources by file name, read by the main thread. */
   shaders: Record<string, string>;
   /** Whether the process has --expose-gc (Workers reject the flag; the worker turns it on). */
   exposeGc: boolean;
-  poolBytes: number;
 }
 
-/** ctrl[CTRL_SEQ]: the last readSync served; ctrl[CTRL_DEAD]: 1 once the worker cannot serve. */
+/**
+ * ctrl[CTRL_SEQ]: the last readSync served; ctrl[CTRL_DEAD]: 1 once the worker cannot serve;
+ * ctrl[CTRL_ERR]: counts "error" replies (Dawn errors the next call throws) sent on the sync port.
+ */
 export const CTRL_SEQ = 0;
 export const CTRL_DEAD = 1;
+export const CTRL_ERR = 2;
 
 export type Reply =
   | { type: "ready"; adapter: string; limits: Limits }
   | { type: "read"; req: number; data: Float32Array; stats: PoolStats }
   | { type: "sync"; seq: number; data: Float32Array; stats: PoolStats }
   | { type: "fatal"; message: string }
-  | { type: "closed" };
+  | { type: "error"; message: string };

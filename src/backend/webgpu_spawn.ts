@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
-import type { Reply, WorkerInit } from "./webgpu_protocol.js";
+import type { Budget, Reply, WorkerInit } from "./webgpu_protocol.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const POOL_BYTES = Number(process.env.GRADWISE_WEBGPU_POOL_MB ?? 256) * 2 ** 20;
+const mib = (name: string, dflt: number): number => Number(process.env[name] ?? dflt) * 2 ** 20;
 
 export interface Started {
   worker: Worker;
@@ -21,16 +21,21 @@ export interface Started {
   port: MessagePort;
   ctrl: SharedArrayBuffer;
   ready: Extract<Reply, { type: "ready" }>;
+  budget: Budget;
 }
 
 /** Starts the worker and waits for its adapter; rejects with the worker's reason if it has none. */
-export async function startWorker(): Promise<Started> {
+export async function startWorker(opts: Partial<Budget> = {}): Promise<Started> {
   // Mesa's loader complains without it; the worker inherits this process's environment.
   process.env.XDG_RUNTIME_DIR ??= tmpdir();
-  const ctrl = new SharedArrayBuffer(8);
+  const ctrl = new SharedArrayBuffer(12);
   const { port1, port2 } = new MessageChannel();
   const exposeGc = typeof (globalThis as { gc?: unknown }).gc === "function";
-  const init: WorkerInit = { ctrl, shaders: readShaders(), exposeGc, poolBytes: POOL_BYTES };
+  const budget: Budget = {
+    memoryLimitBytes: opts.memoryLimitBytes ?? mib("GRADWISE_WEBGPU_MEMORY_MB", Infinity),
+    poolBytes: opts.poolBytes ?? mib("GRADWISE_WEBGPU_POOL_MB", 256),
+  };
+  const init: WorkerInit = { ctrl, shaders: readShaders(), exposeGc, ...budget };
   // execArgv: [] keeps test-runner loader flags (and --expose-gc, which Workers reject) out.
   const worker = new Worker(await workerUrl(), {
     workerData: { ...init, port: port2 },
@@ -51,7 +56,7 @@ export async function startWorker(): Promise<Started> {
     await worker.terminate();
     throw new Error(first.type === "fatal" ? first.message : `WebGPU worker: ${first.type} first`);
   }
-  return { worker, port: port1, ctrl, ready: first };
+  return { worker, port: port1, ctrl, ready: first, budget };
 }
 
 /** The package root: the nearest folder above `from` holding shaders/common.wgsl. */

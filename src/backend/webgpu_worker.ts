@@ -2,15 +2,17 @@
 // WebGpuBackend, encoding many dispatches into one compute pass, submitting at reads or when the
 // meta arena is full, and answers reads (async on parentPort, sync on a port plus an Atomics word).
 // A read bigger than one staging piece pauses the command stream while it copies piece by piece.
+// Dawn errors are reported naming the kernel (the next call throws them); device loss and crashes
+// are fatal, and the worker ends by itself once Dawn settled its promises (exit aborts otherwise).
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { closeDawn, type Dawn, openDawn } from "./dawn.js";
 import { Pipelines } from "./webgpu_pipelines.js";
-import { BufferPool } from "./webgpu_pool.js";
+import { creatingBytes, DevicePools } from "./webgpu_pool.js";
 import {
-  type Batch, type Cmd, CTRL_DEAD, CTRL_SEQ, META_WORDS, NONE, type PoolStats, type Reply,
-  type WorkerInit,
+  type Batch, type Cmd, CTRL_DEAD, CTRL_ERR, CTRL_SEQ, META_WORDS, NONE, type PoolStats,
+  type Reply, type WorkerInit,
 } from "./webgpu_protocol.js";
 
 const init = workerData as WorkerInit & { port: MessagePort };
@@ -21,6 +23,7 @@ const META_CAP = 1024;
 /** Bytes per staging copy of a big read: one pooled buffer, reused (fresh mappings are slow). */
 const PIECE = 64 * 2 ** 20;
 let closing = false;
+let dawn: Dawn | null = null;
 
 function post(to: MessagePort, r: Reply, transfer: ArrayBuffer[] = []): void {
   to.postMessage(r, transfer);
@@ -33,26 +36,38 @@ function fatal(message: string): void {
   post(main, { type: "fatal", message });
   Atomics.store(ctrl, CTRL_DEAD, 1);
   Atomics.notify(ctrl, CTRL_SEQ);
+  leave();
+}
+/** Ends the worker without process.exit: the device goes, and with it every pending promise. */
+function leave(): void {
+  if (dawn) closeDawn(dawn);
+  main.unref();
+}
+/** Answers a sync request: the reply goes first, then the word the main thread waits on. */
+function answer(seq: number, data: Float32Array<ArrayBuffer>, stats: PoolStats): void {
+  post(init.port, { type: "sync", seq, data, stats }, [data.buffer]);
+  Atomics.store(ctrl, CTRL_SEQ, seq);
+  Atomics.notify(ctrl, CTRL_SEQ);
+}
+const crash = (): never => {
+  throw new Error("crash requested by debugFault()");
+};
+/** A non-fatal error (Dawn's): the main thread's next call throws it. */
+function report(message: string): void {
+  post(init.port, { type: "error", message });
+  Atomics.add(ctrl, CTRL_ERR, 1);
 }
 process.on("exit", () => {
   if (!closing) fatal("WebGPU worker exited unexpectedly");
 });
 process.on("uncaughtException", (e) => {
   fatal(`WebGPU worker crashed: ${e.stack ?? String(e)}`);
-  process.exit(1);
+  process.exitCode = 1;
 });
-
-/** A gc() for the worker's own heap, for the GC regression test only. */
-function workerGc(): (() => void) | null {
-  if (!init.exposeGc) return null;
-  setFlagsFromString("--expose-gc");
-  return runInNewContext("gc") as () => void;
-}
 
 class Executor {
   private bufs = new Map<number, { buf: GPUBuffer; bytes: number }>();
-  private pool: BufferPool;
-  private staging: BufferPool;
+  private pools: DevicePools;
   /** Buffers freed while the open encoder may still use them: pooled after its submit. */
   private pending: GPUBuffer[] = [];
   private enc: GPUCommandEncoder | null = null;
@@ -62,30 +77,27 @@ class Executor {
   private arena: GPUBuffer;
   private dummy: GPUBuffer;
   private pipes: Pipelines;
-  private gc = workerGc();
+  /** A gc() for the worker's own heap, for the GC regression test only. */
+  private gc: (() => void) | null = init.exposeGc
+    ? (setFlagsFromString("--expose-gc"), runInNewContext("gc"))
+    : null;
   /** Batches not run yet, the first from command `at`; `paused` while a big read copies. */
   private backlog: Batch[] = [];
   private at = 0;
   private paused = false;
+  /** The command running, the kernels its batch ran, and whether Dawn has complained in it. */
+  private cur: Cmd | null = null;
+  private keys = new Set<string>();
+  private failed = false;
 
   constructor(private readonly d: Dawn) {
     const dev = d.device;
-    const max = d.limits.maxBufferSize;
-    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    this.pool = new BufferPool(dev, storage, init.poolBytes, max);
-    const readback = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
-    this.staging = new BufferPool(dev, readback, init.poolBytes / 4, max);
+    this.pools = new DevicePools(dev, d.limits.maxBufferSize, init);
     const uniform = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
     this.arena = dev.createBuffer({ size: this.metaHost.byteLength, usage: uniform });
-    this.dummy = dev.createBuffer({ size: 16, usage: storage });
-    this.pipes = new Pipelines(dev, init.shaders, fatal);
-  }
-
-  stats(): PoolStats {
-    return {
-      allocatedBytes: this.pool.allocatedBytes + this.staging.allocatedBytes,
-      pooledBytes: this.pool.pooledBytes + this.staging.pooledBytes,
-    };
+    this.dummy = dev.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+    // WGSL errors also reach onError, inside createShaderModule.
+    this.pipes = new Pipelines(dev, init.shaders, () => {});
   }
 
   exec(b: Batch): void {
@@ -95,8 +107,9 @@ class Executor {
 
   private drain(): void {
     for (let b = this.backlog[0]; b && Atomics.load(ctrl, CTRL_DEAD) === 0; b = this.backlog[0]) {
+      if (this.at === 0) (this.keys = new Set()), (this.failed = false);
       while (this.at < b.cmds.length) {
-        const wait = this.one(b.cmds[this.at++] as Cmd, b.meta);
+        const wait = this.one((this.cur = b.cmds[this.at++] as Cmd), b.meta);
         if (!wait) continue;
         this.paused = true;
         const go = () => ((this.paused = false), this.drain());
@@ -109,15 +122,32 @@ class Executor {
     }
   }
 
+  /**
+   * A Dawn error, raised inside the call that failed. Only a batch's first is reported: the rest
+   * follow from it (an invalid pipeline, then the pass using it, then the command buffer).
+   */
+  onError(e: GPUError): void {
+    if (this.failed || closing) return;
+    this.failed = true;
+    const what = `${e.constructor.name}: ${e.message.trim()}`;
+    const bytes = creatingBytes();
+    const oom = bytes > 0 && e.constructor.name === "GPUOutOfMemoryError";
+    if (oom) return report(this.pools.oom(bytes, what));
+    // Dawn quotes the labels of the objects involved; shader modules and bind groups carry keys.
+    const c = this.cur;
+    const named = c?.op === "run" ? c.key : [...this.keys].find((k) => what.includes(`"${k}"`));
+    report(`webgpu: Dawn error in ${named ? `kernel ${named}` : `a ${c?.op} command`}: ${what}`);
+  }
+
   /** Runs one command; a Promise means: run nothing else until it settles. */
   private one(c: Cmd, meta: Uint32Array): Promise<void> | void {
     const dev = this.d.device;
     switch (c.op) {
       case "alloc":
-        this.bufs.set(c.id, { buf: this.pool.take(c.bytes), bytes: c.bytes });
+        this.bufs.set(c.id, { buf: this.pools.storage.take(c.bytes), bytes: c.bytes });
         return;
       case "upload": {
-        const buf = this.pool.take(c.data.byteLength);
+        const buf = this.pools.storage.take(c.data.byteLength);
         dev.queue.writeBuffer(buf, 0, c.data as Float32Array<ArrayBuffer>);
         this.bufs.set(c.id, { buf, bytes: c.data.byteLength });
         return;
@@ -133,7 +163,7 @@ class Executor {
         // Work already submitted runs before anything later on the queue, so only the open
         // encoder's uses make the buffer wait for the next submit.
         if (this.enc) this.pending.push(buf);
-        else this.pool.give(buf);
+        else this.pools.storage.give(buf);
         return;
       }
       case "read":
@@ -141,20 +171,24 @@ class Executor {
           post(main, { type: "read", req: c.req, data, stats }, [data.buffer]);
         });
       case "readSync":
-        return this.read(c.id, (data, stats) => {
-          post(init.port, { type: "sync", seq: c.seq, data, stats }, [data.buffer]);
-          Atomics.store(ctrl, CTRL_SEQ, c.seq);
-          Atomics.notify(ctrl, CTRL_SEQ);
-        });
+        return this.read(c.id, (data, stats) => answer(c.seq, data, stats));
+      case "trim":
+        this.submit();
+        this.pools.trim();
+        return answer(c.seq, new Float32Array(0), this.pools.stats());
+      case "debug":
+        if (c.fault === "destroy") dev.destroy();
+        if (c.fault === "exit") fatal("WebGPU worker exited: debugFault('exit')");
+        if (c.fault === "throw") setImmediate(crash);
+        return;
       case "gc":
         this.gc?.();
         return;
       case "shutdown":
         this.submit();
         closing = true;
-        closeDawn(this.d);
-        post(main, { type: "closed" });
-        process.exit(0);
+        leave();
+        return new Promise(() => {}); // nothing after this runs
     }
   }
 
@@ -186,8 +220,9 @@ class Executor {
       const [offset, size] = c.ranges?.[k] ?? [0, Math.max(4, b.bytes)];
       entries.push({ binding: k + 1, resource: { buffer: b.buf, offset, size } });
     });
-    const dev = this.d.device;
-    const group = dev.createBindGroup({ layout: this.pipes.layout(c.kind).group, entries });
+    this.keys.add(c.key);
+    const layout = this.pipes.layout(c.kind).group;
+    const group = this.d.device.createBindGroup({ label: c.key, layout, entries });
     if (!this.pass) this.pass = this.encoder().beginComputePass();
     this.pass.setPipeline(this.pipes.get(c.kind, c.key, c.wgsl));
     this.pass.setBindGroup(0, group);
@@ -204,7 +239,7 @@ class Executor {
     q.submit([this.enc.finish()]);
     this.enc = null;
     this.metaCount = 0;
-    for (const b of this.pending) this.pool.give(b);
+    for (const b of this.pending) this.pools.storage.give(b);
     this.pending = [];
   }
 
@@ -212,16 +247,16 @@ class Executor {
     id: number, done: (data: Float32Array<ArrayBuffer>, stats: PoolStats) => void,
   ): Promise<void> | void {
     const { buf, bytes } = this.get(id);
-    if (bytes > PIECE) return this.readPieces(buf, bytes).then((d) => done(d, this.stats()));
-    const st = this.staging.take(bytes);
+    if (bytes > PIECE) return this.readPieces(buf, bytes).then((d) => done(d, this.pools.stats()));
+    const st = this.pools.staging.take(bytes);
     this.encoder().copyBufferToBuffer(buf, 0, st, 0, bytes);
     this.submit();
     st.mapAsync(GPUMapMode.READ, 0, bytes).then(
       () => {
         const data = new Float32Array(st.getMappedRange(0, bytes).slice(0));
         st.unmap();
-        this.staging.give(st);
-        done(data, this.stats());
+        this.pools.staging.give(st);
+        done(data, this.pools.stats());
       },
       (e: Error) => fatal(`WebGPU read failed: ${e.message}`),
     );
@@ -230,7 +265,7 @@ class Executor {
   /** Copies a big buffer out through one staging buffer, a piece at a time. */
   private async readPieces(buf: GPUBuffer, bytes: number): Promise<Float32Array<ArrayBuffer>> {
     const out = new Float32Array(bytes / 4);
-    const st = this.staging.take(PIECE);
+    const st = this.pools.staging.take(PIECE);
     for (let o = 0; o < bytes; o += PIECE) {
       const n = Math.min(PIECE, bytes - o);
       this.encoder().copyBufferToBuffer(buf, o, st, 0, n);
@@ -239,21 +274,17 @@ class Executor {
       out.set(new Float32Array(st.getMappedRange(0, n)), o / 4);
       st.unmap();
     }
-    this.staging.give(st);
+    this.pools.staging.give(st);
     return out;
   }
 }
 
 async function start(): Promise<void> {
-  let dawn: Dawn;
-  try {
-    dawn = await openDawn(fatal);
-  } catch (e) {
-    fatal((e as Error).message);
-    closing = true;
-    return;
-  }
-  const ex = new Executor(dawn);
+  let ex: Executor | null = null;
+  const opened = openDawn((lost) => closing || fatal(lost), (e) => ex?.onError(e));
+  dawn = await opened.catch((e: Error) => (fatal(e.message), null));
+  if (!dawn) return;
+  ex = new Executor(dawn);
   main.on("message", (b: Batch) => {
     if (Atomics.load(ctrl, CTRL_DEAD) !== 0) return;
     try {

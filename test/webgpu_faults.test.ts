@@ -1,0 +1,255 @@
+// GPU faults: out of memory (maxBufferSize, a memory budget, the pool bound), Dawn errors as JS
+// errors without console text (child process), device loss, worker crashes, and use after
+// shutdown(). Skips (one line) without an adapter unless GRADWISE_REQUIRE_WEBGPU=1.
+import { spawnSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu.js";
+import { transpileGraph } from "../src/backend/webgpu_spawn.js";
+import { requestDevice, setFusion, shutdown, tensor } from "../src/index.js";
+import { x } from "../src/ops/expr.js";
+import { kernel } from "./webgpu_helpers.js";
+
+const opened = await createWebGpuBackend().then(
+  (b) => ({ b, why: "" }),
+  (e: Error) => ({ b: null, why: e.message }),
+);
+if (!opened.b) {
+  const why = opened.why.split("\n")[0];
+  if (process.env.GRADWISE_REQUIRE_WEBGPU === "1") throw new Error(`no WebGPU: ${why}`);
+  console.log(`webgpu_faults tests skipped: ${why}`);
+}
+const gpu = opened.b as WebGpuBackend;
+const fill = kernel(x, [], ["x"]);
+const OOM = /^out of memory on webgpu: tried to allocate (\d+) bytes; (\d+) in use \((.*)\)$/;
+
+/** The error `f` throws, parsed as an out-of-memory message: [bytes asked, bytes in use, why]. */
+function oom(f: () => unknown): [number, number, string] {
+  let msg = "(no error)";
+  try {
+    f();
+  } catch (e) {
+    msg = (e as Error).message;
+  }
+  const m = OOM.exec(msg);
+  expect(m, msg).not.toBeNull();
+  return [Number(m?.[1]), Number(m?.[2]), m?.[3] ?? ""];
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (const end = Date.now() + 20_000; !cond(); ) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Runs bad kernels in a child process; it writes what it saw to argv[2] as JSON. */
+const DAWN_ERROR_SCRIPT = `
+import { writeFileSync } from "node:fs";
+import { createWebGpuBackend } from "./src/backend/webgpu.js";
+const b = await createWebGpuBackend();
+const sink = Reflect.get(b, "sink");
+const out = b.upload(new Float32Array(4));
+const none = [-1, -1, -1, -1, -1, -1];
+const seen = {};
+const msg = (f) => { try { f(); return "no error"; } catch (e) { return e.message; } };
+// WGSL that does not compile: the error comes back on the read that follows.
+sink.run("map", "bad-wgsl-kernel", [out.id, ...none], new Uint32Array(128), 4, "this is not wgsl");
+seen.wgsl = msg(() => b.readSync(out));
+seen.after = Array.from(b.readSync(b.upload(Float32Array.of(1, 2, 3))));
+// A binding past the end of its buffer, seen by an async read.
+const ranges = [[0, 1 << 20], null, null, null, null, null, null];
+sink.run("map", "bad-binding-kernel", [out.id, ...none], new Uint32Array(128), 4, "0.0", ranges);
+seen.binding = await b.read(out).then(() => "no error", (e) => e.message);
+seen.dead = b.dead;
+seen.last = Array.from(await b.read(b.upload(Float32Array.of(4, 5))));
+writeFileSync(process.argv[2], JSON.stringify(seen));
+await b.shutdown();
+`;
+
+describe.skipIf(!opened.b)("WebGPU faults", () => {
+  afterAll(async () => gpu.shutdown());
+
+  it("throws out of memory for a buffer over maxBufferSize, then keeps working", () => {
+    const n = Math.floor(gpu.limits.maxBufferSize / 4) + 1;
+    const inUse = gpu.memory().inUseBytes;
+    const [bytes, used, why] = oom(() => gpu.map(fill, [], [1], [n]));
+    expect([bytes, used]).toEqual([n * 4, inUse]);
+    const max = gpu.limits.maxBufferSize;
+    expect(why).toBe(`one buffer may hold at most maxBufferSize = ${max} bytes`);
+    expect(gpu.memory().inUseBytes).toBe(inUse);
+    expect(gpu.readSync(gpu.map(fill, [], [7], [3]))).toEqual(Float32Array.of(7, 7, 7));
+  });
+
+  it("checks uploads against a tightened maxBufferSize", async () => {
+    const b = await createWebGpuBackend({ maxBufferSize: 4096 });
+    expect(oom(() => b.upload(new Float32Array(1025)))).toEqual([4100, 0,
+      "one buffer may hold at most maxBufferSize = 4096 bytes"]);
+    expect(b.readSync(b.upload(new Float32Array(1024).fill(2)))[1023]).toBe(2);
+    await b.shutdown();
+  });
+
+  it("keeps a memory budget: trims the pool once, retries, then throws", async () => {
+    const limit = 2 ** 20;
+    const b = await createWebGpuBackend({}, { memoryLimitBytes: limit });
+    expect(b.memoryLimitBytes).toBe(limit);
+    const data = Float32Array.from({ length: 150_000 }, (_, i) => i);
+    b.free(b.upload(data));
+    const one = b.upload(Float32Array.of(1));
+    b.readSync(one); // brings the worker's pool statistics: the freed buffer is pooled
+    expect(b.memory().pooledBytes).toBeGreaterThanOrEqual(600_000);
+    // 600 KB live + 600 KB pooled would pass 1 MiB: the pool is trimmed, and then it fits.
+    const c = b.upload(data);
+    expect(b.memory()).toEqual({ allocatedBytes: 600_004, inUseBytes: 600_004, pooledBytes: 0 });
+    const why = `the memory limit is ${limit} bytes`;
+    expect(oom(() => b.upload(data))).toEqual([600_000, 600_004, why]);
+    expect(oom(() => b.map(fill, [], [1], [150_000]))[1]).toBe(600_004);
+    expect(b.memory().inUseBytes).toBe(600_004);
+    // The device is still usable, and the failed calls left nothing behind.
+    expect(b.readSync(c)[12_345]).toBe(12_345);
+    b.free(c);
+    const d = b.map(fill, [], [3], [150_000]);
+    expect(b.readSync(d)[149_999]).toBe(3);
+    expect(b.memory().inUseBytes).toBe(600_004);
+    await b.shutdown();
+  });
+
+  it("takes its budget and pool bound from GRADWISE_WEBGPU_MEMORY_MB and _POOL_MB", async () => {
+    const saved = { ...process.env };
+    process.env.GRADWISE_WEBGPU_MEMORY_MB = "3";
+    process.env.GRADWISE_WEBGPU_POOL_MB = "1";
+    const b = await createWebGpuBackend().finally(() => {
+      for (const k of ["GRADWISE_WEBGPU_MEMORY_MB", "GRADWISE_WEBGPU_POOL_MB"]) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    });
+    expect(b.memoryLimitBytes).toBe(3 * 2 ** 20);
+    expect(oom(() => b.map(fill, [], [0], [3 * 2 ** 18 + 1]))[0]).toBe(3 * 2 ** 20 + 4);
+    // Eight 192 KiB buffers freed: the pool keeps at most 1 MiB of them (staging: 1/4 of that).
+    const bufs = Array.from({ length: 8 }, (_, i) => b.upload(new Float32Array(49_152).fill(i)));
+    expect(b.readSync(bufs[7] as never)[0]).toBe(7);
+    bufs.forEach((buf) => b.free(buf));
+    b.readSync(b.upload(Float32Array.of(0)));
+    const pooled = b.memory().pooledBytes;
+    expect(pooled).toBeGreaterThanOrEqual(2 ** 20 - 196_608);
+    expect(pooled).toBeLessThanOrEqual(1.25 * 2 ** 20);
+    await b.shutdown();
+  });
+
+  it("turns Dawn errors into JS errors naming the kernel, printing nothing", async () => {
+    const src = fileURLToPath(new URL("../src/", import.meta.url));
+    const files = ["backend/webgpu.ts", "backend/webgpu_worker.ts"].map((f) => join(src, f));
+    const out = await transpileGraph(files);
+    const script = join(out, "dawn_errors.mjs");
+    const result = join(out, `dawn_errors.${process.pid}.json`);
+    writeFileSync(script, DAWN_ERROR_SCRIPT);
+    const r = spawnSync(process.execPath, [script, result], { encoding: "utf8", timeout: 50_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const seen = JSON.parse(readFileSync(result, "utf8")) as Record<string, unknown>;
+    rmSync(result);
+    const head = "webgpu: Dawn error in kernel";
+    const wgsl = `${head} bad-wgsl-kernel: GPUValidationError: Error while parsing WGSL`;
+    expect(String(seen.wgsl).startsWith(wgsl)).toBe(true);
+    expect(seen.binding).toMatch(new RegExp(`^${head} bad-binding-kernel: GPUValidationError: `));
+    expect(seen.after).toEqual([1, 2, 3]);
+    expect(seen.last).toEqual([4, 5]);
+    expect(seen.dead).toBe(false);
+    // Dawn prints errors itself ("validation:\n...") unless the event is default-prevented.
+    expect(r.stdout + r.stderr).not.toMatch(/validation|WGSL|binding|error/i);
+  }, 60_000);
+
+  it("throws 'webgpu device was lost' after device loss, pending reads included", async () => {
+    const b = await createWebGpuBackend();
+    const buf = b.upload(Float32Array.of(1, 2));
+    expect(b.readSync(buf)).toEqual(Float32Array.of(1, 2));
+    const pending = b.read(buf);
+    b.debugFault("destroy");
+    const lost = /^webgpu device was lost: destroyed/;
+    await expect(pending).rejects.toThrow(lost);
+    expect(b.dead).toBe(true);
+    expect(() => b.readSync(buf)).toThrow(lost);
+    expect(() => b.upload(Float32Array.of(3))).toThrow(lost);
+    expect(() => b.map(fill, [], [1], [2])).toThrow(lost);
+    await expect(b.read(buf)).rejects.toThrow(lost);
+    // A readSync already waiting when the device goes wakes up and throws.
+    const c = await createWebGpuBackend();
+    const cb = c.upload(Float32Array.of(5));
+    c.debugFault("destroy");
+    expect(() => c.readSync(cb)).toThrow(lost);
+    await Promise.all([b.shutdown(), c.shutdown()]);
+    expect(() => b.readSync(buf)).toThrow(lost); // the first reason stays
+  });
+
+  it("throws after a worker crash or exit; nothing hangs", async () => {
+    const b = await createWebGpuBackend();
+    const buf = b.upload(Float32Array.of(1));
+    b.debugFault("throw");
+    await until(() => b.dead, "the crash");
+    const crashed = /^WebGPU worker crashed: Error: crash requested by debugFault\(\)/;
+    expect(() => b.readSync(buf)).toThrow(crashed);
+    await expect(b.read(buf)).rejects.toThrow(crashed);
+    expect(() => b.reduce("sum", buf, [1], [0])).toThrow(crashed);
+    // Exit while a readSync and a read wait on it.
+    const c = await createWebGpuBackend();
+    const cb = c.upload(Float32Array.of(2));
+    const pending = c.read(cb).then(() => "resolved", (e: Error) => e.message);
+    c.debugFault("exit");
+    expect(() => c.readSync(cb)).toThrow(/^WebGPU worker exited/);
+    expect(await pending).toMatch(/^(WebGPU worker exited|resolved)/);
+    expect(() => c.upload(Float32Array.of(1))).toThrow(/^WebGPU worker exited/);
+    await Promise.all([b.shutdown(), c.shutdown()]);
+  });
+
+  it("replaces a lost or crashed device on requestDevice; its tensors throw", async () => {
+    const dev = await requestDevice("webgpu");
+    const t = tensor([1, 2, 3], { device: dev });
+    expect(Array.from(t.add(1).dataSync())).toEqual([2, 3, 4]);
+    (dev.backend as WebGpuBackend).debugFault("destroy");
+    const lost = /webgpu device was lost: destroyed/;
+    expect(() => t.dataSync()).toThrow(lost);
+    await expect(t.data()).rejects.toThrow(lost);
+    expect(() => t.add(1).dataSync()).toThrow(lost);
+    setFusion(false);
+    try {
+      expect(() => t.add(1)).toThrow(lost);
+    } finally {
+      setFusion(true);
+    }
+    const dev2 = await requestDevice("webgpu");
+    expect(dev2).not.toBe(dev);
+    expect(await requestDevice("webgpu")).toBe(dev2);
+    const u = tensor([1, 2, 3], { device: dev2 });
+    expect(Array.from(u.mul(2).dataSync())).toEqual([2, 4, 6]);
+    (dev2.backend as WebGpuBackend).debugFault("exit");
+    expect(() => u.dataSync()).toThrow(/WebGPU worker exited/);
+    const dev3 = await requestDevice("webgpu");
+    expect(dev3).not.toBe(dev2);
+    expect(await tensor([4], { device: dev3 }).sqrt().data()).toEqual(Float32Array.of(2));
+  });
+
+  it("throws 'webgpu device was shut down' for tensors of a shut-down device", async () => {
+    const dev = await requestDevice("webgpu");
+    const t = tensor([1, 2], { device: dev });
+    expect(Array.from(t.dataSync())).toEqual([1, 2]);
+    const pending = t.add(1).data().then(() => "resolved", (e: Error) => e.message);
+    await shutdown();
+    const down = /webgpu device was shut down/;
+    expect(await pending).toMatch(down);
+    expect(() => t.dataSync()).toThrow(down);
+    await expect(t.data()).rejects.toThrow(down);
+    expect(() => t.add(1).dataSync()).toThrow(down);
+    expect(() => t.sum().item()).toThrow(down);
+    setFusion(false);
+    try {
+      expect(() => t.add(1)).toThrow(down);
+    } finally {
+      setFusion(true);
+    }
+    const again = await requestDevice("webgpu");
+    expect(Array.from(tensor([1, 2], { device: again }).add(1).dataSync())).toEqual([2, 3]);
+    await shutdown();
+  });
+});
