@@ -190,4 +190,36 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     expect(live()).toBe(n1);
     expect(() => trackTensors("yes" as unknown as boolean)).toThrow("trackTensors(): argument 'on' must be a boolean");
   });
+
+  test.runIf(gpu)("webgpu collects garbage itself when dropped tensors' buffers pile up", async () => {
+    const backend = device.backend as unknown as { gcFloorBytes: number };
+    const floor = backend.gcFloorBytes;
+    const run = async (gcFloorBytes: number): Promise<number> => {
+      backend.gcFloorBytes = gcFloorBytes;
+      for (let k = 0; k < 3; k++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const start = inUse();
+      let peak = 0;
+      for (let i = 0; i < 300; i++) {
+        zeros([16384], { device }).add(i).realize(); // 64 KiB, dropped at once
+        if (i % 10 === 9) {
+          await new Promise((r) => setImmediate(r)); // a loop that yields now and then
+          peak = Math.max(peak, inUse() - start);
+        }
+      }
+      return peak;
+    };
+    try {
+      const auto = await run(2 ** 20);
+      const never = await run(Infinity);
+      console.log(`webgpu garbage peak: ${auto} B with a 1 MiB floor, ${never} B without`);
+      // 300 buffers of 64 KiB: all of them without the floor, a bounded few with it.
+      expect(never).toBeGreaterThan(15 * 2 ** 20);
+      expect(auto).toBeLessThan(8 * 2 ** 20);
+    } finally {
+      backend.gcFloorBytes = floor;
+    }
+  });
 });

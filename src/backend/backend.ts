@@ -58,6 +58,8 @@ export interface Backend {
   oneHot(indices: Buf, outShape: Shape, axis: number): Buf;
   free(buf: Buf): void;
   memory(): MemoryStats;
+  /** Throws if the device can no longer run work (lost, crashed, shut down). */
+  check?(): void;
 }
 
 /** Contiguous strides of a shape, with 0 for dimensions broadcast from size 1. */

@@ -12,7 +12,7 @@ import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.j
 import { WorkerLink } from "./webgpu_link.js";
 import { type Cmd, type Kind, type Limits, NONE, type Range } from "./webgpu_protocol.js";
 import { type Budget, MAX_CONSTS, MAX_INPUTS } from "./webgpu_protocol.js";
-import { startWorker } from "./webgpu_spawn.js";
+import { collectGarbage, startWorker } from "./webgpu_spawn.js";
 
 class WebGpuBuf implements Buf {
   constructor(
@@ -31,6 +31,13 @@ export class WebGpuBackend implements Backend {
   private keys = new Set<string>();
   // Buffers dropped without free() are freed once collected, like the CPU backend's arrays.
   private registry = new FinalizationRegistry<number>((id) => this.release(id));
+  /**
+   * V8 cannot see GPU memory, so tensors dropped in a loop would wait for a collection that the
+   * small JS heap never asks for: past this many live bytes the backend collects garbage itself
+   * (their buffers are freed when the loop next yields), then waits until live bytes double.
+   */
+  gcFloorBytes = 64 * 2 ** 20;
+  private gcMark = this.gcFloorBytes;
   /** Where webgpu_plan.ts puts dispatches; its temporaries are freed by the plan, never by GC. */
   private readonly sink: Sink;
 
@@ -52,6 +59,10 @@ export class WebGpuBackend implements Backend {
       bind: Math.floor(limits.maxStorageBufferBindingSize / 4),
       align: Math.max(1, Math.ceil((limits.minStorageBufferOffsetAlignment ?? 256) / 4)),
     };
+  }
+
+  check(): void {
+    this.q.check();
   }
 
   /** True once the worker or device is gone; every later call throws. */
@@ -234,6 +245,10 @@ export class WebGpuBackend implements Backend {
     const b = new WebGpuBuf(this.nextId++, elements);
     this.live.set(b.id, bytes);
     this.liveBytes += bytes;
+    if (this.liveBytes > Math.max(this.gcMark, this.gcFloorBytes)) {
+      collectGarbage();
+      this.gcMark = 2 * this.liveBytes;
+    }
     if (collectable) this.registry.register(b, b.id, b);
     this.q.push({ op: "alloc", id: b.id, bytes });
     return b;
@@ -249,6 +264,7 @@ export class WebGpuBackend implements Backend {
     if (bytes === undefined) return;
     this.live.delete(id);
     this.liveBytes -= bytes;
+    if (4 * this.liveBytes < this.gcMark) this.gcMark = 2 * this.liveBytes;
     if (!this.dead) this.q.push({ op: "free", id });
   }
 

@@ -12,8 +12,6 @@ export class Pipelines {
     private readonly device: GPUDevice,
     /** Shader sources by file name. */
     private readonly shaders: Record<string, string>,
-    /** Hears WGSL compile errors, with the kernel key and line numbers. */
-    private readonly onError: (message: string) => void,
   ) {}
 
   layout(kind: Kind): { group: GPUBindGroupLayout; pipe: GPUPipelineLayout } {
@@ -42,13 +40,10 @@ export class Pipelines {
       if (wgsl === undefined) throw new Error(`WebGPU worker: no expression for kernel ${key}`);
       code = code.replace(SPLICE, `(${wgsl})`);
     }
+    // A compile error arrives synchronously as an uncaptured error, which the worker reports
+    // against this kernel; no getCompilationInfo() promise (a pending Dawn promise aborts the
+    // process if the worker ends before it settles).
     const module = this.device.createShaderModule({ code, label: key });
-    // Compile errors also arrive as uncaptured errors; this adds the kernel key and line numbers.
-    void module.getCompilationInfo().then((info) => {
-      const errs = info.messages.filter((m) => m.type === "error");
-      const text = errs.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; ");
-      if (errs.length) this.onError(`WGSL for ${key}: ${text}`);
-    });
     const layout = this.layout(kind).pipe;
     p = this.device.createComputePipeline({ layout, compute: { module, entryPoint: "main" } });
     this.pipelines.set(key, p);

@@ -1,5 +1,6 @@
 // Worker-side pool of GPU buffers by size class: freed buffers wait here for reuse (creating and
-// destroying buffers is slow); the pool is bounded and trims its oldest entries first. A buffer
+// destroying buffers is slow); the pool is bounded, trims its oldest entries first, and drops
+// buffers nothing reused for IDLE_MS (a burst of frees does not stay pooled for ever). A buffer
 // bigger than the whole pool (up to maxBufferSize) is created at its exact size and destroyed
 // when given back. DevicePools holds the worker's two pools (storage, readback staging) under one
 // memory budget: pooled buffers are destroyed before a new one would exceed it.
@@ -14,14 +15,17 @@ export function sizeClass(bytes: number, max: number): number {
   return c <= max ? c : b;
 }
 
+/** A pooled buffer not taken again within this long is destroyed at the next submit. */
+export const IDLE_MS = 1000;
+
 let creating = 0;
 /** Bytes of the buffer being created right now, else 0: Dawn's errors arrive inside the call. */
 export const creatingBytes = (): number => creating;
 
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
-  /** Pooled buffers, oldest first. */
-  private order = new Set<GPUBuffer>();
+  /** Pooled buffers, oldest first, with when each was pooled. */
+  private order = new Map<GPUBuffer, number>();
   allocatedBytes = 0;
   pooledBytes = 0;
 
@@ -68,15 +72,15 @@ export class BufferPool {
     let list = this.free.get(b.size);
     if (!list) this.free.set(b.size, (list = []));
     list.push(b);
-    this.order.add(b);
+    this.order.set(b, performance.now());
     this.pooledBytes += b.size;
     this.trim(this.capBytes);
   }
 
   /** Destroys the oldest pooled buffers until at most `cap` bytes remain pooled. */
-  trim(cap: number): void {
-    for (const b of this.order) {
-      if (this.pooledBytes <= cap) break;
+  trim(cap: number, before = -Infinity): void {
+    for (const [b, t] of this.order) {
+      if (this.pooledBytes <= cap && t >= before) break;
       this.order.delete(b);
       const list = this.free.get(b.size) ?? [];
       list.splice(list.indexOf(b), 1);
@@ -112,6 +116,13 @@ export class DevicePools {
   trim(): void {
     this.storage.trim(0);
     this.staging.trim(0);
+  }
+
+  /** Destroys the buffers pooled for longer than IDLE_MS. */
+  expire(): void {
+    const before = performance.now() - IDLE_MS;
+    this.storage.trim(Infinity, before);
+    this.staging.trim(Infinity, before);
   }
 
   /** Dawn could not create a buffer of `bytes`: trims the pools, returns the error text. */

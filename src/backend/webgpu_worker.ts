@@ -97,7 +97,7 @@ class Executor {
     this.arena = dev.createBuffer({ size: this.metaHost.byteLength, usage: uniform });
     this.dummy = dev.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
     // WGSL errors also reach onError, inside createShaderModule.
-    this.pipes = new Pipelines(dev, init.shaders, () => {});
+    this.pipes = new Pipelines(dev, init.shaders);
   }
 
   exec(b: Batch): void {
@@ -241,6 +241,7 @@ class Executor {
     this.metaCount = 0;
     for (const b of this.pending) this.pools.storage.give(b);
     this.pending = [];
+    this.pools.expire();
   }
 
   private read(

@@ -204,6 +204,7 @@ export class Builder {
   }
   /** The storage of the composed expression (realized at once when fusion is off). */
   finish(expr: E, dev: Device): Storage {
+    dev.backend.check?.(); // a lost or shut-down device fails at the op, not at the read
     const s = new Storage(null, new Lazy(expr, this.inputs, this.consts, this.shape, this.nodes), dev);
     if (!fusion) void s.buf;
     return s;
