@@ -5,7 +5,7 @@
 import { pathToFileURL } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { type Device, memory, optim, requestDevice, shutdown, tensor, zeros } from "../src/index.js";
+import { type Device, memory, optim, requestDevice, shutdown, tensor, trackTensors, zeros } from "../src/index.js";
 import { IDLE_MS } from "../src/backend/webgpu_pool.js";
 import { w3Inputs } from "./data.js";
 import { W3_LR } from "./types.js";
@@ -65,6 +65,7 @@ export async function soak(device: Device, steps: number, at: readonly number[],
 
 async function main(): Promise<void> {
   const steps = Number(process.argv[2] ?? 10_000);
+  trackTensors();
   const at = [100, 1_000, 10_000].filter((s) => s <= steps);
   for (const type of ["cpu", "webgpu"] as const) {
     if (type === "webgpu") process.env.XDG_RUNTIME_DIR ??= "/tmp";

@@ -22,7 +22,7 @@ fn gw_better(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let tpo = gw_u(3u);
-  let sl = gw_slice(wid, nwg, lid);
+  let sl = gw_slice(wid, nwg, lid, 0u);
   var bv = 0.0;
   var bi = EMPTY;
   if (sl.item < gw_u(0u)) {

@@ -1,50 +1,17 @@
 // Elementwise map dst[i] = EXPR; the worker splices the rendered expression in place of the marked
-// 0.0. Input j reads as gw_aj(i, o[j]), constant j as gw_c(ju); shapes and strides come from meta.
+// 0.0. Its inputs and their offsets come from map_inputs.wgsl; shapes and strides from meta.
 // Meta words: 0 n, 1 rank, 2 any strided input, 3 base (a dispatch of a map split over bindings
 // covers outputs base..base+n-1), 4 where output base sits in the bindings of dst and same-layout
 // inputs, 8..13 input modes (0 same layout as dst, 1 element 0, 2 strided, 3 dst itself: in-place
 // ops, as one buffer may not be bound both read-only and writable), 16..23 shape, 24..71 strides
 // (8 per input), 72..87 constants as f32 bits, 88..93 where strided inputs' bindings start.
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(2) var<storage, read> a0: array<f32>;
-@group(0) @binding(3) var<storage, read> a1: array<f32>;
-@group(0) @binding(4) var<storage, read> a2: array<f32>;
-@group(0) @binding(5) var<storage, read> a3: array<f32>;
-@group(0) @binding(6) var<storage, read> a4: array<f32>;
-@group(0) @binding(7) var<storage, read> a5: array<f32>;
-
-// Where input j is read for output i: i, 0, or its strided offset o.
-fn gw_at(j: u32, i: u32, o: u32) -> u32 {
-  let m = gw_u(8u + j);
-  return select(select(o, 0u, m == 1u), i, m == 0u);
-}
-fn gw_in(j: u32) -> bool { return gw_u(8u + j) != 3u; }
-fn gw_a0(i: u32, o: u32) -> f32 { if (gw_in(0u)) { return a0[gw_at(0u, i, o)]; } return dst[i]; }
-fn gw_a1(i: u32, o: u32) -> f32 { if (gw_in(1u)) { return a1[gw_at(1u, i, o)]; } return dst[i]; }
-fn gw_a2(i: u32, o: u32) -> f32 { if (gw_in(2u)) { return a2[gw_at(2u, i, o)]; } return dst[i]; }
-fn gw_a3(i: u32, o: u32) -> f32 { if (gw_in(3u)) { return a3[gw_at(3u, i, o)]; } return dst[i]; }
-fn gw_a4(i: u32, o: u32) -> f32 { if (gw_in(4u)) { return a4[gw_at(4u, i, o)]; } return dst[i]; }
-fn gw_a5(i: u32, o: u32) -> f32 { if (gw_in(5u)) { return a5[gw_at(5u, i, o)]; } return dst[i]; }
-fn gw_c(j: u32) -> f32 { return bitcast<f32>(gw_u(72u + j)); }
-
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let l = gw_index(wid, nwg, lid);
   if (l >= gw_u(0u)) { return; }
   let i = l + gw_u(4u);
-  // Unravel base + i once over the output shape, accumulating every strided input's offset.
-  var o = array<u32, 6>(0u, 0u, 0u, 0u, 0u, 0u);
-  if (gw_u(2u) != 0u) {
-    for (var j = 0u; j < 6u; j++) { o[j] = 0u - gw_u(88u + j); }
-    var rem = l + gw_u(3u);
-    for (var d = gw_u(1u); d > 0u; d--) {
-      let n = gw_u(15u + d);
-      let q = rem % n;
-      rem = rem / n;
-      for (var j = 0u; j < 6u; j++) { o[j] += q * gw_u(23u + j * 8u + d); }
-    }
-  }
+  var o = gw_offsets(l);
   let r: f32 = /*splice:expr*/0.0;
   dst[i] = r;
 }

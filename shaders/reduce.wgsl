@@ -7,44 +7,26 @@
 @group(0) @binding(2) var<storage, read> src: array<f32>;
 var<workgroup> sh: array<f32, 256>;
 
-// Offset of row-major index i over the shape at word sh0 read through the strides at word st0
-// (i is in range: the outermost dim takes what is left, without a division).
-fn gw_offset(i: u32, rank: u32, sh0: u32, st0: u32) -> u32 {
-  if (rank == 0u) { return 0u; }
-  var rem = i;
-  var off = 0u;
-  for (var d = rank - 1u; d > 0u; d--) {
-    let n = gw_u(sh0 + d);
-    off += (rem % n) * gw_u(st0 + d);
-    rem = rem / n;
-  }
-  return off + rem * gw_u(st0);
-}
-fn gw_fold(a: f32, b: f32) -> f32 {
-  let op = gw_u(4u);
-  return select(select(gw_minimum(a, b), gw_maximum(a, b), op == 1u), a + b, op == 0u);
-}
-
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let tpo = gw_u(3u);
-  let sl = gw_slice(wid, nwg, lid);
+  let sl = gw_slice(wid, nwg, lid, 0u);
   let op = gw_u(4u);
   var acc = select(select(gw_inf(), -gw_inf(), op == 1u), 0.0, op == 0u);
   if (sl.item < gw_u(0u)) {
     let base = gw_offset(sl.m, gw_u(6u), 8u, 16u) + gw_u(41u);
     for (var r = sl.r0 + sl.lane; r < sl.r1; r += tpo) {
-      acc = gw_fold(acc, src[base + gw_offset(r, gw_u(7u), 24u, 32u)]);
+      acc = gw_fold(acc, src[base + gw_offset(r, gw_u(7u), 24u, 32u)], op);
     }
   }
   sh[lid] = acc;
   for (var s = tpo / 2u; s > 0u; s = s / 2u) {
     workgroupBarrier();
-    if (sl.lane < s) { sh[lid] = gw_fold(sh[lid], sh[lid + s]); }
+    if (sl.lane < s) { sh[lid] = gw_fold(sh[lid], sh[lid + s], op); }
   }
   if (sl.lane == 0u && sl.item < gw_u(0u)) {
     let d = sl.item + gw_u(42u);
-    dst[d] = select(sh[lid], gw_fold(dst[d], sh[lid]), gw_u(43u) == 1u);
+    dst[d] = select(sh[lid], gw_fold(dst[d], sh[lid], op), gw_u(43u) == 1u);
   }
 }

@@ -129,19 +129,19 @@ export class Tensor {
     if (opts.retainGraph !== undefined && typeof opts.retainGraph !== "boolean")
       throw errors.badArg("backward", "retainGraph", "a boolean", opts.retainGraph);
     if (!this.requiresGrad) throw errors.noGrad();
-    let seed: Tensor;
     if (gradient === undefined || gradient === null) {
       if (this.numel !== 1) throw errors.implicitGrad();
-      seed = R.full(this.shape, 1, this._dev);
     } else {
       if (!(gradient instanceof Tensor))
         throw errors.badArg("backward", "gradient", "a Tensor", gradient);
       if (!sameShape(gradient.shape, this.shape)) throw errors.gradShape(gradient.shape, this.shape);
       if (gradient._dev !== this._dev) throw errors.gradDevice(this.device, gradient.device);
-      seed = gradient;
     }
-    // Intermediate gradients are disposed when backward ends; .grad tensors are kept.
-    scope(() => runBackward(this._edge() as Node, seed, opts.retainGraph ?? false));
+    // The implicit seed and intermediate gradients are disposed as backward ends; .grad is kept.
+    scope(() => {
+      const seed = gradient ?? R.full(this.shape, 1, this._dev);
+      runBackward(this._edge() as Node, seed, opts.retainGraph ?? false);
+    });
   }
   /** @internal The graph edge for this tensor as an input: its grad_fn, or its leaf accumulator. */
   _edge(): Node | null {

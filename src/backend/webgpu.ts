@@ -5,20 +5,16 @@
 // Allocations past maxBufferSize or the memory budget throw "out of memory on webgpu: ...".
 import type { MessagePort, Worker } from "node:worker_threads";
 import { render } from "../ops/render.js";
-import type { Backend, Buf, Kernel, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
+import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
-import { grid, mapMeta, readMode, type Sink } from "./webgpu_plan.js";
+import { checkKernel, grid, mapMeta, planMapReduce, readMode, type Sink } from "./webgpu_plan.js";
 import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.js";
 import { WorkerLink } from "./webgpu_link.js";
-import { type Cmd, type Kind, type Limits, NONE, type Range } from "./webgpu_protocol.js";
-import { type Budget, MAX_CONSTS, MAX_INPUTS } from "./webgpu_protocol.js";
+import { type Budget, type Cmd, type Kind, type Limits, MAX_INPUTS, NONE, type Range } from "./webgpu_protocol.js";
 import { collectGarbage, startWorker } from "./webgpu_spawn.js";
 
 class WebGpuBuf implements Buf {
-  constructor(
-    readonly id: number,
-    readonly size: number,
-  ) {}
+  constructor(readonly id: number, readonly size: number) {}
 }
 
 export class WebGpuBackend implements Backend {
@@ -29,7 +25,6 @@ export class WebGpuBackend implements Backend {
   private live = new Map<number, number>();
   private liveBytes = 0;
   private keys = new Set<string>();
-  // Buffers dropped without free() are freed once collected, like the CPU backend's arrays.
   private registry = new FinalizationRegistry<number>((id) => this.release(id));
   /**
    * V8 cannot see GPU memory, so tensors dropped in a loop would wait for a collection that the
@@ -79,14 +74,12 @@ export class WebGpuBackend implements Backend {
   }
 
   read(buf: Buf): Promise<Float32Array> {
-    let b: WebGpuBuf;
     try {
-      b = this.own(buf);
+      const b = this.own(buf);
+      return b.size === 0 ? Promise.resolve(new Float32Array(0)) : this.q.read(b.id);
     } catch (e) {
       return Promise.reject(e as Error);
     }
-    if (b.size === 0) return Promise.resolve(new Float32Array(0));
-    return this.q.read(b.id);
   }
 
   readSync(buf: Buf): Float32Array {
@@ -99,15 +92,7 @@ export class WebGpuBackend implements Backend {
     k: Kernel, inputs: readonly Strided[], consts: readonly number[], shape: Shape, into?: Buf,
   ): Buf {
     this.q.check();
-    if (inputs.length !== k.inputs.length || consts.length !== k.consts.length) {
-      const want = `${k.inputs.length} inputs and ${k.consts.length} consts`;
-      throw new Error(`webgpu map ${k.key}: needs ${want}`);
-    }
-    if (inputs.length > MAX_INPUTS || consts.length > MAX_CONSTS) {
-      const max = `${MAX_INPUTS} inputs and ${MAX_CONSTS} constants`;
-      const got = `${inputs.length} and ${consts.length}`;
-      throw new RangeError(`webgpu map: a kernel takes at most ${max}, not ${got}`);
-    }
+    checkKernel(k, inputs, consts);
     const n = numelOf(shape);
     const ins = inputs.map((s) => ({ b: this.own(s.buf), strides: s.strides }));
     const out = into ? this.own(into) : this.newBuf(n);
@@ -135,6 +120,29 @@ export class WebGpuBackend implements Backend {
       this.q.push({ op: "copy", src: dst, dst: out.id, bytes: n * 4 });
       this.release(dst);
     }
+    return out;
+  }
+
+  /** One pass computes and folds the kernel's values (map_reduce.wgsl) when everything fits one
+   * binding and its dims fit; otherwise the values are materialized, reduced and freed. */
+  mapReduce(op: ReduceOp, src: MapSource, shape: Shape, axes: readonly number[]): Buf {
+    const { kernel: k, inputs, consts } = src;
+    checkKernel(k, inputs, consts);
+    const ins = inputs.map((s) => ({ b: this.own(s.buf), strides: s.strides }));
+    const n = numelOf(shape), ax = axes.map((a) => (a < 0 ? a + shape.length : a));
+    if (n > 0 && n <= this.sink.bind && ins.every((s) => s.b.size <= this.sink.bind)) {
+      const modes = ins.map((s) => readMode(s.b.size, s.strides, shape));
+      const { meta } = mapMeta(shape, ins.map((s) => s.strides), modes, consts);
+      const ids = [...ins.map((s) => s.b.id), ...Array<number>(MAX_INPUTS - ins.length).fill(NONE)];
+      const out = this.newBuf(numelOf(shape.filter((_, d) => !ax.includes(d))));
+      const wgsl = this.expression(k, "mr:");
+      if (planMapReduce(this.sink, op, k.key, ids, meta, shape, ax, out.id, wgsl)) return out;
+      if (wgsl !== undefined) this.keys.delete(`mr:${k.key}`);
+      this.free(out);
+    }
+    const values = this.map(k, inputs, consts, shape);
+    const out = this.reduce(op, values, shape, axes);
+    this.free(values);
     return out;
   }
 
@@ -182,8 +190,7 @@ export class WebGpuBackend implements Backend {
    * for reuse (storage and staging, in size classes) as of its last reply. allocated: their sum.
    */
   memory(): MemoryStats {
-    const pooledBytes = this.q.stats.pooledBytes;
-    const inUseBytes = this.liveBytes;
+    const { pooledBytes } = this.q.stats, inUseBytes = this.liveBytes;
     return { allocatedBytes: inUseBytes + pooledBytes, inUseBytes, pooledBytes };
   }
 
@@ -206,9 +213,9 @@ export class WebGpuBackend implements Backend {
   }
 
   /** The WGSL of a map kernel's expression, the first time its key is seen (the worker caches). */
-  private expression(k: Kernel): string | undefined {
-    if (this.keys.has(k.key)) return undefined;
-    this.keys.add(k.key);
+  private expression(k: Kernel, kind = ""): string | undefined {
+    if (this.keys.has(kind + k.key)) return undefined;
+    this.keys.add(kind + k.key);
     // Names elementwise.wgsl defines: input j loads through gw_aj, constant j sits in meta.
     const env: Record<string, string> = {};
     k.inputs.forEach((l, j) => (env[l] = `gw_a${j}(i, o[${j}])`));

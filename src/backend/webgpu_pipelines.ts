@@ -36,7 +36,7 @@ export class Pipelines {
     let p = this.pipelines.get(key);
     if (p) return p;
     let code = SHADER_FILES[kind].map((f) => this.shaders[f] ?? "").join("\n");
-    if (kind === "map") {
+    if (kind === "map" || kind === "mapreduce") {
       if (wgsl === undefined) throw new Error(`WebGPU worker: no expression for kernel ${key}`);
       code = code.replace(SPLICE, `(${wgsl})`);
     }

@@ -1,9 +1,9 @@
 // Plans WebGPU dispatches on the main thread: meta blocks (the words each shader's header lists),
 // grid sizes, and the passes of tree reductions over buffer views. Shapes never reach shader
 // source; webgpu_split.ts cuts work on buffers bigger than one binding into such views.
-import type { ReduceOp, Shape } from "./backend.js";
+import type { Kernel, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
-import { type Kind, MAX_INPUTS, META_WORDS, type Range, WORKGROUP } from "./webgpu_protocol.js";
+import { type Kind, MAX_CONSTS, MAX_INPUTS, META_WORDS, type Range, WORKGROUP } from "./webgpu_protocol.js";
 
 export const MAX_RANK = 8;
 /** Values per thread before a reduction splits its items over more threads. */
@@ -223,3 +223,44 @@ export function planArg(
   }
 }
 
+/** Rank of the kept and of the reduced dims a fused map-reduce takes (map_reduce.wgsl's words). */
+export const MAP_REDUCE_RANK = 5;
+
+/**
+ * sum/max/min over `axes` of the values a map kernel computes at contiguous `shape` (meta from
+ * mapMeta, inputs bound whole), into `dst`: the first pass computes them (map_reduce.wgsl), later
+ * passes are planReduce's. Null when the dims do not fit its meta words (the caller materializes).
+ */
+export function planMapReduce(
+  sink: Sink, op: ReduceOp, key: string, ids: readonly number[], mapMeta: Uint32Array,
+  shape: Shape, axes: readonly number[], dst: number, wgsl?: string,
+): boolean {
+  const { kept, red } = splitDims(shape, axes);
+  if (kept.length > MAP_REDUCE_RANK || red.length > MAP_REDUCE_RANK) return false;
+  const outN = numelOf(kept.map((d) => d[0]));
+  const r = numelOf(red.map((d) => d[0]));
+  const p = passShape(r);
+  const items = outN * p.chunks;
+  const out = p.chunks === 1 ? dst : sink.alloc(items);
+  const m = mapMeta.slice();
+  m.set([items, p.chunks, p.ch, p.tpo, OPCODE[op], r, kept.length, red.length], 96);
+  kept.forEach(([n, st], d) => ((m[104 + d] = n), (m[109 + d] = st)));
+  red.forEach(([n, st], d) => ((m[114 + d] = n), (m[119 + d] = st)));
+  sink.run("mapreduce", `mr:${key}`, [out, ...ids], m, items * p.tpo, wgsl);
+  if (out !== dst) {
+    planReduce(sink, op, whole(out, items), [outN, p.chunks], [1], whole(dst, outN));
+    sink.free(out);
+  }
+  return true;
+}
+
+/** A kernel called with the inputs and constants it names, within the shader's bindings. */
+export function checkKernel(k: Kernel, inputs: readonly Strided[], consts: readonly number[]): void {
+  if (inputs.length !== k.inputs.length || consts.length !== k.consts.length) {
+    throw new Error(`webgpu map ${k.key}: needs ${k.inputs.length} inputs and ${k.consts.length} consts`);
+  }
+  if (inputs.length > MAX_INPUTS || consts.length > MAX_CONSTS) {
+    const max = `${MAX_INPUTS} inputs and ${MAX_CONSTS} constants`;
+    throw new RangeError(`webgpu map: a kernel takes at most ${max}, not ${inputs.length} and ${consts.length}`);
+  }
+}
