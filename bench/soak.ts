@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { type Device, memory, optim, requestDevice, shutdown, tensor, trackTensors, zeros } from "../src/index.js";
-import { IDLE_MS } from "../src/backend/webgpu_pool.js";
+import { IDLE_MS } from "../src/backend/webgpu_protocol.js";
 import { w3Inputs } from "./data.js";
 import { W3_LR } from "./types.js";
 
@@ -31,7 +31,9 @@ export interface SoakResult {
   n: number;
   /** step -> allocated bytes after it */
   allocated: Record<number, number>;
-  liveTensors: Record<number, number>;
+  liveTensors: Record<number, number | null>;
+  /** The most allocated bytes seen at any logging step (no collection forced there). */
+  peak: number;
   finalLoss: number;
   w: number;
   b: number;
@@ -43,13 +45,16 @@ export async function soak(device: Device, steps: number, at: readonly number[],
   const w = zeros([1], { device, requiresGrad: true });
   const b = zeros([1], { device, requiresGrad: true });
   const opt = new optim.SGD([w, b], { lr: W3_LR });
-  const r: SoakResult = { device: device.type, n, allocated: {}, liveTensors: {}, finalLoss: NaN, w: NaN, b: NaN };
+  const r: SoakResult = { device: device.type, n, allocated: {}, liveTensors: {}, peak: 0, finalLoss: NaN, w: NaN, b: NaN };
   for (let step = 1; step <= steps; step++) {
     opt.zeroGrad();
     const loss = x.mul(w).add(b).sub(y).square().mean();
     loss.backward();
     opt.step();
-    if (step % LOG_EVERY === 0 || step === steps) r.finalLoss = (await loss.data())[0] as number;
+    if (step % LOG_EVERY === 0 || step === steps) {
+      r.finalLoss = (await loss.data())[0] as number;
+      r.peak = Math.max(r.peak, memory(device).allocatedBytes);
+    }
     if (at.includes(step)) {
       await settle(device);
       await loss.data(); // a read brings the worker's pool statistics along
@@ -73,7 +78,7 @@ async function main(): Promise<void> {
     const r = await soak(await requestDevice(type), steps, at);
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     const rows = at.map((k) => `step ${k}: ${r.allocated[k]} B allocated, ${r.liveTensors[k]} live tensors`);
-    console.log(`${type} (${s} s, loss ${r.finalLoss.toExponential(3)}, w ${r.w.toFixed(4)}, b ${r.b.toFixed(4)})\n  ${rows.join("\n  ")}`);
+    console.log(`${type} (${s} s, peak ${r.peak} B allocated, loss ${r.finalLoss.toExponential(3)}, w ${r.w.toFixed(4)}, b ${r.b.toFixed(4)})\n  ${rows.join("\n  ")}`);
   }
   await shutdown();
 }

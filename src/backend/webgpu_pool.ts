@@ -4,7 +4,7 @@
 // bigger than the whole pool (up to maxBufferSize) is created at its exact size and destroyed
 // when given back. DevicePools holds the worker's two pools (storage, readback staging) under one
 // memory budget: pooled buffers are destroyed before a new one would exceed it.
-import type { Budget, PoolStats } from "./webgpu_protocol.js";
+import { type Budget, IDLE_MS, type PoolStats } from "./webgpu_protocol.js";
 
 /** Rounds a byte size up to its class: powers of two to 4 KiB, then quarter steps per octave. */
 export function sizeClass(bytes: number, max: number): number {
@@ -14,9 +14,6 @@ export function sizeClass(bytes: number, max: number): number {
   const c = Math.ceil(b / step) * step;
   return c <= max ? c : b;
 }
-
-/** A pooled buffer not taken again within this long is destroyed at the next submit. */
-export const IDLE_MS = 1000;
 
 let creating = 0;
 /** Bytes of the buffer being created right now, else 0: Dawn's errors arrive inside the call. */

@@ -27,6 +27,8 @@ export const META_WORDS = 128;
 /** Inputs and constants one map kernel can take (elementwise.wgsl's bindings and meta words). */
 export const MAX_INPUTS = 6;
 export const MAX_CONSTS = 16;
+/** A pooled buffer not taken again within this long is destroyed at the next submit. */
+export const IDLE_MS = 1000;
 /** Threads per workgroup in every shader. */
 export const WORKGROUP = 256;
 /** Buffer id meaning "bind the worker's dummy buffer" (an unused input). */
