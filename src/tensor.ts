@@ -149,9 +149,9 @@ export class Tensor {
     if (!this.leafRequiresGrad) return null;
     return (this.acc ??= new AccumulateGrad(this));
   }
-  /** @internal grad += g (g copied when someone else holds it). */
+  /** @internal grad += g (g copied when someone else holds it or a view of it, as reshape's grad). */
   _accumulateGrad(g: Tensor, shared: boolean): void {
-    if (this._grad === null) this._grad = shared ? g.clone() : g;
+    if (this._grad === null) this._grad = shared || g._storage.handles > 1 ? g.clone() : g;
     else if (this._grad._dev !== g._dev || !sameShape(this._grad.shape, g.shape)) this._grad = this._grad.add(g);
     else applyInplace("add", [this._grad, g]);
     this._grad._kept = true;

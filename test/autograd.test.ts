@@ -16,6 +16,19 @@ const camel = (k: string): string => k.replace(/_(\w)/g, (_, c: string) => c.toU
 describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, device) => {
   const T = (d: number | number[] | number[][], requiresGrad = false) => tensor(d, { device, requiresGrad });
 
+  test("leaves reached through views get .grad storages of their own; a seed is never written", () => {
+    const a = tensor([[1, 2], [3, 4]], { device, requiresGrad: true });
+    const b = tensor([[5, 6], [7, 8]], { device, requiresGrad: true });
+    for (let k = 0; k < 2; k++) a.reshape(4).add(b.reshape(4)).sum().backward();
+    expect(vals(a.grad)).toEqual([2, 2, 2, 2]);
+    expect(vals(b.grad)).toEqual([2, 2, 2, 2]);
+    const x = T([1, 2], true);
+    const G = T([1, 1]);
+    for (let k = 0; k < 2; k++) x.reshape(2).backward(G);
+    expect(vals(G)).toEqual([1, 1]);
+    expect(vals(x.grad)).toEqual([2, 2]);
+  });
+
   test("fan-out sums both paths", () => {
     const x = T([1, 2, 3], true);
     x.mul(x).add(x).sum().backward(); // d/dx (x^2 + x) = 2x + 1

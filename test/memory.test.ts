@@ -222,4 +222,27 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
       backend.gcFloorBytes = floor;
     }
   });
+
+  test("max(dim) backpropagates after its indices are disposed or its scope ended", () => {
+    const x = T([1, 5, 2, 7, 3, 4], true);
+    const v = scope(() => x.view(2, 3).max(1).values);
+    const [v2, i2] = x.view(2, 3).min(1);
+    i2.dispose();
+    v.sum().add(v2.sum()).backward();
+    expect(vals(x.grad)).toEqual([1, 1, 0, 1, 1, 0]); // max at 5 and 7, min at 1 and 3
+  });
+
+  test.runIf(gpu)("internal temporaries go at once: in-place snapshots, comparisons, mean", () => {
+    const w = T([1, 2, 3, 4]).realize();
+    const base = inUse();
+    for (let i = 0; i < 5; i++) w.sub_(1);
+    expect(inUse()).toBe(base); // each overwritten buffer is freed by the write that replaces it
+    const c = w.gt(0).realize();
+    expect(inUse()).toBe(base + 16);
+    c.dispose();
+    const m = w.view(2, 2).mean(1).realize();
+    m.dispose();
+    expect(inUse()).toBe(base);
+    expect(vals(w)).toEqual([-4, -3, -2, -1]);
+  });
 });

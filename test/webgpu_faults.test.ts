@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu.js";
 import { transpileGraph } from "../src/backend/webgpu_spawn.js";
-import { requestDevice, setFusion, shutdown, tensor } from "../src/index.js";
+import { requestDevice, scope, setFusion, shutdown, tensor } from "../src/index.js";
 import { x } from "../src/ops/expr.js";
 import { kernel } from "./webgpu_helpers.js";
 
@@ -114,6 +114,25 @@ describe.skipIf(!opened.b)("WebGPU faults", () => {
     expect(b.readSync(d)[149_999]).toBe(3);
     expect(b.memory().inUseBytes).toBe(600_004);
     await b.shutdown();
+  });
+
+  it("a fused reduction that runs out of memory leaves the device usable for the same kernel", async () => {
+    // x takes 2 MiB; the reduction's 512-byte partial results do not fit the rest of the budget.
+    const backend = await createWebGpuBackend({}, { memoryLimitBytes: 2 ** 21 + 512 });
+    const device = { type: "webgpu" as const, backend };
+    setFusion(true); // the fused path, also when the suite runs with GRADWISE_FUSION=0
+    try {
+      scope(() => {
+        const x = tensor(new Float32Array(64 * 8192).fill(1), { device }).reshape(64, 8192);
+        expect(() => x.mul(2).sum(1).dataSync()).toThrow(/^out of memory on webgpu: tried to allocate 512 bytes/);
+      });
+    } finally {
+      setFusion(process.env.GRADWISE_FUSION !== "0");
+    }
+    expect(tensor([1, 2, 3, 4], { device }).mul(2).sum().item()).toBe(20); // the same expression
+    const y = tensor(new Float32Array(4 * 8192).fill(1), { device }).reshape(4, 8192);
+    expect(Array.from(y.mul(2).sum(1).dataSync())).toEqual([16384, 16384, 16384, 16384]);
+    await backend.shutdown();
   });
 
   it("takes its budget and pool bound from GRADWISE_WEBGPU_MEMORY_MB and _POOL_MB", async () => {

@@ -7,7 +7,7 @@ import type { MessagePort, Worker } from "node:worker_threads";
 import { render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
-import { checkKernel, grid, mapMeta, planMapReduce, readMode, type Sink } from "./webgpu_plan.js";
+import { checkKernel, grid, mapMeta, mapReduceFits, planMapReduce, readMode, type Sink } from "./webgpu_plan.js";
 import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.js";
 import { WorkerLink } from "./webgpu_link.js";
 import { type Budget, type Cmd, type Kind, type Limits, MAX_INPUTS, NONE, type Range } from "./webgpu_protocol.js";
@@ -25,11 +25,12 @@ export class WebGpuBackend implements Backend {
   private live = new Map<number, number>();
   private liveBytes = 0;
   private keys = new Set<string>();
-  private registry = new FinalizationRegistry<number>((id) => this.release(id));
+  private registry = new FinalizationRegistry<number>((id) => this.release(id, true));
   /**
    * V8 cannot see GPU memory, so tensors dropped in a loop would wait for a collection that the
    * small JS heap never asks for: past this many live bytes the backend collects garbage itself
    * (their buffers are freed when the loop next yields), then waits until live bytes double.
+   * Only collected buffers lower that mark: a loop that frees explicitly is not collected again.
    */
   gcFloorBytes = 64 * 2 ** 20;
   private gcMark = this.gcFloorBytes;
@@ -37,9 +38,7 @@ export class WebGpuBackend implements Backend {
   private readonly sink: Sink;
 
   constructor(
-    worker: Worker,
-    port: MessagePort,
-    ctrl: SharedArrayBuffer,
+    worker: Worker, port: MessagePort, ctrl: SharedArrayBuffer,
     /** The adapter's description, e.g. "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". */
     readonly adapterName: string,
     readonly limits: Limits,
@@ -56,14 +55,10 @@ export class WebGpuBackend implements Backend {
     };
   }
 
-  check(): void {
-    this.q.check();
-  }
+  check(): void { this.q.check(); }
 
   /** True once the worker or device is gone; every later call throws. */
-  get dead(): boolean {
-    return this.q.dead;
-  }
+  get dead(): boolean { return this.q.dead; }
 
   upload(data: Float32Array): Buf {
     this.q.check();
@@ -130,18 +125,23 @@ export class WebGpuBackend implements Backend {
     checkKernel(k, inputs, consts);
     const ins = inputs.map((s) => ({ b: this.own(s.buf), strides: s.strides }));
     const n = numelOf(shape), ax = axes.map((a) => (a < 0 ? a + shape.length : a));
-    if (n > 0 && n <= this.sink.bind && ins.every((s) => s.b.size <= this.sink.bind)) {
+    const fits = n > 0 && n <= this.sink.bind && ins.every((s) => s.b.size <= this.sink.bind);
+    if (fits && mapReduceFits(shape, ax)) {
       const modes = ins.map((s) => readMode(s.b.size, s.strides, shape));
       const { meta } = mapMeta(shape, ins.map((s) => s.strides), modes, consts);
       const ids = [...ins.map((s) => s.b.id), ...Array<number>(MAX_INPUTS - ins.length).fill(NONE)];
       const out = this.newBuf(numelOf(shape.filter((_, d) => !ax.includes(d))));
       const wgsl = this.expression(k, "mr:");
-      if (planMapReduce(this.sink, op, k.key, ids, meta, shape, ax, out.id, wgsl)) return out;
-      if (wgsl !== undefined) this.keys.delete(`mr:${k.key}`);
-      this.free(out);
+      try {
+        planMapReduce(this.sink, op, k.key, ids, meta, shape, ax, out.id, wgsl);
+        return out;
+      } catch (e) {
+        this.keys.delete(`mr:${k.key}`); // sent again next time (twice is harmless)
+        this.free(out);
+        throw e;
+      }
     }
-    const values = this.map(k, inputs, consts, shape);
-    const out = this.reduce(op, values, shape, axes);
+    const values = this.map(k, inputs, consts, shape), out = this.reduce(op, values, shape, axes);
     this.free(values);
     return out;
   }
@@ -266,12 +266,13 @@ export class WebGpuBackend implements Backend {
     return new Error(`out of memory on webgpu: ${at} (${why} bytes)`);
   }
 
-  private release(id: number): void {
+  /** `collected`: freed by the registry; garbage being reclaimed lowers the collection mark. */
+  private release(id: number, collected = false): void {
     const bytes = this.live.get(id);
     if (bytes === undefined) return;
     this.live.delete(id);
     this.liveBytes -= bytes;
-    if (4 * this.liveBytes < this.gcMark) this.gcMark = 2 * this.liveBytes;
+    if (collected && 4 * this.liveBytes < this.gcMark) this.gcMark = 2 * this.liveBytes;
     if (!this.dead) this.q.push({ op: "free", id });
   }
 

@@ -226,17 +226,22 @@ export function planArg(
 /** Rank of the kept and of the reduced dims a fused map-reduce takes (map_reduce.wgsl's words). */
 export const MAP_REDUCE_RANK = 5;
 
+/** Whether a reduction's merged kept and reduced dims fit map_reduce.wgsl's meta words. */
+export function mapReduceFits(shape: Shape, axes: readonly number[]): boolean {
+  const { kept, red } = splitDims(shape, axes);
+  return kept.length <= MAP_REDUCE_RANK && red.length <= MAP_REDUCE_RANK;
+}
+
 /**
  * sum/max/min over `axes` of the values a map kernel computes at contiguous `shape` (meta from
  * mapMeta, inputs bound whole), into `dst`: the first pass computes them (map_reduce.wgsl), later
- * passes are planReduce's. Null when the dims do not fit its meta words (the caller materializes).
+ * passes are planReduce's. The dims must pass mapReduceFits (else the caller materializes).
  */
 export function planMapReduce(
   sink: Sink, op: ReduceOp, key: string, ids: readonly number[], mapMeta: Uint32Array,
   shape: Shape, axes: readonly number[], dst: number, wgsl?: string,
-): boolean {
+): void {
   const { kept, red } = splitDims(shape, axes);
-  if (kept.length > MAP_REDUCE_RANK || red.length > MAP_REDUCE_RANK) return false;
   const outN = numelOf(kept.map((d) => d[0]));
   const r = numelOf(red.map((d) => d[0]));
   const p = passShape(r);
@@ -248,10 +253,12 @@ export function planMapReduce(
   red.forEach(([n, st], d) => ((m[114 + d] = n), (m[119 + d] = st)));
   sink.run("mapreduce", `mr:${key}`, [out, ...ids], m, items * p.tpo, wgsl);
   if (out !== dst) {
-    planReduce(sink, op, whole(out, items), [outN, p.chunks], [1], whole(dst, outN));
-    sink.free(out);
+    try {
+      planReduce(sink, op, whole(out, items), [outN, p.chunks], [1], whole(dst, outN));
+    } finally {
+      sink.free(out);
+    }
   }
-  return true;
 }
 
 /** A kernel called with the inputs and constants it names, within the shader's bindings. */

@@ -126,6 +126,7 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   void storage.buf; // a sync point, as writeInto
   self._storage.assign(storage);
   record(name, ops, self, variant, old);
+  old.dispose(); // a saved copy has a handle of its own
   return self;
 }
 

@@ -70,6 +70,7 @@ export function mean(t: Tensor, dim: Dims | null | undefined, keepdim: boolean):
   const n = numelOf(t.shape.filter((_, i) => axes.includes(i)));
   const s = reduceSum(t, axes, keepdim);
   const out = s.div(n);
+  s.dispose(); // out's recipe holds what it needs
   const keep = keptShape(t.shape, axes, true);
   return record(out, dim == null ? "MeanBackward0" : "MeanBackward1", [t], [], (g) => [
     applyAt("div", [g.reshape(keep), n], t.shape),
@@ -93,13 +94,22 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
   if (t.ndim > 0 && t.shape[axis] === 0)
     throw new Error(`${op}(): Expected reduction dim ${dim} to have non-zero size.`);
   const shape = keptShape(t.shape, t.ndim ? [axis] : [], keepdim);
-  const [v, i] = t.ndim === 0 ? [t.clone()._buf, fill([], 0, t._dev)._buf] : t._dev.backend.argReduce(op, t._buf, t.shape, axis);
-  const values = Tensor._make(v, shape, t._dev);
-  const indices = Tensor._make(i, shape, t._dev, "int64");
+  let values: Tensor, indices: Tensor;
+  if (t.ndim === 0) {
+    values = copyTo(t, [], "float32");
+    const zero = fill([], 0, t._dev);
+    indices = Tensor._fromStorage(zero._storage, [], "int64");
+    zero.dispose();
+  } else {
+    const [v, i] = t._dev.backend.argReduce(op, t._buf, t.shape, axis);
+    values = Tensor._make(v, shape, t._dev);
+    indices = Tensor._make(i, shape, t._dev, "int64");
+  }
   const keep = keptShape(t.shape, t.ndim ? [axis] : [], true);
-  record(values, `${B}Backward0`, [t], [], (g) => {
+  // The indices are saved: disposing the returned ones (or their scope ending) leaves backward its own.
+  record(values, `${B}Backward0`, [t], [indices], (g, [ix]) => {
     if (t.ndim === 0) return [g];
-    const mask = Tensor._make(t._dev.backend.oneHot(indices._buf, t.shape, axis), t.shape, t._dev);
+    const mask = Tensor._make(t._dev.backend.oneHot((ix as Tensor)._buf, t.shape, axis), t.shape, t._dev);
     return [apply("where", [mask, g.reshape(keep), 0])];
   });
   return Object.assign([values, indices], { values, indices }) as ValuesIndices;
@@ -197,7 +207,9 @@ export function clamp(t: Tensor, min?: number | null, max?: number | null): Tens
 /** Comparisons and isnan: a bool tensor with no graph. */
 export function compare(op: OpName, t: Tensor, o?: Operand): Tensor {
   const r = apply(op, o === undefined ? [t] : [t, o]);
-  return Tensor._make(r._buf, r.shape, r._dev, "bool");
+  const b = Tensor._fromStorage(r._storage, r.shape, "bool");
+  r.dispose();
+  return b;
 }
 
 function checkInplace(t: Tensor): void {
@@ -219,5 +231,6 @@ export function copyInplace(t: Tensor, src: Tensor): void {
   checkInplace(t);
   const s = src._dev === t._dev ? src : src.to(t._dev);
   copyTo(s, t.shape, t.dtype, t);
+  if (s !== src) s.dispose();
 }
 
