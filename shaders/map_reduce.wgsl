@@ -4,8 +4,6 @@
 // 96 as reduce.wgsl's from 0: 96 items, 97 chunks, 98 chunk length, 99 tpo, 100 op, 101 reduced
 // count, 102/103 kept/reduced rank, 104.. kept shape, 109.. strides, 114.. reduced shape, 119..
 // strides (rank 5 at most). Further passes are reduce.wgsl's.
-var<workgroup> sh: array<f32, 256>;
-
 fn gw_value(i: u32) -> f32 {
   var o = gw_offsets(i);
   return /*splice:expr*/0.0;
@@ -17,17 +15,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let tpo = gw_u(99u);
   let sl = gw_slice(wid, nwg, lid, 96u);
   let op = gw_u(100u);
-  var acc = select(select(gw_inf(), -gw_inf(), op == 1u), 0.0, op == 0u);
+  var acc = gw_identity(op);
   if (sl.item < gw_u(96u)) {
     let base = gw_offset(sl.m, gw_u(102u), 104u, 109u);
     for (var r = sl.r0 + sl.lane; r < sl.r1; r += tpo) {
       acc = gw_fold(acc, gw_value(base + gw_offset(r, gw_u(103u), 114u, 119u)), op);
     }
   }
-  sh[lid] = acc;
-  for (var s = tpo / 2u; s > 0u; s = s / 2u) {
-    workgroupBarrier();
-    if (sl.lane < s) { sh[lid] = gw_fold(sh[lid], sh[lid + s], op); }
-  }
-  if (sl.lane == 0u && sl.item < gw_u(96u)) { dst[sl.item] = sh[lid]; }
+  let v = gw_halve(lid, sl.lane, tpo, acc, op);
+  if (sl.lane == 0u && sl.item < gw_u(96u)) { dst[sl.item] = v; }
 }

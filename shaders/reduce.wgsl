@@ -5,28 +5,22 @@
 // 41/42 where src/dst start within their bindings, 43: 1 folds results into dst's current values.
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<storage, read> src: array<f32>;
-var<workgroup> sh: array<f32, 256>;
-
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let tpo = gw_u(3u);
   let sl = gw_slice(wid, nwg, lid, 0u);
   let op = gw_u(4u);
-  var acc = select(select(gw_inf(), -gw_inf(), op == 1u), 0.0, op == 0u);
+  var acc = gw_identity(op);
   if (sl.item < gw_u(0u)) {
     let base = gw_offset(sl.m, gw_u(6u), 8u, 16u) + gw_u(41u);
     for (var r = sl.r0 + sl.lane; r < sl.r1; r += tpo) {
       acc = gw_fold(acc, src[base + gw_offset(r, gw_u(7u), 24u, 32u)], op);
     }
   }
-  sh[lid] = acc;
-  for (var s = tpo / 2u; s > 0u; s = s / 2u) {
-    workgroupBarrier();
-    if (sl.lane < s) { sh[lid] = gw_fold(sh[lid], sh[lid + s], op); }
-  }
+  let v = gw_halve(lid, sl.lane, tpo, acc, op);
   if (sl.lane == 0u && sl.item < gw_u(0u)) {
     let d = sl.item + gw_u(42u);
-    dst[d] = select(sh[lid], gw_fold(dst[d], sh[lid], op), gw_u(43u) == 1u);
+    dst[d] = select(v, gw_fold(dst[d], v, op), gw_u(43u) == 1u);
   }
 }

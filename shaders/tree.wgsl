@@ -31,3 +31,16 @@ fn gw_offset(i: u32, rank: u32, sh0: u32, st0: u32) -> u32 {
 fn gw_fold(a: f32, b: f32, op: u32) -> f32 {
   return select(select(gw_minimum(a, b), gw_maximum(a, b), op == 1u), a + b, op == 0u);
 }
+
+// The identity of op, and the halving of one item's tpo lane values in shared memory (every
+// thread of the workgroup calls it; lane 0 gets the item's result).
+var<workgroup> gw_sh: array<f32, 256>;
+fn gw_identity(op: u32) -> f32 { return select(select(gw_inf(), -gw_inf(), op == 1u), 0.0, op == 0u); }
+fn gw_halve(lid: u32, lane: u32, tpo: u32, acc: f32, op: u32) -> f32 {
+  gw_sh[lid] = acc;
+  for (var s = tpo / 2u; s > 0u; s = s / 2u) {
+    workgroupBarrier();
+    if (lane < s) { gw_sh[lid] = gw_fold(gw_sh[lid], gw_sh[lid + s], op); }
+  }
+  return gw_sh[lid];
+}

@@ -14,18 +14,10 @@ import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu.j
 import { transpileGraph } from "../src/backend/webgpu_spawn.js";
 import { type Cond, type E, type Leaf, leaf, num, select, x, y, z } from "../src/ops/expr.js";
 import { GC_SCRIPT, type In, SPECIAL, expectClose, kernel, rand } from "./webgpu_helpers.js";
-import { compareArgReduce, compareMap, compareOneHot, randArray, specials } from "./webgpu_helpers.js";
+import { compareArgReduce, compareMap, compareOneHot, openOrSkip, randArray, specials } from "./webgpu_helpers.js";
 
-const opened = await createWebGpuBackend().then(
-  (b) => ({ b, why: "" }),
-  (e: Error) => ({ b: null, why: e.message }),
-);
-if (!opened.b) {
-  const why = opened.why.split("\n")[0];
-  if (process.env.GRADWISE_REQUIRE_WEBGPU === "1") throw new Error(`no WebGPU: ${why}`);
-  console.log(`webgpu_backend tests skipped: ${why}`);
-}
-const gpu = opened.b as WebGpuBackend;
+const opened = await openOrSkip("webgpu_backend");
+const gpu = opened as WebGpuBackend;
 const cpu = new CpuBackend();
 type K = ReturnType<typeof kernel>;
 const both = (k: K, ins: In[], c: number[], out: Shape, rtol = 0, atol = 0) =>
@@ -33,7 +25,7 @@ const both = (k: K, ins: In[], c: number[], out: Shape, rtol = 0, atol = 0) =>
 const flat = (data: Float32Array): In => ({ data, shape: [data.length] });
 const OPS = ["sum", "max", "min"] as const;
 
-describe.skipIf(!opened.b)("WebGpuBackend", () => {
+describe.skipIf(!opened)("WebGpuBackend", () => {
   beforeAll(() => console.log(`WebGPU adapter: ${gpu.adapterName}`));
   afterAll(async () => gpu.shutdown());
 

@@ -10,18 +10,10 @@ import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu.j
 import { transpileGraph } from "../src/backend/webgpu_spawn.js";
 import { requestDevice, scope, setFusion, shutdown, tensor } from "../src/index.js";
 import { x } from "../src/ops/expr.js";
-import { kernel } from "./webgpu_helpers.js";
+import { kernel, openOrSkip } from "./webgpu_helpers.js";
 
-const opened = await createWebGpuBackend().then(
-  (b) => ({ b, why: "" }),
-  (e: Error) => ({ b: null, why: e.message }),
-);
-if (!opened.b) {
-  const why = opened.why.split("\n")[0];
-  if (process.env.GRADWISE_REQUIRE_WEBGPU === "1") throw new Error(`no WebGPU: ${why}`);
-  console.log(`webgpu_faults tests skipped: ${why}`);
-}
-const gpu = opened.b as WebGpuBackend;
+const opened = await openOrSkip("webgpu_faults");
+const gpu = opened as WebGpuBackend;
 const fill = kernel(x, [], ["x"]);
 const OOM = /^out of memory on webgpu: tried to allocate (\d+) bytes; (\d+) in use \((.*)\)$/;
 
@@ -69,7 +61,7 @@ writeFileSync(process.argv[2], JSON.stringify(seen));
 await b.shutdown();
 `;
 
-describe.skipIf(!opened.b)("WebGPU faults", () => {
+describe.skipIf(!opened)("WebGPU faults", () => {
   afterAll(async () => gpu.shutdown());
 
   it("throws out of memory for a buffer over maxBufferSize, then keeps working", () => {

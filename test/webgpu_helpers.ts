@@ -5,6 +5,7 @@ import type { Backend, Kernel, Shape } from "../src/backend/backend.js";
 import { contiguousStrides } from "../src/backend/backend.js";
 import type { E, Leaf } from "../src/ops/expr.js";
 import { render } from "../src/ops/render.js";
+import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu.js";
 
 /** A kernel keyed by its JS rendering, so distinct expressions never share a pipeline. */
 export function kernel(expr: E, inputs: readonly Leaf[], consts: readonly Leaf[] = []): Kernel {
@@ -112,3 +113,18 @@ for (let i = 0; i < 60; i++) {
 // No shutdown(): the worker must not keep the process alive.
 console.log("gc-ok");
 `;
+
+/**
+ * A WebGPU backend of a suite's own, or null with one line saying why the suite is skipped; with
+ * GRADWISE_REQUIRE_WEBGPU=1 a missing adapter fails instead.
+ */
+export async function openOrSkip(suite: string): Promise<WebGpuBackend | null> {
+  try {
+    return await createWebGpuBackend();
+  } catch (e) {
+    const why = (e as Error).message.split("\n")[0];
+    if (process.env.GRADWISE_REQUIRE_WEBGPU === "1") throw new Error(`no WebGPU: ${why}`);
+    console.log(`${suite} tests skipped: ${why}`);
+    return null;
+  }
+}
