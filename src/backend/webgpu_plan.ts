@@ -224,7 +224,7 @@ export function planArg(
 }
 
 /** Rank of the kept and of the reduced dims a fused map-reduce takes (map_reduce.wgsl's words). */
-export const MAP_REDUCE_RANK = 5;
+const MAP_REDUCE_RANK = 5;
 
 /** Whether a reduction's merged kept and reduced dims fit map_reduce.wgsl's meta words. */
 export function mapReduceFits(shape: Shape, axes: readonly number[]): boolean {

@@ -82,9 +82,6 @@ export class Storage {
     }
     return this.b;
   }
-  get realized(): boolean {
-    return this.b !== null;
-  }
   /** An in-place write: this storage takes `s`'s buffer or recipe (s is left empty). */
   assign(s: Storage): void {
     if (!this.b && !this.lazy) throw errors.disposed();
@@ -93,8 +90,7 @@ export class Storage {
     this.lazy = s.lazy;
     s.b = s.lazy = null;
     this.version++;
-    if (b) letGo(b, this.dev);
-    if (lazy) letGoAll(lazy, this.dev);
+    this.letGoOf(b, lazy);
   }
   /** The current contents as a storage of their own (what an in-place op overwrote). */
   snapshot(): Storage {
@@ -104,6 +100,9 @@ export class Storage {
   release(): void {
     const { b, lazy } = this;
     this.b = this.lazy = null;
+    this.letGoOf(b, lazy);
+  }
+  private letGoOf(b: Buf | null, lazy: Lazy | null): void {
     if (b) letGo(b, this.dev);
     if (lazy) letGoAll(lazy, this.dev);
   }

@@ -89,7 +89,6 @@ export const OPS = {
 } satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
-export const opNames = Object.keys(OPS) as OpName[];
 
 /** The leaves other than g that the gradients of `args` read: what a Node must save. */
 export function saves(s: OpSpec, args: readonly Leaf[] = s.args): Set<Leaf> {
