@@ -169,13 +169,17 @@ export class Tensor {
   /** The values, copied to the host. @example await t.data() */
   data(): Promise<Float32Array> {
     try {
-      return this._dev.backend.read(this._buf);
+      const s = this._storage.scratch();
+      return s ? this._dev.backend.read(s, true) : this._dev.backend.read(this._buf);
     } catch (e) {
       return Promise.reject(e as Error);
     }
   }
   /** The values, blocking until the device has them. @example t.dataSync() */
-  dataSync(): Float32Array { return this._dev.backend.readSync(this._buf); }
+  dataSync(): Float32Array {
+    const s = this._storage.scratch();
+    return s ? this._dev.backend.readSync(s, true) : this._dev.backend.readSync(this._buf);
+  }
   /** The single value of a one-element tensor. @example loss.item() */
   item(): number {
     if (this.numel !== 1) throw errors.itemNumel();

@@ -68,7 +68,7 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     const sq = x.mul(x).realize(); // MulBackward0 saves x twice
     const y = sq.sin(); // SinBackward0 saves sq
     sq.dispose();
-    const z = y.sum();
+    const z = y.sum().realize(); // (a reduction runs when its value is needed)
     y.dispose();
     if (gpu) expect(inUse()).toBe(base + 12 + 4); // sq, kept by the graph, and z
     z.backward();

@@ -42,10 +42,11 @@ export interface MemoryStats {
 export interface Backend {
   readonly name: string;
   upload(data: Float32Array): Buf;
-  /** Resolves with a copy of the buffer's contents. */
-  read(buf: Buf): Promise<Float32Array>;
-  /** Blocks until the buffer's contents are available. */
-  readSync(buf: Buf): Float32Array;
+  /** Resolves with a copy of the buffer's contents; `release`: the caller gives the buffer up
+   * (freed, or its memory handed over as the result). */
+  read(buf: Buf, release?: boolean): Promise<Float32Array>;
+  /** Blocks until the buffer's contents are available; `release` as read's. */
+  readSync(buf: Buf, release?: boolean): Float32Array;
   /** out[i] = expr(inputs at i), i over outShape (contiguous). Writes into `into` when given. */
   map(k: Kernel, inputs: readonly Strided[], consts: readonly number[], outShape: Shape, into?: Buf): Buf;
   /** Reduces a contiguous `shape` over `axes`; the result is contiguous without those axes. */

@@ -111,11 +111,12 @@ export class CpuBackend implements Backend {
   upload(d: Float32Array): Buf {
     return this.wrap(d);
   }
-  read(buf: Buf): Promise<Float32Array> {
-    return Promise.resolve(data(buf).slice());
+  read(buf: Buf, release = false): Promise<Float32Array> {
+    return Promise.resolve(this.readSync(buf, release));
   }
-  readSync(buf: Buf): Float32Array {
-    return data(buf).slice();
+  /** A released buffer's array is handed over as it is: no copy. */
+  readSync(buf: Buf, release = false): Float32Array {
+    return release ? data(buf) : data(buf).slice();
   }
   map(k: Kernel, inputs: readonly Strided[], consts: readonly number[], shape: Shape, into?: Buf): Buf {
     const n = numelOf(shape);

@@ -4,12 +4,12 @@
 // binding (up to maxBufferSize): webgpu_split.ts cuts their work into binding-sized parts.
 // Allocations past maxBufferSize or the memory budget throw "out of memory on webgpu: ...".
 import type { MessagePort, Worker } from "node:worker_threads";
-import { render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
 import { checkKernel, grid, mapMeta, mapReduceFits, planMapReduce, readMode, type Sink } from "./webgpu_plan.js";
 import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.js";
 import { WorkerLink } from "./webgpu_link.js";
+import { planVec4, scalarSource, vec4Fits, vec4Source } from "./webgpu_source.js";
 import { type Budget, type Cmd, type Kind, type Limits, MAX_INPUTS, NONE, type Range } from "./webgpu_protocol.js";
 import { collectGarbage, startWorker } from "./webgpu_spawn.js";
 
@@ -68,19 +68,19 @@ export class WebGpuBackend implements Backend {
     return b;
   }
 
-  read(buf: Buf): Promise<Float32Array> {
+  /** A released buffer is freed once its read is queued: the copy out runs first on the queue. */
+  read(buf: Buf, release = false): Promise<Float32Array> {
     try {
-      const b = this.own(buf);
-      return b.size === 0 ? Promise.resolve(new Float32Array(0)) : this.q.read(b.id);
+      const b = this.own(buf), p = b.size === 0 ? Promise.resolve(new Float32Array(0)) : this.q.read(b.id);
+      return release && this.free(b), p;
     } catch (e) {
       return Promise.reject(e as Error);
     }
   }
 
-  readSync(buf: Buf): Float32Array {
-    const b = this.own(buf);
-    if (b.size === 0) return new Float32Array(0);
-    return this.q.readSync(b.id);
+  readSync(buf: Buf, release = false): Float32Array {
+    const b = this.own(buf), out = b.size === 0 ? new Float32Array(0) : this.q.readSync(b.id);
+    return release && this.free(b), out;
   }
 
   map(
@@ -99,10 +99,14 @@ export class WebGpuBackend implements Backend {
     const racy = ins.some((s, j) => s.b === out && modes[j] === 2);
     if (!racy) ins.forEach((s, j) => s.b === out && (modes[j] = 3));
     const { meta, dims } = mapMeta(shape, ins.map((s) => s.strides), modes, consts);
+    if (!racy && vec4Fits(k, n, modes, this.sink.bind)) {
+      const key = `vmap${modes.join("")}:${k.key}`, wgsl = this.source(key, () => vec4Source(k, modes));
+      return planVec4(this.sink, key, out.id, ins.map((s) => s.b.id), meta, n, wgsl), out;
+    }
     const dst = racy ? this.sink.alloc(n) : out.id;
     const mins = ins.map((s, j) => ({ id: modes[j] === 3 ? NONE : s.b.id, size: s.b.size,
       mode: modes[j] as number }));
-    const wgsl = this.expression(k);
+    const wgsl = this.source(k.key, () => scalarSource(k));
     try {
       planMap(this.sink, k.key, dst, mins, dims, meta, n, wgsl);
     } catch (e) {
@@ -131,7 +135,7 @@ export class WebGpuBackend implements Backend {
       const { meta } = mapMeta(shape, ins.map((s) => s.strides), modes, consts);
       const ids = [...ins.map((s) => s.b.id), ...Array<number>(MAX_INPUTS - ins.length).fill(NONE)];
       const out = this.newBuf(numelOf(shape.filter((_, d) => !ax.includes(d))));
-      const wgsl = this.expression(k, "mr:");
+      const wgsl = this.source(`mr:${k.key}`, () => scalarSource(k));
       try {
         planMapReduce(this.sink, op, k.key, ids, meta, shape, ax, out.id, wgsl);
         return out;
@@ -212,15 +216,11 @@ export class WebGpuBackend implements Backend {
     return this.q.shutdown();
   }
 
-  /** The WGSL of a map kernel's expression, the first time its key is seen (the worker caches). */
-  private expression(k: Kernel, kind = ""): string | undefined {
-    if (this.keys.has(kind + k.key)) return undefined;
-    this.keys.add(kind + k.key);
-    // Names elementwise.wgsl defines: input j loads through gw_aj, constant j sits in meta.
-    const env: Record<string, string> = {};
-    k.inputs.forEach((l, j) => (env[l] = `gw_a${j}(i, o[${j}])`));
-    k.consts.forEach((l, j) => (env[l] = `gw_c(${j}u)`));
-    return render(k.expr, "wgsl", env);
+  /** A kernel's WGSL the first time the worker sees `key` (it caches), else undefined. */
+  private source(key: string, src: () => string): string | undefined {
+    if (this.keys.has(key)) return undefined;
+    this.keys.add(key);
+    return src();
   }
 
   private run(

@@ -3,6 +3,7 @@
 import { type Kind, LAYOUTS, SHADER_FILES } from "./webgpu_protocol.js";
 
 const SPLICE = "/*splice:expr*/0.0";
+const LANES = "/*splice:lanes*/";
 
 export class Pipelines {
   private pipelines = new Map<string, GPUComputePipeline>();
@@ -36,9 +37,9 @@ export class Pipelines {
     let p = this.pipelines.get(key);
     if (p) return p;
     let code = SHADER_FILES[kind].map((f) => this.shaders[f] ?? "").join("\n");
-    if (kind === "map" || kind === "mapreduce") {
+    if (kind === "map" || kind === "mapreduce" || kind === "vmap") {
       if (wgsl === undefined) throw new Error(`WebGPU worker: no expression for kernel ${key}`);
-      code = code.replace(SPLICE, `(${wgsl})`);
+      code = kind === "vmap" ? code.replace(LANES, wgsl) : code.replace(SPLICE, `(${wgsl})`);
     }
     // A compile error arrives synchronously as an uncaptured error, which the worker reports
     // against this kernel; no getCompilationInfo() promise (a pending Dawn promise aborts the

@@ -2,11 +2,12 @@
 // The main thread names buffers with its own integer ids, so creating one needs no round trip.
 
 /** Shader kinds; each has a fixed bind group layout (binding 0 is always the meta uniform). */
-export type Kind = "map" | "mapreduce" | "reduce" | "arg" | "onehot";
+export type Kind = "map" | "vmap" | "mapreduce" | "reduce" | "arg" | "onehot";
 
 /** Storage bindings after the meta uniform, in order: "rw" read_write, "r" read-only. */
 export const LAYOUTS: Record<Kind, readonly ("rw" | "r")[]> = {
   map: ["rw", "r", "r", "r", "r", "r", "r"],
+  vmap: ["rw", "r", "r", "r", "r", "r", "r"],
   mapreduce: ["rw", "r", "r", "r", "r", "r", "r"],
   reduce: ["rw", "r"],
   arg: ["rw", "rw", "r", "r"],
@@ -16,6 +17,7 @@ export const LAYOUTS: Record<Kind, readonly ("rw" | "r")[]> = {
 /** Each kind's shader files, concatenated in order (common.wgsl first). */
 export const SHADER_FILES: Record<Kind, readonly string[]> = {
   map: ["common.wgsl", "trig.wgsl", "map_inputs.wgsl", "elementwise.wgsl"],
+  vmap: ["common.wgsl", "trig.wgsl", "elementwise_vec4.wgsl"],
   mapreduce: ["common.wgsl", "trig.wgsl", "tree.wgsl", "map_inputs.wgsl", "map_reduce.wgsl"],
   reduce: ["common.wgsl", "tree.wgsl", "reduce.wgsl"],
   arg: ["common.wgsl", "tree.wgsl", "arg_reduce.wgsl"],

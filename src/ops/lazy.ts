@@ -55,6 +55,8 @@ export class Lazy {
     readonly consts: readonly number[],
     readonly shape: readonly number[],
     readonly nodes: number,
+    /** A deferred non-elementwise result (a reduction): computes a buffer already held once. */
+    readonly run?: () => Buf,
   ) {}
 }
 
@@ -63,6 +65,7 @@ export class Storage {
   version = 0;
   /** Live tensor handles on this storage; the last one disposed releases the buffer. */
   handles = 0;
+  private reads = 0;
   constructor(
     private b: Buf | null,
     public lazy: Lazy | null,
@@ -75,12 +78,23 @@ export class Storage {
     if (!this.b) {
       const L = this.lazy;
       if (!L) throw errors.disposed();
-      this.b = realize(L, this.dev);
-      hold(this.b);
+      if (L.run) this.b = L.run();
+      else hold((this.b = realize(L, this.dev)));
       this.lazy = null;
       letGoAll(L, this.dev);
     }
     return this.b;
+  }
+  /**
+   * For a host read: a recipe's values in a buffer of their own, which the reader reads and
+   * releases, or null to read (and keep) the storage's buffer. A first read leaves nothing behind
+   * (the cpu hands that array over, webgpu's buffer goes back to its pool at once); the recipe
+   * stays pending, and a second read computes and keeps the buffer.
+   */
+  scratch(): Buf | null {
+    const L = this.lazy;
+    if (!L || L.run || this.reads++ > 0) return null;
+    return realize(L, this.dev);
   }
   /** An in-place write: this storage takes `s`'s buffer or recipe (s is left empty). */
   assign(s: Storage): void {
@@ -90,6 +104,7 @@ export class Storage {
     this.lazy = s.lazy;
     s.b = s.lazy = null;
     this.version++;
+    this.reads = 0;
     this.letGoOf(b, lazy);
   }
   /** The current contents as a storage of their own (what an in-place op overwrote). */
@@ -121,10 +136,32 @@ function kernelOf(L: Lazy): Kernel {
 
 const realize = (L: Lazy, dev: Device): Buf => dev.backend.map(kernelOf(L), L.inputs, L.consts, L.shape);
 
+const DIV = leaf("i0").div(leaf("c0"));
+
+/**
+ * A result computed only when its buffer is first needed, e.g. a loss that backward never reads:
+ * `run` reads `inputs` (held until then) and returns a new buffer; `divisor` divides it (mean).
+ */
+export function deferred(
+  shape: readonly number[], dev: Device, inputs: readonly LazyInput[], run: () => Buf, divisor?: number,
+): Storage {
+  dev.backend.check?.();
+  const once = (): Buf => {
+    const r = run();
+    if (divisor === undefined) return (hold(r), r);
+    const q = realize(new Lazy(DIV, [{ buf: r, strides: contiguous(shape) }], [Math.fround(divisor)], shape, 2), dev);
+    dev.backend.free(r);
+    return (hold(q), q);
+  };
+  const s = new Storage(null, new Lazy(DIV, inputs, [], shape, 1, once), dev);
+  if (!fusion) void s.buf;
+  return s;
+}
+
 /** The pending recipe of `t` as a reduction's fused producer, or null to read its buffer. */
 export function producerOf(t: Source): MapSource | null {
   const L = t._storage.lazy;
-  if (!L || !fusion || !t._storage.dev.backend.mapReduce || !sameShape(L.shape, t.shape)) return null;
+  if (!L || L.run || !fusion || !t._storage.dev.backend.mapReduce || !sameShape(L.shape, t.shape)) return null;
   return { kernel: kernelOf(L), inputs: L.inputs, consts: L.consts };
 }
 
@@ -177,7 +214,7 @@ export class Builder {
   /** The expression reading tensor `t` broadcast to this kernel's shape. */
   tensor(t: Source): E {
     const s = t._storage, L = s.lazy;
-    if (L && this.inline && viewable(L, t.shape) && (L.owner === this || L.owner === null || L.nodes <= RECOMPUTE_NODES)) {
+    if (L && !L.run && this.inline && viewable(L, t.shape) && (L.owner === this || L.owner === null || L.nodes <= RECOMPUTE_NODES)) {
       L.owner ??= this;
       const at = sameShape(L.shape, t.shape) ? null : contiguous(t.shape);
       const map: Partial<Record<Leaf, E>> = {};

@@ -2,13 +2,13 @@
 // reductions (sum, mean, max, min), shapes (reshape, expand, squeeze), copies and fills.
 import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type BackwardFn, Node, SavedTensor } from "../autograd/node.js";
-import { type Buf, type ReduceOp, numelOf } from "../backend/backend.js";
+import { type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
 import { checkInts, normDim, sameShape, sumToAxes } from "../shape.js";
 import { type Dims, Tensor } from "../tensor.js";
 import { apply, applyAt, copyTo, fill, type Operand } from "./apply.js";
-import { producerOf } from "./lazy.js";
+import { type Storage, deferred, producerOf } from "./lazy.js";
 import type { OpName } from "./table.js";
 
 export type ValuesIndices = [values: Tensor, indices: Tensor] & { values: Tensor; indices: Tensor };
@@ -45,14 +45,21 @@ const keptShape = (shape: readonly number[], axes: number[], keepdim: boolean): 
 function reduceSum(t: Tensor, axes: number[], keepdim: boolean): Tensor {
   const shape = keptShape(t.shape, axes, keepdim);
   if (axes.length === 0) return copyTo(t, shape);
-  return Tensor._make(reduceOf("sum", t, axes), shape, t._dev);
+  return Tensor._fromStorage(reduceOf("sum", t, axes, shape), shape);
 }
 
-/** Reduces t over axes, taking a pending elementwise producer as the input when the device can. */
-function reduceOf(op: ReduceOp, t: Tensor, axes: number[]): Buf {
-  const src = producerOf(t);
-  const b = t._dev.backend;
-  return src && b.mapReduce ? b.mapReduce(op, src, t.shape, axes) : b.reduce(op, t._buf, t.shape, axes);
+/**
+ * Reduces t over axes into a tensor of `shape`, deferred until its value is needed (backward of
+ * a loss never reads it), taking a pending elementwise producer as the input when the device can.
+ */
+function reduceOf(op: ReduceOp, t: Tensor, axes: number[], shape: readonly number[], divisor?: number): Storage {
+  const src = producerOf(t), b = t._dev.backend, at = t.shape;
+  if (src && b.mapReduce) {
+    const mr = b.mapReduce.bind(b);
+    return deferred(shape, t._dev, src.inputs, () => mr(op, src, at, axes), divisor);
+  }
+  const input = t._buf;
+  return deferred(shape, t._dev, [{ buf: input, strides: [] }], () => b.reduce(op, input, at, axes), divisor);
 }
 
 /** Sum over dims (all by default). */
@@ -68,9 +75,14 @@ export function sum(t: Tensor, dim: Dims | null | undefined, keepdim: boolean): 
 export function mean(t: Tensor, dim: Dims | null | undefined, keepdim: boolean): Tensor {
   const axes = axesOf("mean", t, dim, keepdim);
   const n = numelOf(t.shape.filter((_, i) => axes.includes(i)));
-  const s = reduceSum(t, axes, keepdim);
-  const out = s.div(n);
-  s.dispose(); // out's recipe holds what it needs
+  const shape = keptShape(t.shape, axes, keepdim);
+  let out: Tensor;
+  if (axes.length) out = Tensor._fromStorage(reduceOf("sum", t, axes, shape, n), shape);
+  else {
+    const s = copyTo(t, shape);
+    out = s.div(n);
+    s.dispose(); // out's recipe holds what it needs
+  }
   const keep = keptShape(t.shape, axes, true);
   return record(out, dim == null ? "MeanBackward0" : "MeanBackward1", [t], [], (g) => [
     applyAt("div", [g.reshape(keep), n], t.shape),
@@ -82,7 +94,7 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
   const B = op === "max" ? "Max" : "Min";
   if (dim === undefined) {
     if (t.numel === 0) throw errors.emptyReduce(op);
-    const out = Tensor._make(reduceOf(op, t, t.shape.map((_, i) => i)), [], t._dev);
+    const out = Tensor._fromStorage(reduceOf(op, t, t.shape.map((_, i) => i), []), []);
     // NOTE: ties share the gradient evenly; a NaN result sends it to the NaN inputs.
     return record(out, `${B}Backward1`, [t], [t, out], (g, [x, o]) => {
       const mask = (o as Tensor).isnan().item() ? (x as Tensor).isnan() : (x as Tensor).eq(o as Tensor);
@@ -179,7 +191,7 @@ export function expand(t: Tensor, sizes: number[]): Tensor {
 export function sumTo(t: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(t.shape, shape)) return t;
   const axes = sumToAxes(shape, t.shape);
-  return Tensor._make(reduceOf("sum", t, axes), shape, t._dev);
+  return Tensor._fromStorage(reduceOf("sum", t, axes, shape), shape);
 }
 
 export function clone(t: Tensor): Tensor {
