@@ -41,6 +41,8 @@ export const SYSTEMS: readonly SystemSpec[] = [
     load: async () => (await import("./systems/wgsl.js")).wgsl("scalar") },
   { id: "wgsl-w2-vec4", role: "ceiling", device: "gpu", label: "WGSL ceiling: one vec4 dispatch", workloads: ["W2"],
     load: async () => (await import("./systems/wgsl.js")).wgsl("vec4") },
+  { id: "wgsl-w1", role: "ceiling", device: "gpu", label: "WGSL reference: W1 in 3 raw dispatches", workloads: ["W1"],
+    load: async () => (await import("./systems/wgsl_w1.js")).wgslW1() },
   { id: "wgsl-fixed", role: "ceiling", device: "gpu", label: "WGSL fixed cost: dispatch+readback (W2), per dispatch of 100 (W4)",
     workloads: ["W2", "W4"], fixed: { W2: [W4_N], W4: [W4_N] },
     load: async () => (await import("./systems/wgsl.js")).wgsl("fixed") },
