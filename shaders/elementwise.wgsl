@@ -6,9 +6,8 @@
 // ops, as one buffer may not be bound both read-only and writable), 16..23 shape, 24..71 strides
 // (8 per input), 72..87 constants as f32 bits, 88..93 where strided inputs' bindings start.
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let l = gw_index(wid, nwg, lid);
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let l = gw_thread(gid);
   if (l >= gw_u(0u)) { return; }
   let i = l + gw_u(4u);
   var o = gw_offsets(l);

@@ -26,9 +26,8 @@ fn gw_lanes(i: u32) -> vec4<f32> {
 }
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = gw_index(wid, nwg, lid);
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gw_thread(gid);
   if (i >= gw_u(0u)) { return; }
   dst[i] = gw_lanes(i);
 }

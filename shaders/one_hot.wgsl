@@ -5,9 +5,8 @@
 @group(0) @binding(2) var<storage, read> idx: array<f32>;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let l = gw_index(wid, nwg, lid);
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let l = gw_thread(gid);
   if (l >= gw_u(0u)) { return; }
   let i = l + gw_u(3u);
   let inner = gw_u(2u);

@@ -6,7 +6,7 @@
 import type { MessagePort, Worker } from "node:worker_threads";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
-import { checkKernel, grid, mapMeta, mapReduceFits, planMapReduce, readMode, type Sink } from "./webgpu_plan.js";
+import { checkKernel, grid, mapMeta, mapReduceFits, planMapReduce, readMode, type Sink, withRow } from "./webgpu_plan.js";
 import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.js";
 import { WorkerLink } from "./webgpu_link.js";
 import { planVec4, scalarSource, vec4Fits, vec4Source } from "./webgpu_source.js";
@@ -231,11 +231,10 @@ export class WebGpuBackend implements Backend {
     // The planners keep bindings within the limit (tests that shrink it rely on this check).
     ids.forEach((id, k) => {
       const bytes = ranges?.[k]?.[1] ?? this.live.get(id) ?? 0;
-      if (bytes > this.limits.maxStorageBufferBindingSize) {
+      if (bytes > this.limits.maxStorageBufferBindingSize)
         throw new Error(`webgpu: internal error: ${key} would bind ${bytes} bytes of buffer ${id}`);
-      }
     });
-    const cmd: Cmd = { op: "run", kind, key, ids, meta: this.q.meta(meta), groups };
+    const cmd: Cmd = { op: "run", kind, key, ids, meta: this.q.meta(withRow(meta, groups[0])), groups };
     if (wgsl !== undefined) cmd.wgsl = wgsl;
     if (ranges?.some((r) => r !== null)) cmd.ranges = ranges;
     this.q.push(cmd);

@@ -59,6 +59,13 @@ export function grid(threads: number, maxPerDim: number): [number, number] {
   return [maxPerDim, y];
 }
 
+/** A copy of a dispatch's meta block with word 95, gw_thread's threads per grid row (common.wgsl). */
+export function withRow(meta: Uint32Array, groupsX: number): Uint32Array {
+  const m = meta.slice();
+  m[95] = groupsX * WORKGROUP;
+  return m;
+}
+
 /** How a map input is read: 0 in the output's layout, 1 its only element, 2 through strides. */
 export function readMode(size: number, strides: readonly number[], shape: Shape): 0 | 1 | 2 {
   if (size === 1) return 1;
