@@ -6,7 +6,7 @@ import { errors } from "../errors.js";
 import { broadcastShapes, sameShape } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import type { Device } from "../device.js";
-import { type E, type Leaf, g as g_, leaves, substitute, x as X } from "./expr.js";
+import { type E, type Leaf, g as g_, leavesCached, substitute, x as X } from "./expr.js";
 import { type Builder, compose } from "./lazy.js";
 import { OPS, type OpName, type Variant, gradFnName, saves } from "./table.js";
 
@@ -48,15 +48,21 @@ function checkOperand(fn: string, o: unknown, i: number): asserts o is Operand {
 /** Runs (or, fused, records) op `name`'s forward at the broadcast shape, or at `at`. */
 function forward(name: OpName, ops: readonly Operand[], at?: readonly number[]) {
   const spec = OPS[name];
-  ops.forEach((o, i) => checkOperand(name, o, i));
-  const ts = ops.filter((o): o is Tensor => o instanceof Tensor);
+  const ts: Tensor[] = [];
+  let variant = "";
+  for (let i = 0; i < ops.length; i++) {
+    const o = ops[i];
+    checkOperand(name, o, i);
+    if (o instanceof Tensor) ts.push(o);
+    variant += o instanceof Tensor ? "t" : "s";
+  }
   const dev = sameDevice(ts);
   let shape: readonly number[] = at ?? [];
   for (const t of ts) shape = broadcastShapes(shape, t.shape);
-  const variant = ops.map((o) => (o instanceof Tensor ? "t" : "s")).join("") as Variant;
-  const env = new Map(spec.args.map((l, i) => [l, ops[i] as Operand]));
+  const env = new Map<Leaf, Operand>();
+  spec.args.forEach((l, i) => env.set(l, ops[i] as Operand));
   const storage = compose(shape, dev, (b) => bind(b, spec.fwd, env));
-  return { spec, dev, shape, variant, storage };
+  return { spec, dev, shape, variant: variant as Variant, storage };
 }
 
 /** Records the Node of op `name` for `out`; `savedSelf` replaces ops[0] where it was overwritten. */
@@ -92,7 +98,7 @@ function record(name: OpName, ops: readonly Operand[], out: Tensor, variant: Var
       if (!d || !next[i]) return null;
       if (d === g_) return g; // identity gradient (add, sub's first input): no kernel
       // Bind exactly the leaves this gradient reads: g and saved tensors, numbers as constants.
-      const used = leaves(d);
+      const used = leavesCached(d);
       const bound = new Map<Leaf, Operand>([["g", g], ...savedLeaves.map((s, j) => [s, tensors[j] as Tensor] as const), ...env]);
       for (const k of bound.keys()) if (!used.has(k)) bound.delete(k);
       return Tensor._fromStorage(compose(shape, g._dev, (b) => bind(b, d, bound)), shape);

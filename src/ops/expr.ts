@@ -96,7 +96,13 @@ const un = (op: UnaryPrim, a: E): E => new E({ k: "un", op, a });
 const bin = (op: BinaryPrim, a: E, b: E | number): E => new E({ k: "bin", op, a, b: lift(b) });
 const cmp = (op: CmpPrim, a: E, b: E | number): Cond => new Cond({ k: "cmp", op, a, b: lift(b) });
 
-export const leaf = (name: Leaf): E => new E({ k: "leaf", name });
+const leafs = new Map<Leaf, E>();
+/** The leaf `name` (interned: expressions are immutable, and kernels are built from many leaves). */
+export const leaf = (name: Leaf): E => {
+  let e = leafs.get(name);
+  if (!e) leafs.set(name, (e = new E({ k: "leaf", name })));
+  return e;
+};
 export const lit = (v: number): E => lift(v);
 /** select(c, t, f) = c ? t : f */
 export const select = (c: Cond, t: E | number, f: E | number): E =>
@@ -107,6 +113,14 @@ export const num = (c: Cond): E => new E({ k: "num", c });
 export const [x, y, z, out, g] = (["x", "y", "z", "out", "g"] as const).map(leaf) as [E, E, E, E, E];
 
 /** Every leaf an expression reads. */
+const leavesOf = new WeakMap<E, ReadonlySet<Leaf>>();
+/** leaves(e) of a fixed expression (the op table's), computed once. */
+export function leavesCached(e: E): ReadonlySet<Leaf> {
+  let s = leavesOf.get(e);
+  if (!s) leavesOf.set(e, (s = leaves(e)));
+  return s;
+}
+
 export function leaves(e: E | Cond, acc = new Set<Leaf>()): Set<Leaf> {
   const n = e.n;
   switch (n.k) {

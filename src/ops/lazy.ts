@@ -49,6 +49,7 @@ const letGoAll = (L: Lazy, dev: Device): void => L.inputs.forEach((x) => letGo(x
 export class Lazy {
   /** The first kernel that inlined this recipe; a second one reads it from a buffer instead. */
   owner: Builder | null = null;
+  kernel: Kernel | null = null;
   constructor(
     readonly expr: E,
     readonly inputs: readonly LazyInput[],
@@ -126,6 +127,10 @@ export class Storage {
 const kernels = new Map<string, Kernel>();
 
 function kernelOf(L: Lazy): Kernel {
+  return (L.kernel ??= internKernel(L));
+}
+
+function internKernel(L: Lazy): Kernel {
   const inputs = L.inputs.map((_, i) => `i${i}` as Leaf);
   const consts = L.consts.map((_, i) => `c${i}` as Leaf);
   const key = `${L.expr.key}|${inputs.length}|${consts.length}`;

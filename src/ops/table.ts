@@ -91,7 +91,17 @@ export const OPS = {
 export type OpName = keyof typeof OPS;
 
 /** The leaves other than g that the gradients of `args` read: what a Node must save. */
-export function saves(s: OpSpec, args: readonly Leaf[] = s.args): Set<Leaf> {
+export function saves(s: OpSpec, args: readonly Leaf[] = s.args): ReadonlySet<Leaf> {
+  let bySpec = savesOf.get(s);
+  if (!bySpec) savesOf.set(s, (bySpec = new Map()));
+  const key = args.join();
+  let acc = bySpec.get(key);
+  if (!acc) bySpec.set(key, (acc = savesUncached(s, args)));
+  return acc;
+}
+const savesOf = new WeakMap<OpSpec, Map<string, ReadonlySet<Leaf>>>();
+
+function savesUncached(s: OpSpec, args: readonly Leaf[]): Set<Leaf> {
   const acc = new Set<Leaf>();
   for (const a of args) {
     const d = (s.grads as Partial<Record<Leaf, E>>)[a];
