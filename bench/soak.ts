@@ -19,9 +19,14 @@ const gc = runInNewContext("gc") as () => void;
  * the WebGPU pool's idle time, so that a checkpoint sees what the run retains.
  */
 async function settle(device: Device): Promise<void> {
-  for (let k = 0; k < 3; k++) {
+  // Collected tensors leave the live count when their finalizers run, which a loaded machine can
+  // delay past one round: collect until the count holds still for two rounds (at most 20).
+  for (let k = 0, still = 0, last = -1; k < 20 && still < 2; k++) {
     gc();
     await new Promise((r) => setTimeout(r, 5));
+    const now = memory(device).liveTensors ?? 0;
+    still = now === last ? still + 1 : 0;
+    last = now;
   }
   if (device.type === "webgpu") await new Promise((r) => setTimeout(r, IDLE_MS + 100));
 }

@@ -14,18 +14,6 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
   return out;
 }
 
-/** Strides (elements) reading a contiguous `shape` at broadcast `outShape`; 0 where broadcast. */
-export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
-  const off = outShape.length - shape.length;
-  const s = new Array<number>(outShape.length).fill(0);
-  for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
-    const d = shape[i] as number;
-    s[i + off] = d === 1 ? 0 : acc;
-    acc *= d;
-  }
-  return s;
-}
-
 /** Wraps a possibly negative dim of `fn` into [0, ndim), with PyTorch's error otherwise. */
 export function normDim(fn: string, dim: unknown, ndim: number): number {
   if (typeof dim !== "number" || !Number.isInteger(dim)) throw errors.badArg(fn, "dim", "an integer", dim);

@@ -2,6 +2,7 @@
 // (W1) and by elementwise chains, counted on every device; results equal the unfused ones.
 import { describe, expect, test } from "vitest";
 import { type Device, arange, manualSeed, randn, tensor } from "../src/index.js";
+import { factor, leaf } from "../src/ops/expr.js";
 import { isFusionEnabled, setFusion } from "../src/ops/lazy.js";
 import { availableDevices } from "./setup.js";
 
@@ -134,4 +135,22 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(Array.from(b.dataSync())).toEqual([2, 4, 6]);
     expect(Array.from(a.dataSync())).toEqual([11, 12, 13]);
   });
+});
+
+test("CPU loops compute invariant subexpressions once and repeated ones once per element", () => {
+  const [i0, c0, c1] = [leaf("i0"), leaf("c0"), leaf("c1")];
+  const scale = c0.div(c1).mul(2), y = i0.add(c1);
+  const f = factor(scale.mul(y).add(scale.mul(y)).add(y.mul(y)), (l) => l === "i0");
+  expect(f.hoisted.map((e) => e.key)).toEqual(["div(c0,c1)", "mul(c1000,2)"]);
+  expect(f.shared.map((e) => e.key)).toEqual(["add(i0,c1)", "mul(c1001,i1000)"]);
+  expect(f.expr.key).toBe("add(add(i1001,i1001),mul(i1000,i1000))");
+  // The factored kernel gives the unfactored one's values, bit for bit, NaN and Inf included.
+  const x = tensor([1, -2, Number.NaN, Infinity, 3e38, -0]);
+  const t = x.add(0.5);
+  expect(Array.from(t.mul(t).add(t.mul(t)).div(t.add(1)).dataSync())).toEqual(
+    Array.from(x.dataSync()).map((v) => {
+      const a = Math.fround(v + 0.5), s = Math.fround(a * a);
+      return Math.fround(Math.fround(s + s) / Math.fround(a + 1));
+    }),
+  );
 });

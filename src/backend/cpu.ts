@@ -1,5 +1,6 @@
 // The CPU backend: Float32Array buffers; each kernel is rendered to JS once per (kernel, layout)
 // and compiled with new Function. Sums accumulate in float64, so they are at least as exact as torch's.
+import { factor } from "../ops/expr.js";
 import { JS_PRELUDE, render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
@@ -37,6 +38,21 @@ function isContiguous(strides: readonly number[], shape: Shape): boolean {
   return true;
 }
 
+/**
+ * Renders a kernel's value for a loop over elements: loop-invariant subexpressions go to `hoist`
+ * (before the loop), repeated ones to `temps` (once per element); env gives the leaves' source.
+ */
+function lower(k: Kernel, modes: readonly Mode[], env: Record<string, string>, hoist: string[]) {
+  const f = factor(k.expr, (l) => k.inputs.includes(l) && modes[k.inputs.indexOf(l)] !== "s");
+  f.hoisted.forEach((h, j) => {
+    hoist.push(`const h${j} = ${render(h, "js", env)};`);
+    env[`c${1000 + j}`] = `h${j}`;
+  });
+  let temps = "";
+  f.shared.forEach((t, j) => ((temps += `const t${j} = ${render(t, "js", env)}; `), (env[`i${1000 + j}`] = `t${j}`)));
+  return { temps, value: render(f.expr, "js", env) };
+}
+
 function compile(k: Kernel, modes: Mode[]): Compiled {
   const env: Record<string, string> = {};
   const hoist: string[] = [];
@@ -52,7 +68,8 @@ function compile(k: Kernel, modes: Mode[]): Compiled {
       env[l] = `v${j}`;
     } else env[l] = modes[j] === "c" ? `a${j}[i]` : `a${j}[o${j}]`;
   });
-  const body = `out[i] = ${render(k.expr, "js", env)};`;
+  const { temps, value } = lower(k, modes, env, hoist);
+  const body = `${temps}out[i] = ${value};`;
   let src: string;
   if (!general) {
     src = `${hoist.join("\n")}\nfor (let i = 0; i < out.length; i++) { ${body} }`;
@@ -90,10 +107,11 @@ function compileReduce(k: Kernel, modes: Mode[], op: ReduceOp): CompiledReduce {
     env[l] = modes[j] === "s" ? `v${j}` : `a${j}[i]`;
   });
   // Each value is rounded to float32 first, as a materialized intermediate would be.
-  const v = `Math.fround(${render(k.expr, "js", env)})`;
+  const { temps, value } = lower(k, modes, env, hoist);
+  const v = `Math.fround(${value})`;
   const step =
-    op === "sum" ? `acc += ${v};`
-    : `{ const v = ${v}; if (v !== v) return NaN; if (v ${op === "max" ? ">" : "<"} acc) acc = v; }`;
+    op === "sum" ? `{ ${temps}acc += ${v}; }`
+    : `{ ${temps}const v = ${v}; if (v !== v) return NaN; if (v ${op === "max" ? ">" : "<"} acc) acc = v; }`;
   const init = op === "sum" ? "0" : op === "max" ? "-Infinity" : "Infinity";
   const src = `${hoist.join("\n")}\nlet acc = ${init};\nfor (let i = 0; i < n; i++) ${step}\nreturn acc;`;
   return new Function("ins", "consts", "n", `"use strict";${JS_PRELUDE}${src}`) as CompiledReduce;

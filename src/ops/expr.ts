@@ -166,3 +166,42 @@ function substituteCond(c: Cond, sub: Partial<Record<Leaf, E>>): Cond {
 }
 
 export type { Node as ENode, CondNode };
+
+const KIDS = ["a", "b", "c", "t", "f"] as const;
+const kids = (v: E | Cond): (E | Cond)[] =>
+  KIDS.map((k) => (v.n as Record<string, unknown>)[k]).filter((x): x is E | Cond => x instanceof E || x instanceof Cond);
+
+/** `v` with each child replaced by f(child) (v itself when none changes). */
+function rebuild(v: E | Cond, f: (x: E | Cond) => E | Cond): E | Cond {
+  const n = v.n as Record<string, unknown>, m: Record<string, unknown> = { ...n };
+  for (const k of KIDS) if (n[k] instanceof E || n[k] instanceof Cond) m[k] = f(n[k] as E | Cond);
+  if (KIDS.every((k) => m[k] === n[k])) return v;
+  return v instanceof E ? new E(m as Node) : new Cond(m as CondNode);
+}
+
+/**
+ * The subexpressions worth computing once (for loops that render `e` per element): those that
+ * read no `varying` leaf, hoisted out of the loop, and those that occur more than once, computed
+ * once per element. `expr` reads them as leaves c<1000+k> (hoisted[k]) and i<1000+k> (shared[k]),
+ * listed inner ones first. The operations are the same, so the values are too.
+ */
+export function factor(e: E, varying: (l: Leaf) => boolean): { expr: E; hoisted: E[]; shared: E[] } {
+  const count = new Map<string, number>(), varies = new Map<string, boolean>();
+  const scan = (v: E | Cond): boolean => {
+    const vary = v.n.k === "leaf" ? varying(v.n.name) : kids(v).map(scan).some(Boolean);
+    if (v instanceof E) count.set(v.key, (count.get(v.key) ?? 0) + 1), varies.set(v.key, vary);
+    return vary;
+  };
+  scan(e);
+  const hoisted: E[] = [], shared: E[] = [], named = new Map<string, E>();
+  const build = (v: E | Cond): E | Cond => {
+    if (!(v instanceof E)) return rebuild(v, build);
+    if (v.n.k === "leaf" || v.n.k === "lit") return v;
+    const known = named.get(v.key), r = known ?? (rebuild(v, build) as E), hoist = !varies.get(v.key);
+    if (known || (!hoist && (count.get(v.key) ?? 0) < 2)) return r;
+    const list = hoist ? hoisted : shared, name = leaf(`${hoist ? "c" : "i"}${1000 + list.push(r) - 1}`);
+    named.set(v.key, name);
+    return name;
+  };
+  return { expr: build(e) as E, hoisted, shared };
+}

@@ -2,7 +2,7 @@
 // consumers and compiled into one kernel when something needs its buffer (a read, a reduction).
 // Buffers are never written after creation: an in-place op gives its storage a new recipe/buffer,
 // so pending recipes stay valid. GRADWISE_FUSION=0 or setFusion(false) realizes every op.
-import type { Buf, Kernel, MapSource } from "../backend/backend.js";
+import { type Buf, type Kernel, type MapSource, contiguousStrides } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
 import { sameShape } from "../shape.js";
@@ -86,12 +86,9 @@ export class Storage {
     }
     return this.b;
   }
-  /**
-   * For a host read: a recipe's values in a buffer of their own, which the reader reads and
-   * releases, or null to read (and keep) the storage's buffer. A first read leaves nothing behind
-   * (the cpu hands that array over, webgpu's buffer goes back to its pool at once); the recipe
-   * stays pending, and a second read computes and keeps the buffer.
-   */
+  /** For a host read: a recipe's values in a buffer of their own that the reader releases (the cpu
+   * hands it over, webgpu pools it at once), leaving the recipe pending; null from the second read
+   * on: read (and keep) the storage's buffer. */
   scratch(): Buf | null {
     const L = this.lazy;
     if (!L || L.run || this.reads++ > 0) return null;
@@ -154,7 +151,7 @@ export function deferred(
   const once = (): Buf => {
     const r = run();
     if (divisor === undefined) return (hold(r), r);
-    const q = realize(new Lazy(DIV, [{ buf: r, strides: contiguous(shape) }], [Math.fround(divisor)], shape, 2), dev);
+    const q = realize(new Lazy(DIV, [{ buf: r, strides: contiguousStrides(shape) }], [Math.fround(divisor)], shape, 2), dev);
     dev.backend.free(r);
     return (hold(q), q);
   };
@@ -177,16 +174,6 @@ function restride(strides: readonly number[], from: readonly number[], to: reado
   from.forEach((d, i) => (out[i + off] = d === 1 ? 0 : (strides[i] as number)));
   return out;
 }
-
-const contiguous = (shape: readonly number[]): number[] => {
-  const s = new Array<number>(shape.length);
-  for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
-    const d = shape[i] as number;
-    s[i] = d === 1 ? 0 : acc;
-    acc *= d;
-  }
-  return s;
-};
 
 /** A tensor as the builder sees it: its storage and its (view) shape. */
 export interface Source {
@@ -221,7 +208,7 @@ export class Builder {
     const s = t._storage, L = s.lazy;
     if (L && !L.run && this.inline && viewable(L, t.shape) && (L.owner === this || L.owner === null || L.nodes <= RECOMPUTE_NODES)) {
       L.owner ??= this;
-      const at = sameShape(L.shape, t.shape) ? null : contiguous(t.shape);
+      const at = sameShape(L.shape, t.shape) ? null : contiguousStrides(t.shape);
       const map: Partial<Record<Leaf, E>> = {};
       let identity = true;
       L.inputs.forEach((x, k) => {
@@ -238,7 +225,7 @@ export class Builder {
       this.nodes += L.nodes;
       return identity ? L.expr : substitute(L.expr, map);
     }
-    return this.input(s.buf, restride(contiguous(t.shape), t.shape, this.shape));
+    return this.input(s.buf, restride(contiguousStrides(t.shape), t.shape, this.shape));
   }
   get tooBig(): boolean {
     return this.inputs.length > MAX_INPUTS || this.nodes > MAX_NODES || this.consts.length > MAX_CONSTS;
@@ -255,7 +242,7 @@ export class Builder {
 /** A lazy result can be read through a view of another shape when its inputs are laid out like it. */
 function viewable(L: Lazy, shape: readonly number[]): boolean {
   if (sameShape(L.shape, shape)) return true;
-  const c = contiguous(L.shape);
+  const c = contiguousStrides(L.shape);
   return L.inputs.every((x) => x.strides.every((v) => v === 0) || sameShape(x.strides, c));
 }
 
