@@ -1,5 +1,5 @@
-// Elementwise map over contiguous data, four floats per thread (vector loads and stores; on
-// lavapipe about twice the scalar kernel's speed). Input j is read in the output's layout through
+// Elementwise map over contiguous data, four floats per thread (vector loads and stores: compare
+// bench's wgsl-w2 and wgsl-w2-vec4 rows). Input j is read in the output's layout through
 // aj (float4s) or is one element, sj[0]: both names are declared at its binding and the body uses
 // one. The main thread renders gw_lanes' body, the expression once per lane, in place of the marker.
 // Meta words: 0 the number of float4s, 72..87 constants as f32 bits (as elementwise.wgsl), 96..126

@@ -112,7 +112,6 @@ export const num = (c: Cond): E => new E({ k: "num", c });
 
 export const [x, y, z, out, g] = (["x", "y", "z", "out", "g"] as const).map(leaf) as [E, E, E, E, E];
 
-/** Every leaf an expression reads. */
 const leavesOf = new WeakMap<E, ReadonlySet<Leaf>>();
 /** leaves(e) of a fixed expression (the op table's), computed once. */
 export function leavesCached(e: E): ReadonlySet<Leaf> {
@@ -121,6 +120,7 @@ export function leavesCached(e: E): ReadonlySet<Leaf> {
   return s;
 }
 
+/** Every leaf an expression reads. */
 export function leaves(e: E | Cond, acc = new Set<Leaf>()): Set<Leaf> {
   const n = e.n;
   switch (n.k) {

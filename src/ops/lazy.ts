@@ -7,6 +7,7 @@ import type { Device } from "../device.js";
 import { errors } from "../errors.js";
 import { sameShape } from "../shape.js";
 import { type E, type Leaf, leaf, substitute } from "./expr.js";
+import { OPS } from "./table.js";
 
 let fusion = process.env.GRADWISE_FUSION !== "0";
 /** Turns elementwise fusion on or off (default on; GRADWISE_FUSION=0 turns it off). */
@@ -138,7 +139,7 @@ function internKernel(L: Lazy): Kernel {
 
 const realize = (L: Lazy, dev: Device): Buf => dev.backend.map(kernelOf(L), L.inputs, L.consts, L.shape);
 
-const DIV = leaf("i0").div(leaf("c0"));
+const DIV = substitute(OPS.div.fwd, { x: leaf("i0"), y: leaf("c0") }); // mean: a sum (i0) / its count (c0)
 
 /**
  * A result computed only when its buffer is first needed, e.g. a loss that backward never reads:
@@ -155,7 +156,7 @@ export function deferred(
     dev.backend.free(r);
     return (hold(q), q);
   };
-  const s = new Storage(null, new Lazy(DIV, inputs, [], shape, 1, once), dev);
+  const s = new Storage(null, new Lazy(leaf("i0"), inputs, [], shape, 1, once), dev); // (expr unused)
   if (!fusion) void s.buf;
   return s;
 }
