@@ -50,3 +50,27 @@ export function describeAdapter(a: GPUAdapter): Record<string, string> {
     description: i.description,
   };
 }
+
+/** One dispatch of a raw kernel: pipeline, bind group, workgroups in x and y. */
+export type Dispatch = [GPUComputePipeline, GPUBindGroup, number, number];
+
+/** Runs the dispatches (a pass each, as a framework separates ops) in one submit, then reads `n`
+ * floats of `src` back through `staging`: what the raw WGSL rows time. */
+export async function dispatchAndRead(
+  device: GPUDevice, steps: readonly Dispatch[], src: GPUBuffer, staging: GPUBuffer, n: number,
+): Promise<Float32Array> {
+  const enc = device.createCommandEncoder();
+  for (const [pipeline, group, x, y] of steps) {
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(x, y);
+    pass.end();
+  }
+  enc.copyBufferToBuffer(src, 0, staging, 0, n * 4);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const out = new Float32Array(staging.getMappedRange().slice(0));
+  staging.unmap();
+  return out;
+}

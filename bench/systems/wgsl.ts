@@ -5,7 +5,7 @@ import { w2Inputs } from "../data.js";
 import type { Cell, SystemImpl } from "../types.js";
 import { W4_OPS } from "../types.js";
 import { findUp } from "../paths.js";
-import { dawnAdapter, describeAdapter } from "./dawn.js";
+import { type Dispatch, dawnAdapter, describeAdapter, dispatchAndRead } from "./dawn.js";
 
 const WG = 256;
 
@@ -48,20 +48,7 @@ export async function wgsl(kind: "scalar" | "vec4" | "fixed"): Promise<SystemImp
     return {
       run: async (k = 1): Promise<Float32Array> => {
         if (lost) throw new Error(lost);
-        const enc = device.createCommandEncoder();
-        for (let i = 0; i < k; i++) {
-          const pass = enc.beginComputePass(); // a pass per dispatch: as a framework separates ops
-          pass.setPipeline(pipeline);
-          pass.setBindGroup(0, bind);
-          pass.dispatchWorkgroups(gx, gy);
-          pass.end();
-        }
-        enc.copyBufferToBuffer(c, 0, staging, 0, n * 4);
-        device.queue.submit([enc.finish()]);
-        await staging.mapAsync(GPUMapMode.READ);
-        const out = new Float32Array(staging.getMappedRange().slice(0));
-        staging.unmap();
-        return out;
+        return dispatchAndRead(device, Array<Dispatch>(k).fill([pipeline, bind, gx, gy]), c, staging, n);
       },
       dispose: () => [a, b, c, staging, params].forEach((x) => x.destroy()),
     };

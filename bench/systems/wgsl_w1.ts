@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { w1Input } from "../data.js";
 import { findUp } from "../paths.js";
 import type { Cell, SystemImpl } from "../types.js";
-import { dawnAdapter, describeAdapter } from "./dawn.js";
+import { type Dispatch, dawnAdapter, describeAdapter, dispatchAndRead } from "./dawn.js";
 
 const WG = 256;
 /** Workgroups of the forward pass: each thread folds a grid-stride loop. */
@@ -45,7 +45,7 @@ export async function wgslW1(): Promise<SystemImpl> {
       layout: pl.getBindGroupLayout(0),
       entries: used.map((binding) => ({ binding, resource: { buffer: all[binding] as GPUBuffer } })),
     });
-    const steps: [GPUComputePipeline, GPUBindGroup, number, number][] = [
+    const steps: Dispatch[] = [
       [forward, bind(forward, [0, 2, 4]), fwd, 1],
       [total, bind(total, [2, 3, 4]), 1, 1],
       [backward, bind(backward, [1, 4, 5]), gx, gy],
@@ -53,20 +53,7 @@ export async function wgslW1(): Promise<SystemImpl> {
     return {
       run: async (): Promise<Float32Array> => {
         if (lost) throw new Error(lost);
-        const enc = device.createCommandEncoder();
-        for (const [pl, bg, x0, y0] of steps) {
-          const pass = enc.beginComputePass();
-          pass.setPipeline(pl);
-          pass.setBindGroup(0, bg);
-          pass.dispatchWorkgroups(x0, y0);
-          pass.end();
-        }
-        enc.copyBufferToBuffer(g, 0, staging, 0, n * 4);
-        device.queue.submit([enc.finish()]);
-        await staging.mapAsync(GPUMapMode.READ);
-        const out = new Float32Array(staging.getMappedRange().slice(0));
-        staging.unmap();
-        return out;
+        return dispatchAndRead(device, steps, g, staging, n);
       },
       dispose: () => [x, g, part, loss, staging, params].forEach((b) => b.destroy()),
     };
