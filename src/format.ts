@@ -46,9 +46,7 @@ function nonFinite(v: number): string {
   return v > 0 ? "inf" : "-inf";
 }
 
-function signOf(v: number): string {
-  return v < 0 || Object.is(v, -0) ? "-" : "";
-}
+const signOf = (v: number): string => (v < 0 || Object.is(v, -0) ? "-" : "");
 
 /** Python's '{:.Nf}'.format(v). */
 function toFixedPy(v: number, decimals: number): string {

@@ -77,9 +77,7 @@ export function manualSeed(s: number | bigint): void {
 }
 
 /** torch.initial_seed: the last seed set (as uint64), or DEFAULT_SEED. */
-export function initialSeed(): bigint {
-  return seed;
-}
+export const initialSeed = (): bigint => seed;
 
 /** torch.rand(n): uniform on [0, 1), each value 24 random bits. */
 export function randData(n: number): Float32Array {
@@ -89,9 +87,7 @@ export function randData(n: number): Float32Array {
 }
 
 /** torch.randn(n): standard normal; any shape is this stream over its numel. */
-export function randnData(n: number): Float32Array {
-  return normalData(n, 0, 1);
-}
+export const randnData = (n: number): Float32Array => normalData(n, 0, 1);
 
 /** torch.normal(mean, std, size) / Tensor.normal_ on a contiguous float32 tensor of n elements. */
 export function normalData(n: number, mean: number, std: number): Float32Array {
@@ -151,9 +147,7 @@ const fr = Math.fround;
  * logf and the sincos steps over all 2^24 possible inputs each (with fmaf below as reference)
  * found no such case, so this cheap form is exact wherever it is used.
  */
-function fused(a: number, b: number, c: number): number {
-  return fr(a * b + c);
-}
+const fused = (a: number, b: number, c: number): number => fr(a * b + c);
 
 /** Correctly rounded float32 fma for arbitrary float32 inputs (the mean/std step). */
 function fmaf(a: number, b: number, c: number): number {

@@ -146,6 +146,20 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     expect(() => loss.backward()).toThrow(msg.backwardTwice);
   });
 
+  test("backward disposes the gradients it makes on the way, inside a scope or not; .grad stays", () => {
+    const x = T([1, 2, 3], true);
+    const z = x.mul(2).sin().mul(x).sum();
+    const n0 = live();
+    z.backward(null, { retainGraph: true }); // (saved tensors stay: only gradients are counted)
+    expect(live()).toBe(n0 + 1);
+    const w = T([1, 2], true);
+    const n1 = live();
+    const r = scope(() => (w.mul(3).exp().sum().backward(), w.mul(4)));
+    expect(live()).toBe(n1 + 2); // w.grad and the scope's result
+    vals(w.grad).forEach((g, i) => expect(g / (3 * Math.exp(3 * (i + 1)))).toBeCloseTo(1, 6));
+    expect(vals(r)).toEqual([4, 8]);
+  });
+
   test("SGD with momentum in a scope per step: parameters, grads and buffers survive", () => {
     const run = (scoped: boolean): number[] => {
       const w = zeros([2], { device, requiresGrad: true });

@@ -123,9 +123,7 @@ export class CpuBackend implements Backend {
   // Compiled code per kernel and input layout (kernels are interned by apply.ts, so identity works).
   private cache = new WeakMap<Kernel, Map<string, Compiled>>();
 
-  private wrap(d: Float32Array): CpuBuf {
-    return new CpuBuf(d);
-  }
+  private wrap = (d: Float32Array): CpuBuf => new CpuBuf(d);
   upload(d: Float32Array): Buf {
     return this.wrap(d);
   }

@@ -124,9 +124,7 @@ export class Storage {
 
 const kernels = new Map<string, Kernel>();
 
-function kernelOf(L: Lazy): Kernel {
-  return (L.kernel ??= internKernel(L));
-}
+const kernelOf = (L: Lazy): Kernel => (L.kernel ??= internKernel(L));
 
 function internKernel(L: Lazy): Kernel {
   const inputs = L.inputs.map((_, i) => `i${i}` as Leaf);
