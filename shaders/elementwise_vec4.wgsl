@@ -18,8 +18,6 @@
 @group(0) @binding(6) var<storage, read> s4: array<f32>;
 @group(0) @binding(7) var<storage, read> s5: array<f32>;
 fn gw_c(j: u32) -> f32 { return bitcast<f32>(gw_u(72u + j)); }
-// v again, as a value the compiler cannot prove equal to v: meta word w (96..126) is always 0.
-fn gw_fresh(v: f32, w: u32) -> f32 { return bitcast<f32>(bitcast<u32>(v) | gw_u(w)); }
 
 fn gw_lanes(i: u32) -> vec4<f32> {
   /*splice:lanes*/

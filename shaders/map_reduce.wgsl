@@ -1,5 +1,6 @@
 // First pass of a sum/max/min over an elementwise map's values, which are never stored: as
-// reduce.wgsl, but element i is the spliced expression at i (map_inputs.wgsl reads its inputs).
+// reduce.wgsl, but element i is the spliced expression at i (map_inputs.wgsl reads its inputs,
+// or, none strided, the expression loads a0[i] or a0[0] itself: webgpu_source.ts directSource).
 // Meta: words 0..93 as elementwise.wgsl (its shape is the reduced one), the reduction from word
 // 96 as reduce.wgsl's from 0: 96 items, 97 chunks, 98 chunk length, 99 tpo, 100 op, 101 reduced
 // count, 102/103 kept/reduced rank, 104.. kept shape, 109.. strides, 114.. reduced shape, 119..
@@ -21,7 +22,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var r = sl.r0 + sl.lane; r < sl.r1; r += tpo) {
       acc = gw_fold(acc, gw_value(base + gw_offset(r, gw_u(103u), 114u, 119u)), op);
     }
+    dst[sl.item * tpo + sl.lane] = acc;
   }
-  let v = gw_halve(lid, sl.lane, tpo, acc, op);
-  if (sl.lane == 0u && sl.item < gw_u(96u)) { dst[sl.item] = v; }
 }

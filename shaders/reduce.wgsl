@@ -1,5 +1,5 @@
 // One pass of a sum/max/min tree reduction: item = (output m, chunk c); tpo threads per item each
-// fold a strided slice of the chunk, then halve in shared memory. Passes repeat until 1 chunk.
+// fold a strided slice of the chunk into partial item * tpo + lane. Passes repeat until tpo is 1.
 // Meta: 0 items, 1 chunks, 2 chunk length, 3 tpo, 4 op (0 sum, 1 max, 2 min), 5 reduced count,
 // 6/7 kept/reduced rank, 8..15 kept shape, 16..23 kept strides, 24..31 red shape, 32..39 strides,
 // 41/42 where src/dst start within their bindings, 43: 1 folds results into dst's current values.
@@ -17,10 +17,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var r = sl.r0 + sl.lane; r < sl.r1; r += tpo) {
       acc = gw_fold(acc, src[base + gw_offset(r, gw_u(7u), 24u, 32u)], op);
     }
-  }
-  let v = gw_halve(lid, sl.lane, tpo, acc, op);
-  if (sl.lane == 0u && sl.item < gw_u(0u)) {
-    let d = sl.item + gw_u(42u);
-    dst[d] = select(v, gw_fold(dst[d], v, op), gw_u(43u) == 1u);
+    let d = sl.item * tpo + sl.lane + gw_u(42u);
+    dst[d] = select(acc, gw_fold(dst[d], acc, op), gw_u(43u) == 1u);
   }
 }

@@ -15,7 +15,6 @@ import { sameShape } from "./shape.js";
 export type DType = "float32" | "int64" | "bool";
 export type Dims = number | readonly number[];
 
-
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 
 export class Tensor {

@@ -9,7 +9,7 @@ import { numelOf } from "./backend.js";
 import { checkKernel, grid, mapMeta, mapReduceFits, planMapReduce, readMode, type Sink, withRow } from "./webgpu_plan.js";
 import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.js";
 import { WorkerLink } from "./webgpu_link.js";
-import { planVec4, scalarSource, vec4Fits, vec4Source } from "./webgpu_source.js";
+import { directSource, planVec4, scalarSource, vec4Fits, vec4Source } from "./webgpu_source.js";
 import { type Budget, type Cmd, type Kind, type Limits, MAX_INPUTS, NONE, type Range } from "./webgpu_protocol.js";
 import { collectGarbage, startWorker } from "./webgpu_spawn.js";
 
@@ -135,12 +135,13 @@ export class WebGpuBackend implements Backend {
       const { meta } = mapMeta(shape, ins.map((s) => s.strides), modes, consts);
       const ids = [...ins.map((s) => s.b.id), ...Array<number>(MAX_INPUTS - ins.length).fill(NONE)];
       const out = this.newBuf(numelOf(shape.filter((_, d) => !ax.includes(d))));
-      const wgsl = this.source(`mr:${k.key}`, () => scalarSource(k));
+      const direct = directSource(k, modes), key = direct === null ? k.key : `${modes.join("")}|${k.key}`;
+      const wgsl = this.source(`mr:${key}`, () => direct ?? scalarSource(k));
       try {
-        planMapReduce(this.sink, op, k.key, ids, meta, shape, ax, out.id, wgsl);
+        planMapReduce(this.sink, op, key, ids, meta, shape, ax, out.id, wgsl);
         return out;
       } catch (e) {
-        this.keys.delete(`mr:${k.key}`); // sent again next time (twice is harmless)
+        this.keys.delete(`mr:${key}`); // sent again next time (twice is harmless)
         this.free(out);
         throw e;
       }

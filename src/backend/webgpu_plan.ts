@@ -6,8 +6,9 @@ import { numelOf } from "./backend.js";
 import { type Kind, MAX_CONSTS, MAX_INPUTS, META_WORDS, type Range, WORKGROUP } from "./webgpu_protocol.js";
 
 export const MAX_RANK = 8;
-/** Values per thread before a reduction splits its items over more threads. */
-const PER_THREAD = 16;
+/** Values per thread before a reduction splits its items over more threads; LAST: per thread in
+ * a sum/max/min's last pass. */
+const PER_THREAD = 16, LAST = 64;
 const INF_BITS = 0x7f800000;
 
 /** Where planned work goes: the backend turns it into worker commands. */
@@ -140,9 +141,11 @@ function splitDims(shape: Shape, axes: readonly number[]): { kept: Dim[]; red: D
   return { kept, red };
 }
 
-/** Threads per item, chunk length and chunk count for reducing `r` values per output. */
-function passShape(r: number): { tpo: number; ch: number; chunks: number } {
-  if (r <= PER_THREAD) return { tpo: 1, ch: Math.max(1, r), chunks: 1 };
+/** Threads per item, chunk length and chunk count for reducing `r` values per output. `halve`: the
+ * item's threads combine in shared memory (arg_reduce.wgsl); else each leaves a partial for the
+ * next pass (barriers made lavapipe's sum 4x slower than its loads) until one thread folds LAST. */
+function passShape(r: number, halve: boolean): { tpo: number; ch: number; chunks: number } {
+  if (r <= (halve ? PER_THREAD : LAST)) return { tpo: 1, ch: Math.max(1, r), chunks: 1 };
   const tpo = Math.min(WORKGROUP, 2 ** Math.ceil(Math.log2(Math.ceil(r / PER_THREAD))));
   const ch = tpo * PER_THREAD;
   return { tpo, ch, chunks: Math.ceil(r / ch) };
@@ -185,17 +188,17 @@ export function planReduce(
   const outN = numelOf(kept.map((d) => d[0]));
   let r = numelOf(red.map((d) => d[0]));
   for (let cur = src; ; ) {
-    const p = passShape(r);
-    const items = outN * p.chunks;
-    const last = p.chunks === 1;
-    const out = last ? dst : whole(sink.alloc(items), items);
+    const p = passShape(r, false);
+    const items = outN * p.chunks, last = p.tpo === 1, parts = items * p.tpo;
+    const out = last ? dst : whole(sink.alloc(parts), parts);
     const meta = reduceMeta(OPCODE[op], items, r, p, kept, red);
     const ranges = bindPass(sink, meta, [out], [cur]);
     meta[43] = last && acc ? 1 : 0;
-    sink.run("reduce", "reduce", [out.id, cur.id], meta, items * p.tpo, undefined, ranges);
+    sink.run("reduce", "reduce", [out.id, cur.id], meta, parts, undefined, ranges);
     if (cur !== src) sink.free(cur.id);
     if (last) return;
-    [cur, r, kept, red] = [out, p.chunks, outN > 1 ? [[outN, p.chunks]] : [], [[p.chunks, 1]]];
+    r = p.chunks * p.tpo;
+    [cur, kept, red] = [out, outN > 1 ? [[outN, r]] : [], [[r, 1]]];
   }
 }
 
@@ -213,9 +216,8 @@ export function planArg(
   let kept: Dim[] = [[outer, r * inner], [inner, 1]], red: Dim[] = [[r, inner]];
   let cur: [View, View] | null = null;
   for (;;) {
-    const p = passShape(r);
-    const items = outN * p.chunks;
-    const last = p.chunks === 1;
+    const p = passShape(r, true);
+    const items = outN * p.chunks, last = p.chunks === 1;
     const fresh = () => whole(sink.alloc(items), items);
     const out: [View, View] = last ? [vals, idx] : [fresh(), fresh()];
     const meta = reduceMeta(OPCODE[op], items, r, p, kept, red);
@@ -249,19 +251,18 @@ export function planMapReduce(
   shape: Shape, axes: readonly number[], dst: number, wgsl?: string,
 ): void {
   const { kept, red } = splitDims(shape, axes);
-  const outN = numelOf(kept.map((d) => d[0]));
-  const r = numelOf(red.map((d) => d[0]));
-  const p = passShape(r);
-  const items = outN * p.chunks;
-  const out = p.chunks === 1 ? dst : sink.alloc(items);
+  const outN = numelOf(kept.map((d) => d[0])), r = numelOf(red.map((d) => d[0]));
+  const p = passShape(r, false);
+  const items = outN * p.chunks, parts = items * p.tpo;
+  const out = p.tpo === 1 ? dst : sink.alloc(parts);
   const m = mapMeta.slice();
   m.set([items, p.chunks, p.ch, p.tpo, OPCODE[op], r, kept.length, red.length], 96);
   kept.forEach(([n, st], d) => ((m[104 + d] = n), (m[109 + d] = st)));
   red.forEach(([n, st], d) => ((m[114 + d] = n), (m[119 + d] = st)));
-  sink.run("mapreduce", `mr:${key}`, [out, ...ids], m, items * p.tpo, wgsl);
+  sink.run("mapreduce", `mr:${key}`, [out, ...ids], m, parts, wgsl);
   if (out !== dst) {
     try {
-      planReduce(sink, op, whole(out, items), [outN, p.chunks], [1], whole(dst, outN));
+      planReduce(sink, op, whole(out, parts), [outN, p.chunks * p.tpo], [1], whole(dst, outN));
     } finally {
       sink.free(out);
     }

@@ -17,9 +17,9 @@ export function scalarSource(k: Kernel): string {
   return render(k.expr, "wgsl", env);
 }
 
-/** Meta words 96..126 are zero: gw_fresh(v, w) ORs one in, which no compiler can see through. */
-const FRESH_WORDS = 31;
-const fresh = new WeakMap<Kernel, number>();
+/** Meta words 96..126 are zero: gw_fresh(v, w) ORs one in, which no compiler can see through;
+ * so are a map's stride words 24..71 when no input is strided (directSource's). */
+const FRESH_WORDS = 31, fresh = new WeakMap<Kernel, number>(), direct = new WeakMap<Kernel, Map<string, string | null>>();
 
 /** Whether a map of n floats with these input modes (readMode's) can run four floats per thread. */
 export function vec4Fits(k: Kernel, n: number, modes: readonly number[], bind: number): boolean {
@@ -30,21 +30,31 @@ export function vec4Fits(k: Kernel, n: number, modes: readonly number[], bind: n
 }
 
 /**
- * The expression for lane `c` of gw_lanes. A value loaded once and used twice is one SSA value,
- * and WGSL lets compilers assume no NaN: lavapipe folds x - x to 0 where PyTorch gives NaN. So
- * every read after the lane's first is gw_fresh(v, w), as opaque as the scalar kernel's reloads.
+ * The expression for lane `c` of gw_lanes (c "": one float, loads in place). A value loaded once
+ * and used twice is one SSA value, and WGSL lets compilers assume no NaN: lavapipe folds x - x to 0
+ * where PyTorch gives NaN. So every read after the first is gw_fresh(v, w) (w from w0 on).
  */
-function lane(k: Kernel, modes: readonly number[], c: string): { src: string; fresh: number } {
+function lane(k: Kernel, modes: readonly number[], c: string, w0 = 96): { src: string; fresh: number } {
   const env: Record<string, string> = {};
   k.inputs.forEach((l, j) => (env[l] = `\u0001${j}\u0002`));
   k.consts.forEach((l, j) => (env[l] = `gw_c(${j}u)`));
-  const seen = new Set<string>();
-  let w = 96;
+  let seen = new Set<string>(), w = w0;
   const src = render(k.expr, "wgsl", env).replace(/\u0001(\d+)\u0002/g, (_, j: string) => {
-    const v = modes[Number(j)] === 0 ? `v${j}.${c}` : `v${j}`;
+    const m = modes[Number(j)], v = c ? (m === 0 ? `v${j}.${c}` : `v${j}`) : m === 0 ? `a${j}[i]` : `a${j}[0]`;
     return seen.has(j) ? `gw_fresh(${v}, ${w++}u)` : (seen.add(j), v);
   });
-  return { src, fresh: w - 96 };
+  return { src, fresh: w - w0 };
+}
+
+/** map_reduce.wgsl's expression with loads in place of the gw_aj accessors, whose per-element mode
+ * selects made a fused sum 2.7x slower on lavapipe; null if an input is strided or reads repeat much. */
+export function directSource(k: Kernel, modes: readonly number[]): string | null {
+  const tag = modes.join("");
+  let byModes = direct.get(k), d = byModes?.get(tag);
+  if (d !== undefined) return d;
+  const l = modes.every((m) => m < 2) ? lane(k, modes, "", 24) : null;
+  if (!byModes) direct.set(k, (byModes = new Map()));
+  return byModes.set(tag, (d = l && l.fresh <= 48 ? l.src : null)), d;
 }
 
 /** The body of gw_lanes(i) in elementwise_vec4.wgsl: the loads, then the four lanes. */
