@@ -1,5 +1,6 @@
 // Elementwise map dst[i] = EXPR; the worker splices the rendered expression in place of the marked
-// 0.0. Its inputs and their offsets come from map_inputs.wgsl; shapes and strides from meta.
+// 0.0. Its inputs and their offsets come from map_inputs.wgsl (or, none strided, the expression
+// loads them itself); shapes and strides from meta.
 // Meta words: 0 n, 1 rank, 2 any strided input, 3 base (a dispatch of a map split over bindings
 // covers outputs base..base+n-1), 4 where output base sits in the bindings of dst and same-layout
 // inputs, 8..13 input modes (0 same layout as dst, 1 element 0, 2 strided, 3 dst itself: in-place

@@ -48,6 +48,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(Array.from(x.div(x).dataSync())).toEqual([N, N, 1, N, N, 1, N, 1]);
     expect(Array.from(x.mul(0).dataSync())).toEqual([N, N, 0, 0, N, 0, N, 0]);
     expect(Array.from(x.add(1).sub(x.add(1)).mul(x).dataSync())).toEqual([N, N, 0, 0, N, 0, N, 0]);
+    const z = tensor([NaN, Infinity, 1], { device }); // 3 floats: one per thread
+    expect(Array.from(z.sub(z).dataSync())).toEqual([N, N, 0]);
     // The same inside fused reductions (their loads are rendered in place, as the vec4 map's).
     const y = tensor([1, Infinity, 2, 3], { device }), w = tensor([5, 6, 7, 8], { device });
     expect(y.sub(y).sum().item()).toBeNaN();

@@ -104,14 +104,14 @@ export class WebGpuBackend implements Backend {
       return planVec4(this.sink, key, out.id, ins.map((s) => s.b.id), meta, n, wgsl), out;
     }
     const dst = racy ? this.sink.alloc(n) : out.id;
-    const mins = ins.map((s, j) => ({ id: modes[j] === 3 ? NONE : s.b.id, size: s.b.size,
-      mode: modes[j] as number }));
-    const wgsl = this.source(k.key, () => scalarSource(k));
+    const mins = ins.map((s, j) => ({ id: modes[j] === 3 ? NONE : s.b.id, size: s.b.size, mode: modes[j] as number }));
+    const direct = directSource(k, modes), key = direct === null ? k.key : `${modes.join("")}|${k.key}`;
+    const wgsl = this.source(key, () => direct ?? scalarSource(k));
     try {
-      planMap(this.sink, k.key, dst, mins, dims, meta, n, wgsl);
+      planMap(this.sink, key, dst, mins, dims, meta, n, wgsl);
     } catch (e) {
       // Nothing was dispatched: the worker has not seen this expression, nor the temporary.
-      if (wgsl !== undefined) this.keys.delete(k.key);
+      if (wgsl !== undefined) this.keys.delete(key);
       if (racy) this.release(dst);
       throw e;
     }

@@ -46,8 +46,8 @@ function lane(k: Kernel, modes: readonly number[], c: string, w0 = 96): { src: s
   return { src, fresh: w - w0 };
 }
 
-/** map_reduce.wgsl's expression with loads in place of the gw_aj accessors, whose per-element mode
- * selects made a fused sum 2.7x slower on lavapipe; null if an input is strided or reads repeat much. */
+/** A scalar map's expression with loads in place of the gw_aj accessors (their mode selects made a
+ * fused sum 2.7x slower on lavapipe); null: an input is strided or dst, or too many reads repeat. */
 export function directSource(k: Kernel, modes: readonly number[]): string | null {
   const tag = modes.join("");
   let byModes = direct.get(k), d = byModes?.get(tag);
