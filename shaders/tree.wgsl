@@ -16,7 +16,7 @@ fn gw_slice(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, b: u32) -> GwSlice {
 }
 // Offset of row-major index i over the shape at word sh0 read through the strides at word st0
 // (i is in range: the outermost dim takes what is left, without a division). Rank 1 returns
-// before the loop: lavapipe ran a sum's loads 3x slower through the loop's zero iterations.
+// before the loop: through its zero iterations a sum ran 3x slower (lavapipe, standalone).
 fn gw_offset(i: u32, rank: u32, sh0: u32, st0: u32) -> u32 {
   if (rank <= 1u) { return select(0u, i * gw_u(st0), rank == 1u); }
   var rem = i;

@@ -143,7 +143,7 @@ function splitDims(shape: Shape, axes: readonly number[]): { kept: Dim[]; red: D
 
 /** Threads per item, chunk length and chunk count for reducing `r` values per output. `halve`: the
  * item's threads combine in shared memory (arg_reduce.wgsl); else each leaves a partial for the
- * next pass (barriers made lavapipe's sum 4x slower than its loads) until one thread folds LAST. */
+ * next pass (lavapipe's barriers: a sum 4x its loads' time, standalone) until one thread folds LAST. */
 function passShape(r: number, halve: boolean): { tpo: number; ch: number; chunks: number } {
   if (r <= (halve ? PER_THREAD : LAST)) return { tpo: 1, ch: Math.max(1, r), chunks: 1 };
   const tpo = Math.min(WORKGROUP, 2 ** Math.ceil(Math.log2(Math.ceil(r / PER_THREAD))));

@@ -38,7 +38,8 @@ function lane(k: Kernel, modes: readonly number[], c: string, w0 = 96): { src: s
   const env: Record<string, string> = {};
   k.inputs.forEach((l, j) => (env[l] = `\u0001${j}\u0002`));
   k.consts.forEach((l, j) => (env[l] = `gw_c(${j}u)`));
-  let seen = new Set<string>(), w = w0;
+  const seen = new Set<string>();
+  let w = w0;
   const src = render(k.expr, "wgsl", env).replace(/\u0001(\d+)\u0002/g, (_, j: string) => {
     const m = modes[Number(j)], v = c ? (m === 0 ? `v${j}.${c}` : `v${j}`) : m === 0 ? `a${j}[i]` : `a${j}[0]`;
     return seen.has(j) ? `gw_fresh(${v}, ${w++}u)` : (seen.add(j), v);
@@ -47,14 +48,14 @@ function lane(k: Kernel, modes: readonly number[], c: string, w0 = 96): { src: s
 }
 
 /** A scalar map's expression with loads in place of the gw_aj accessors (their mode selects made a
- * fused sum 2.7x slower on lavapipe); null: an input is strided or dst, or too many reads repeat. */
+ * fused sum 2.7x slower on lavapipe, standalone); null: an input is strided or dst, or reads repeat much. */
 export function directSource(k: Kernel, modes: readonly number[]): string | null {
   const tag = modes.join("");
   let byModes = direct.get(k), d = byModes?.get(tag);
   if (d !== undefined) return d;
   const l = modes.every((m) => m < 2) ? lane(k, modes, "", 24) : null;
   if (!byModes) direct.set(k, (byModes = new Map()));
-  return byModes.set(tag, (d = l && l.fresh <= 48 ? l.src : null)), d;
+  return byModes.set(tag, (d = l && l.fresh <= 48 ? l.src : null)), d; // 48: words 24..71
 }
 
 /** The body of gw_lanes(i) in elementwise_vec4.wgsl: the loads, then the four lanes. */
