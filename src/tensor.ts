@@ -35,7 +35,7 @@ export class Tensor {
   constructor(storage: Storage, shape: readonly number[], dev: Device, dtype: DType = "float32") {
     this._storage = storage;
     storage.handles++;
-    this.shape = [...shape];
+    this.shape = shape.slice();
     this._dev = dev;
     this.dtype = dtype;
     track(this);

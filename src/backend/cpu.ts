@@ -22,6 +22,9 @@ const data = (b: Buf): Float32Array => (b as CpuBuf).data;
 /** How one input is read: same layout as the output, one element, or through strides. */
 type Mode = "c" | "s" | "g";
 
+/** The modes of a kernel's inputs as one number (a kernel's input count is fixed). */
+const layoutCode = (modes: readonly Mode[]): number => modes.reduce((a, m) => a * 3 + "csg".indexOf(m), 0);
+
 function modeOf(s: Strided, outShape: Shape, n: number): Mode {
   if (s.buf.size === 1) return "s";
   if (s.buf.size === n && isContiguous(s.strides, outShape)) return "c";
@@ -52,6 +55,10 @@ function lower(k: Kernel, modes: readonly Mode[], env: Record<string, string>, h
   f.shared.forEach((t, j) => ((temps += `const t${j} = ${render(t, "js", env)}; `), (env[`i${1000 + j}`] = `t${j}`)));
   return { temps, value: render(f.expr, "js", env) };
 }
+
+/** A function of `params` running `src`, its helper functions made once, not per call. */
+const withPrelude = (params: string, src: string): unknown =>
+  new Function(`"use strict";${JS_PRELUDE}\nreturn function (${params}) {\n${src}\n};`)();
 
 function compile(k: Kernel, modes: Mode[]): Compiled {
   const env: Record<string, string> = {};
@@ -91,7 +98,7 @@ for (let row = 0; row < rows; row++) {
   }
 }`;
   }
-  return new Function("ins", "strides", "consts", "out", "shape", `"use strict";${JS_PRELUDE}${src}`) as Compiled;
+  return withPrelude("ins, strides, consts, out, shape", src) as Compiled;
 }
 
 type CompiledReduce = (ins: Float32Array[], consts: readonly number[], n: number) => number;
@@ -114,39 +121,29 @@ function compileReduce(k: Kernel, modes: Mode[], op: ReduceOp): CompiledReduce {
     : `{ ${temps}const v = ${v}; if (v !== v) return NaN; if (v ${op === "max" ? ">" : "<"} acc) acc = v; }`;
   const init = op === "sum" ? "0" : op === "max" ? "-Infinity" : "Infinity";
   const src = `${hoist.join("\n")}\nlet acc = ${init};\nfor (let i = 0; i < n; i++) ${step}\nreturn acc;`;
-  return new Function("ins", "consts", "n", `"use strict";${JS_PRELUDE}${src}`) as CompiledReduce;
+  return withPrelude("ins, consts, n", src) as CompiledReduce;
 }
 
 export class CpuBackend implements Backend {
-  private reduceCache = new WeakMap<Kernel, Map<string, CompiledReduce>>();
+  private reduceCache = new WeakMap<Kernel, Map<number, CompiledReduce>>();
   readonly name = "cpu";
   // Compiled code per kernel and input layout (kernels are interned by apply.ts, so identity works).
-  private cache = new WeakMap<Kernel, Map<string, Compiled>>();
+  private cache = new WeakMap<Kernel, Map<number, Compiled>>();
 
   private wrap = (d: Float32Array): CpuBuf => new CpuBuf(d);
-  upload(d: Float32Array): Buf {
-    return this.wrap(d);
-  }
-  read(buf: Buf, release = false): Promise<Float32Array> {
-    return Promise.resolve(this.readSync(buf, release));
-  }
+  upload(d: Float32Array): Buf { return this.wrap(d); }
+  read(buf: Buf, release = false): Promise<Float32Array> { return Promise.resolve(this.readSync(buf, release)); }
   /** A released buffer's array is handed over as it is: no copy. */
-  readSync(buf: Buf, release = false): Float32Array {
-    return release ? data(buf) : data(buf).slice();
-  }
+  readSync(buf: Buf, release = false): Float32Array { return release ? data(buf) : data(buf).slice(); }
   map(k: Kernel, inputs: readonly Strided[], consts: readonly number[], shape: Shape, into?: Buf): Buf {
     const n = numelOf(shape);
-    let layout = "";
-    const bufs: Float32Array[] = [], strides: number[][] = [];
-    for (const s of inputs) {
-      layout += modeOf(s, shape, n);
-      bufs.push(data(s.buf));
-      strides.push(s.strides as number[]);
-    }
+    const modes = inputs.map((s) => modeOf(s, shape, n));
     let byLayout = this.cache.get(k);
     if (!byLayout) this.cache.set(k, (byLayout = new Map()));
+    const layout = layoutCode(modes);
     let fn = byLayout.get(layout);
-    if (!fn) byLayout.set(layout, (fn = compile(k, [...layout] as Mode[])));
+    if (!fn) byLayout.set(layout, (fn = compile(k, modes)));
+    const bufs = inputs.map((s) => data(s.buf)), strides = inputs.map((s) => s.strides as number[]);
     const out = into ? data(into) : new Float32Array(n);
     fn(bufs, strides, consts, out, shape);
     return into ?? this.wrap(out);
@@ -174,7 +171,7 @@ export class CpuBackend implements Backend {
       const tmp = this.map(src.kernel, src.inputs, src.consts, shape);
       return this.reduce(op, tmp, shape, axes);
     }
-    const layout = `${op}|${modes.join("")}`;
+    const layout = layoutCode(modes) * 3 + (op === "sum" ? 0 : op === "max" ? 1 : 2);
     let byLayout = this.reduceCache.get(src.kernel);
     if (!byLayout) this.reduceCache.set(src.kernel, (byLayout = new Map()));
     let fn = byLayout.get(layout);
@@ -206,9 +203,7 @@ export class CpuBackend implements Backend {
       for (let j = 0; j < inner; j++) out[(o * red + (ix[o * inner + j] as number)) * inner + j] = 1;
     return this.wrap(out);
   }
-  free(): void {
-    // CPU buffers are plain typed arrays: the garbage collector reclaims them.
-  }
+  free(): void {} // CPU buffers are plain typed arrays: the garbage collector reclaims them.
   /** The process's typed-array memory: per-buffer tracking (FinalizationRegistry) costs more than
    * the allocation itself at small sizes, and the garbage collector owns these buffers anyway. */
   memory(): MemoryStats {

@@ -6,25 +6,25 @@ import { errors } from "../errors.js";
 import { broadcastShapes, sameShape } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import type { Device } from "../device.js";
-import { type E, type Leaf, g as g_, leavesCached, substitute, x as X } from "./expr.js";
+import { type E, type Leaf, g as g_, leaf, leavesCached, substitute, x as X } from "./expr.js";
 import { type Builder, compose } from "./lazy.js";
 import { OPS, type OpName, type Variant, gradFnName, saves } from "./table.js";
 
 export type Operand = Tensor | number;
 
-/** `expr` with each leaf bound through the builder: tensors (inlined when lazy) or numbers. */
-function bind(b: Builder, expr: E, env: ReadonlyMap<Leaf, Operand>): E {
-  const sub: Partial<Record<Leaf, E>> = {};
-  for (const [l, v] of env) sub[l] = typeof v === "number" ? b.constant(v) : b.tensor(v);
-  return substitute(expr, sub);
+/** `expr` with leaves[k] bound to vals[k] through the builder: tensors (inlined when lazy) or numbers. */
+function bind(b: Builder, expr: E, leaves: readonly Leaf[], vals: readonly Operand[]): E {
+  const to = vals.slice(0, leaves.length).map((v) => (typeof v === "number" ? b.constant(v) : b.tensor(v)));
+  return substitute(expr, leaves.map(leaf), to);
 }
 
 /**
- * An in-place write: `into`'s storage takes the result of `expr` over env as a new buffer. It is a
- * sync point: state updated in place (parameters, accumulated grads) is not left as a growing recipe.
+ * An in-place write: `into`'s storage takes v (a tensor broadcast to its shape, or a number) as a
+ * new buffer. It is a sync point: state updated in place (parameters, accumulated grads) is not
+ * left as a growing recipe.
  */
-function writeInto(into: Tensor, expr: E, env: ReadonlyMap<Leaf, Operand>): void {
-  const s = compose(into.shape, into._dev, (b) => bind(b, expr, env));
+function writeInto(into: Tensor, v: Operand): void {
+  const s = compose(into.shape, into._dev, (b) => bind(b, X, ["x"], [v]));
   void s.buf;
   into._storage.assign(s);
 }
@@ -59,9 +59,7 @@ function forward(name: OpName, ops: readonly Operand[], at?: readonly number[]) 
   const dev = sameDevice(ts);
   let shape: readonly number[] = at ?? [];
   for (const t of ts) shape = broadcastShapes(shape, t.shape);
-  const env = new Map<Leaf, Operand>();
-  spec.args.forEach((l, i) => env.set(l, ops[i] as Operand));
-  const storage = compose(shape, dev, (b) => bind(b, spec.fwd, env));
+  const storage = compose(shape, dev, (b) => bind(b, spec.fwd, spec.args, ops));
   return { spec, dev, shape, variant: variant as Variant, storage };
 }
 
@@ -98,10 +96,12 @@ function record(name: OpName, ops: readonly Operand[], out: Tensor, variant: Var
       if (!d || !next[i]) return null;
       if (d === g_) return g; // identity gradient (add, sub's first input): no kernel
       // Bind exactly the leaves this gradient reads: g and saved tensors, numbers as constants.
-      const used = leavesCached(d);
-      const bound = new Map<Leaf, Operand>([["g", g], ...savedLeaves.map((s, j) => [s, tensors[j] as Tensor] as const), ...env]);
-      for (const k of bound.keys()) if (!used.has(k)) bound.delete(k);
-      return Tensor._fromStorage(compose(shape, g._dev, (b) => bind(b, d, bound)), shape);
+      const used = leavesCached(d), ls: Leaf[] = [], vs: Operand[] = [];
+      const put = (l: Leaf, v: Operand): void => void (used.has(l) && (ls.push(l), vs.push(v)));
+      put("g", g);
+      savedLeaves.forEach((s, j) => put(s, tensors[j] as Tensor));
+      env.forEach((v, l) => put(l, v));
+      return Tensor._fromStorage(compose(shape, g._dev, (b) => bind(b, d, ls, vs)), shape);
     }));
   out._setGradFn(node);
 }
@@ -139,7 +139,7 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
 /** A tensor of `shape` filled with v, or v written into `into`. */
 export function fill(shape: readonly number[], v: number, dev: Device, into?: Tensor): Tensor {
   if (into) {
-    writeInto(into, X, new Map([["x", v]]));
+    writeInto(into, v);
     return into;
   }
   return Tensor._fromStorage(compose(shape, dev, (b) => b.constant(v)), shape);
@@ -149,7 +149,7 @@ export function fill(shape: readonly number[], v: number, dev: Device, into?: Te
 export function copyTo(t: Tensor, shape: readonly number[], dtype = t.dtype, into?: Tensor): Tensor {
   if (into && !sameShape(broadcastShapes(shape, t.shape), shape)) throw errors.inplaceShape(t.shape, shape);
   if (into) {
-    writeInto(into, X, new Map([["x", t]]));
+    writeInto(into, t);
     return into;
   }
   return Tensor._fromStorage(compose(shape, t._dev, (b) => b.tensor(t)), shape, dtype);

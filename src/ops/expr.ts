@@ -134,34 +134,32 @@ export function leaves(e: E | Cond, acc = new Set<Leaf>()): Set<Leaf> {
   return acc;
 }
 
-/** Replaces leaves by expressions (used to substitute a scalar operand, or to compose kernels). */
-export function substitute(e: E, sub: Partial<Record<Leaf, E>>): E {
-  const s = (v: E): E => substitute(v, sub);
-  const sc = (c: Cond): Cond => substituteCond(c, sub);
+/** Replaces each (interned) leaf from[k] by to[k] (a scalar operand bound, kernels composed). */
+export function substitute(e: E, from: readonly E[], to: readonly E[]): E {
   const n = e.n;
   switch (n.k) {
-    case "leaf": return sub[n.name] ?? e;
+    case "leaf": return to[from.indexOf(e)] ?? e; // a linear scan: a handful of leaves are bound
     case "lit": return e;
     case "un": {
-      const a = s(n.a);
-      return a === n.a ? e : new E({ ...n, a });
+      const a = substitute(n.a, from, to);
+      return a === n.a ? e : new E({ k: "un", op: n.op, a });
     }
     case "bin": {
-      const a = s(n.a), b = s(n.b);
-      return a === n.a && b === n.b ? e : new E({ ...n, a, b }); // unchanged subtrees are shared
+      const a = substitute(n.a, from, to), b = substitute(n.b, from, to);
+      return a === n.a && b === n.b ? e : new E({ k: "bin", op: n.op, a, b }); // unchanged subtrees are shared
     }
-    case "sel": return new E({ k: "sel", c: sc(n.c), t: s(n.t), f: s(n.f) });
-    case "num": return new E({ k: "num", c: sc(n.c) });
+    case "sel": return select(substituteCond(n.c, from, to), substitute(n.t, from, to), substitute(n.f, from, to));
+    case "num": return num(substituteCond(n.c, from, to));
   }
 }
 
-function substituteCond(c: Cond, sub: Partial<Record<Leaf, E>>): Cond {
-  const n = c.n;
+function substituteCond(c: Cond, from: readonly E[], to: readonly E[]): Cond {
+  const n = c.n, s = (v: E): E => substitute(v, from, to), sc = (v: Cond): Cond => substituteCond(v, from, to);
   switch (n.k) {
-    case "cmp": return new Cond({ ...n, a: substitute(n.a, sub), b: substitute(n.b, sub) });
-    case "isnan": return new Cond({ k: "isnan", a: substitute(n.a, sub) });
-    case "not": return new Cond({ k: "not", a: substituteCond(n.a, sub) });
-    default: return new Cond({ k: n.k, a: substituteCond(n.a, sub), b: substituteCond(n.b, sub) });
+    case "cmp": return new Cond({ ...n, a: s(n.a), b: s(n.b) });
+    case "isnan": return new Cond({ k: "isnan", a: s(n.a) });
+    case "not": return new Cond({ k: "not", a: sc(n.a) });
+    default: return new Cond({ k: n.k, a: sc(n.a), b: sc(n.b) });
   }
 }
 

@@ -126,18 +126,21 @@ const kernels = new Map<string, Kernel>();
 
 const kernelOf = (L: Lazy): Kernel => (L.kernel ??= internKernel(L));
 
+const SLOT_I: E[] = [], SLOT_C: E[] = []; // the leaves i<k>, c<k> (cached: looked up per op)
+const slot = (p: "i" | "c", k: number): E => ((p === "i" ? SLOT_I : SLOT_C)[k] ??= leaf(`${p}${k}`));
+
+const names = (p: "i" | "c", n: number): Leaf[] => Array.from({ length: n }, (_, j) => `${p}${j}` as Leaf);
 function internKernel(L: Lazy): Kernel {
-  const inputs = L.inputs.map((_, i) => `i${i}` as Leaf);
-  const consts = L.consts.map((_, i) => `c${i}` as Leaf);
-  const key = `${L.expr.key}|${inputs.length}|${consts.length}`;
+  const key = `${L.expr.key}|${L.inputs.length}|${L.consts.length}`;
   let k = kernels.get(key);
-  if (!k) kernels.set(key, (k = { key, expr: L.expr, inputs, consts }));
+  if (!k) kernels.set(key, (k = { key, expr: L.expr, inputs: names("i", L.inputs.length), consts: names("c", L.consts.length) }));
   return k;
 }
 
 const realize = (L: Lazy, dev: Device): Buf => dev.backend.map(kernelOf(L), L.inputs, L.consts, L.shape);
 
-const DIV = substitute(OPS.div.fwd, { x: leaf("i0"), y: leaf("c0") }); // mean: a sum (i0) / its count (c0)
+// mean: a sum (i0) divided by its count (c0)
+const DIV = substitute(OPS.div.fwd, [leaf("x"), leaf("y")], [leaf("i0"), leaf("c0")]);
 
 /**
  * A result computed only when its buffer is first needed, e.g. a loss that backward never reads:
@@ -167,7 +170,8 @@ export function producerOf(t: Source): MapSource | null {
 }
 
 /** Strides of an input read at `from`, re-expressed at the broadcast shape `to`. */
-function restride(strides: readonly number[], from: readonly number[], to: readonly number[]): number[] {
+function restride(strides: readonly number[], from: readonly number[], to: readonly number[]): readonly number[] {
+  if (sameShape(from, to) && !from.includes(1)) return strides;
   const off = to.length - from.length;
   const out = new Array<number>(to.length).fill(0);
   from.forEach((d, i) => (out[i + off] = d === 1 ? 0 : (strides[i] as number)));
@@ -193,36 +197,39 @@ export class Builder {
   private input(buf: Buf, strides: readonly number[]): E {
     let i = this.inputs.findIndex((x) => x.buf === buf && sameShape(x.strides, strides));
     if (i < 0) i = this.inputs.push({ buf, strides }) - 1;
-    return leaf(`i${i}`);
+    return slot("i", i);
   }
   /** A uniform constant; equal values share one slot (chains like x*1.5-0.25 repeat them). */
   constant(value: number): E {
     const v = Math.fround(value); // a number operand takes the tensor's dtype, float32
     let i = this.consts.findIndex((c) => Object.is(c, v));
     if (i < 0) i = this.consts.push(v) - 1;
-    return leaf(`c${i}`);
+    return slot("c", i);
   }
   /** The expression reading tensor `t` broadcast to this kernel's shape. */
   tensor(t: Source): E {
     const s = t._storage, L = s.lazy;
     if (L && !L.run && this.inline && viewable(L, t.shape) && (L.owner === this || L.owner === null || L.nodes <= RECOMPUTE_NODES)) {
       L.owner ??= this;
+      this.nodes += L.nodes;
       const at = sameShape(L.shape, t.shape) ? null : contiguousStrides(t.shape);
-      const map: Partial<Record<Leaf, E>> = {};
+      // Into an empty kernel of its own shape, the loops below would collect exactly L's slots.
+      if (!at && !this.inputs.length && !this.consts.length && sameShape(t.shape, this.shape) && !t.shape.includes(1))
+        return (this.inputs = L.inputs.slice()), (this.consts = L.consts.slice()), L.expr;
+      const from: E[] = [], to: E[] = [];
       let identity = true;
       L.inputs.forEach((x, k) => {
         const st = !at ? x.strides : x.strides.some((v) => v !== 0) ? at : at.map(() => 0);
         const e = this.input(x.buf, restride(st, t.shape, this.shape));
-        identity &&= e.n.k === "leaf" && e.n.name === `i${k}`;
-        map[`i${k}`] = e;
+        identity &&= e === slot("i", k);
+        from.push(slot("i", k)), to.push(e);
       });
       L.consts.forEach((c, k) => {
         const e = this.constant(c);
-        identity &&= e.n.k === "leaf" && e.n.name === `c${k}`;
-        map[`c${k}`] = e;
+        identity &&= e === slot("c", k);
+        from.push(slot("c", k)), to.push(e);
       });
-      this.nodes += L.nodes;
-      return identity ? L.expr : substitute(L.expr, map);
+      return identity ? L.expr : substitute(L.expr, from, to);
     }
     return this.input(s.buf, restride(contiguousStrides(t.shape), t.shape, this.shape));
   }
