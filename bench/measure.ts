@@ -53,7 +53,10 @@ async function measureCell(cell: Cell, b: Budget): Promise<Omit<Row, "system" | 
     const [t] = await timed(cell);
     spent += t;
   }
-  gc();
+  // No gc() between warm-up and reps (runCell collects before the warm-up): a forced full
+  // collection leaves the next few thousand small calls slower (gradwise-cpu's W1 at 1e3, medians
+  // per 100 calls: ~45 µs right after gc(), ~18 µs some 2 000 calls later), so the reps would
+  // time that transient, not the warm state.
   const samples: number[] = [];
   let [t1, out] = await timed(cell);
   samples.push(t1);
