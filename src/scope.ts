@@ -13,6 +13,9 @@ export interface Scoped {
 }
 
 const frames = new AsyncLocalStorage<Scoped[]>();
+// The running scopeSync's list: AsyncLocalStorage, once run, has Node call hooks on every promise.
+let syncFrame: Scoped[] | undefined;
+const current = (): Scoped[] | undefined => syncFrame ?? frames.getStore();
 // Live-tensor counting registers every tensor with a FinalizationRegistry, which keeps young
 // tensors from dying in the collector's cheap pass: it costs ~70% of host time on small tensors,
 // so it is on only when asked for.
@@ -32,7 +35,7 @@ export function trackTensors(on = true): void {
 
 /** @internal Called by every new tensor. */
 export function track(t: Scoped): void {
-  frames.getStore()?.push(t);
+  current()?.push(t);
   if (!tracking) return;
   count(t.device, 1);
   counted.add(t);
@@ -86,24 +89,26 @@ function end(made: Scoped[], parent: Scoped[] | undefined, result: unknown): voi
  */
 export function scope<T>(fn: () => T): T {
   if (typeof fn !== "function") throw new TypeError(`scope(): argument 'fn' must be a function, not ${typeof fn}`);
-  const parent = frames.getStore();
-  const made: Scoped[] = [];
-  let r: T;
+  const parent = current(), made: Scoped[] = [];
+  let r: T | undefined;
   try {
     r = frames.run(made, fn);
-  } catch (e) {
-    end(made, parent, undefined);
-    throw e;
+  } finally {
+    if (!(r instanceof Promise)) end(made, parent, r); // returned, or thrown (r undefined)
   }
-  if (r instanceof Promise) {
-    return r.then(
-      (v: unknown) => (end(made, parent, v), v),
-      (e: unknown) => {
-        end(made, parent, undefined);
-        throw e;
-      },
-    ) as T;
+  if (!(r instanceof Promise)) return r as T;
+  const settle = (v: unknown): void => end(made, parent, v);
+  return r.then((v: unknown) => (settle(v), v), (e: unknown) => Promise.reject((settle(undefined), e))) as T;
+}
+
+/** @internal scope() for a synchronous fn that calls no scope() (backward, an optimizer step). */
+export function scopeSync<T>(fn: () => T): T {
+  const parent = current(), outer = syncFrame, made: Scoped[] = (syncFrame = []);
+  let r: T | undefined;
+  try {
+    return (r = fn());
+  } finally {
+    syncFrame = outer;
+    end(made, parent, r);
   }
-  end(made, parent, r);
-  return r;
 }

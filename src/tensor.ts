@@ -9,7 +9,7 @@ import { formatTensor } from "./format.js";
 import { apply, applyInplace, type Operand } from "./ops/apply.js";
 import { Storage } from "./ops/lazy.js";
 import * as R from "./ops/rules.js";
-import { scope, track, untrack } from "./scope.js";
+import { scopeSync, track, untrack } from "./scope.js";
 import { sameShape } from "./shape.js";
 
 export type DType = "float32" | "int64" | "bool";
@@ -137,7 +137,7 @@ export class Tensor {
       if (gradient._dev !== this._dev) throw errors.gradDevice(this.device, gradient.device);
     }
     // The implicit seed and intermediate gradients are disposed as backward ends; .grad is kept.
-    scope(() => {
+    scopeSync(() => {
       const seed = gradient ?? R.full(this.shape, 1, this._dev);
       runBackward(this._edge() as Node, seed, opts.retainGraph ?? false);
     });

@@ -1,9 +1,10 @@
 // Memory on every device: dispose() frees at once (views and saved tensors keep what they need),
 // scope() disposes what its function created (across awaits) except what it returns or keeps,
 // backward releases saved tensors, and memory() counts live tensors.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import {
   type Device, type Tensor, keep, memory, optim, scope, tensor, trackTensors, zeros,
 } from "../src/index.js";
@@ -158,6 +159,21 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     expect(live()).toBe(n1 + 2); // w.grad and the scope's result
     vals(w.grad).forEach((g, i) => expect(g / (3 * Math.exp(3 * (i + 1)))).toBeCloseTo(1, 6));
     expect(vals(r)).toEqual([4, 8]);
+  });
+
+  test("backward and an optimizer step run no AsyncLocalStorage (whose hooks slow every promise)", () => {
+    const run = vi.spyOn(AsyncLocalStorage.prototype, "run");
+    try {
+      const w = T([1, 2], true);
+      w.mul(w).sum().backward();
+      new optim.SGD([w], { lr: 0.5 }).step();
+      expect(run).not.toHaveBeenCalled();
+      expect(vals(w)).toEqual([0, 0]); // w - 0.5 * 2w
+      scope(() => w.add(1)); // the spy sees a scope()
+      expect(run).toHaveBeenCalledTimes(1);
+    } finally {
+      run.mockRestore();
+    }
   });
 
   test("SGD with momentum in a scope per step: parameters, grads and buffers survive", () => {

@@ -137,15 +137,14 @@ export function leaves(e: E | Cond, acc = new Set<Leaf>()): Set<Leaf> {
 /** Replaces each (interned) leaf from[k] by to[k] (a scalar operand bound, kernels composed). */
 export function substitute(e: E, from: readonly E[], to: readonly E[]): E {
   const n = e.n;
+  let a: E;
   switch (n.k) {
     case "leaf": return to[from.indexOf(e)] ?? e; // a linear scan: a handful of leaves are bound
     case "lit": return e;
-    case "un": {
-      const a = substitute(n.a, from, to);
-      return a === n.a ? e : new E({ k: "un", op: n.op, a });
-    }
+    case "un": return (a = substitute(n.a, from, to)) === n.a ? e : new E({ k: "un", op: n.op, a });
     case "bin": {
-      const a = substitute(n.a, from, to), b = substitute(n.b, from, to);
+      const b = substitute(n.b, from, to);
+      a = substitute(n.a, from, to);
       return a === n.a && b === n.b ? e : new E({ k: "bin", op: n.op, a, b }); // unchanged subtrees are shared
     }
     case "sel": return select(substituteCond(n.c, from, to), substitute(n.t, from, to), substitute(n.f, from, to));

@@ -213,9 +213,6 @@ export class Builder {
       L.owner ??= this;
       this.nodes += L.nodes;
       const at = sameShape(L.shape, t.shape) ? null : contiguousStrides(t.shape);
-      // Into an empty kernel of its own shape, the loops below would collect exactly L's slots.
-      if (!at && !this.inputs.length && !this.consts.length && sameShape(t.shape, this.shape) && !t.shape.includes(1))
-        return (this.inputs = L.inputs.slice()), (this.consts = L.consts.slice()), L.expr;
       const from: E[] = [], to: E[] = [];
       let identity = true;
       L.inputs.forEach((x, k) => {

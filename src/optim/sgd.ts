@@ -2,7 +2,7 @@
 // maximize; step() updates parameters in place without recording a graph.
 import { noGrad } from "../autograd/grad_mode.js";
 import { errors } from "../errors.js";
-import { keep, scope } from "../scope.js";
+import { keep, scopeSync } from "../scope.js";
 import { Tensor } from "../tensor.js";
 
 export interface SGDOptions {
@@ -52,7 +52,7 @@ export class SGD {
   step(): void {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = this.options;
     // In a scope: the overwritten values and temporaries are freed now, not when collected.
-    noGrad(() => scope(() => {
+    noGrad(() => scopeSync(() => {
       this.params.forEach((p, i) => {
         const grad = p.grad;
         if (!grad) return;
