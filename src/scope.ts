@@ -13,8 +13,7 @@ export interface Scoped {
 }
 
 const frames = new AsyncLocalStorage<Scoped[]>();
-// The running scopeSync's list: AsyncLocalStorage, once run, has Node call hooks on every promise.
-let syncFrame: Scoped[] | undefined;
+let syncFrame: Scoped[] | undefined; // scopeSync's list: AsyncLocalStorage, once run, hooks every promise
 const current = (): Scoped[] | undefined => syncFrame ?? frames.getStore();
 // Live-tensor counting registers every tensor with a FinalizationRegistry, which keeps young
 // tensors from dying in the collector's cheap pass: it costs ~70% of host time on small tensors,
