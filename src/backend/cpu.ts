@@ -22,7 +22,7 @@ const data = (b: Buf): Float32Array => (b as CpuBuf).data;
 /** How one input is read: same layout as the output, one element, or through strides. */
 type Mode = "c" | "s" | "g";
 
-const layoutCode = (modes: readonly Mode[]): number => modes.reduce((a, m) => a * 3 + "csg".indexOf(m), 0); // per kernel
+const layoutCode = (modes: readonly Mode[]): number => modes.reduce((a, m) => a * 3 + "csg".indexOf(m), 0); // a cache key per kernel
 
 function modeOf(s: Strided, outShape: Shape, n: number): Mode {
   if (s.buf.size === 1) return "s";

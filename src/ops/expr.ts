@@ -143,8 +143,8 @@ export function substitute(e: E, from: readonly E[], to: readonly E[]): E {
     case "lit": return e;
     case "un": return (a = substitute(n.a, from, to)) === n.a ? e : new E({ k: "un", op: n.op, a });
     case "bin": {
-      const b = substitute(n.b, from, to);
       a = substitute(n.a, from, to);
+      const b = substitute(n.b, from, to);
       return a === n.a && b === n.b ? e : new E({ k: "bin", op: n.op, a, b }); // unchanged subtrees are shared
     }
     case "sel": return select(substituteCond(n.c, from, to), substitute(n.t, from, to), substitute(n.f, from, to));
