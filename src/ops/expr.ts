@@ -147,18 +147,10 @@ export function substitute(e: E, from: readonly E[], to: readonly E[]): E {
       const b = substitute(n.b, from, to);
       return a === n.a && b === n.b ? e : new E({ k: "bin", op: n.op, a, b }); // unchanged subtrees are shared
     }
-    case "sel": return select(substituteCond(n.c, from, to), substitute(n.t, from, to), substitute(n.f, from, to));
-    case "num": return num(substituteCond(n.c, from, to));
-  }
-}
-
-function substituteCond(c: Cond, from: readonly E[], to: readonly E[]): Cond {
-  const n = c.n, s = (v: E): E => substitute(v, from, to), sc = (v: Cond): Cond => substituteCond(v, from, to);
-  switch (n.k) {
-    case "cmp": return new Cond({ ...n, a: s(n.a), b: s(n.b) });
-    case "isnan": return new Cond({ k: "isnan", a: s(n.a) });
-    case "not": return new Cond({ k: "not", a: sc(n.a) });
-    default: return new Cond({ k: n.k, a: sc(n.a), b: sc(n.b) });
+    default: { // sel, num: rare (relu-like ops); conditions are rebuilt through the same walk
+      const sub = (v: E | Cond): E | Cond => (v instanceof E ? substitute(v, from, to) : rebuild(v, sub));
+      return rebuild(e, sub) as E;
+    }
   }
 }
 
