@@ -23,12 +23,14 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
   },
 );
 
+// 5000 lines until the CPU's WebAssembly SIMD renderer (a third target for the IR, ~220 lines).
+const BUDGET = 5250;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);
-  console.log(`src/: ${total} lines in ${src.length} files (budget 5000)`);
+  console.log(`src/: ${total} lines in ${src.length} files (budget ${BUDGET})`);
   expect(lines.filter(([, n]) => n > 300)).toEqual([]);
-  expect(total).toBeLessThanOrEqual(5000);
+  expect(total).toBeLessThanOrEqual(BUDGET);
 });
 
 test("WGSL lives only in shaders/", () => {

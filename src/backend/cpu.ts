@@ -1,9 +1,11 @@
 // The CPU backend: Float32Array buffers; each kernel is rendered to JS once per (kernel, layout)
-// and compiled with new Function. Sums accumulate in float64, so they are at least as exact as torch's.
+// and compiled with new Function, or, on large contiguous arrays, to WebAssembly SIMD (cpu_simd.ts).
+// Sums accumulate in float64, so they are at least as exact as torch's.
 import { factor } from "../ops/expr.js";
 import { JS_PRELUDE, render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
+import { SIMD_MIN, simdKernel, type SimdKernel } from "./cpu_simd.js";
 
 export class CpuBuf implements Buf {
   constructor(readonly data: Float32Array) {}
@@ -62,10 +64,7 @@ const withPrelude = (params: string, src: string): unknown =>
 function compile(k: Kernel, modes: Mode[]): Compiled {
   const env: Record<string, string> = {};
   const hoist: string[] = [];
-  k.consts.forEach((l, j) => {
-    env[l] = `c${j}`;
-    hoist.push(`const c${j} = consts[${j}];`);
-  });
+  k.consts.forEach((l, j) => ((env[l] = `c${j}`), hoist.push(`const c${j} = Math.fround(consts[${j}]);`)));
   const general = modes.some((m) => m === "g");
   k.inputs.forEach((l, j) => {
     hoist.push(`const a${j} = ins[${j}];`);
@@ -106,7 +105,7 @@ type CompiledReduce = (ins: Float32Array[], consts: readonly number[], n: number
 function compileReduce(k: Kernel, modes: Mode[], op: ReduceOp): CompiledReduce {
   const env: Record<string, string> = {};
   const hoist: string[] = [];
-  k.consts.forEach((l, j) => ((env[l] = `c${j}`), hoist.push(`const c${j} = consts[${j}];`)));
+  k.consts.forEach((l, j) => ((env[l] = `c${j}`), hoist.push(`const c${j} = Math.fround(consts[${j}]);`)));
   k.inputs.forEach((l, j) => {
     hoist.push(`const a${j} = ins[${j}];`);
     if (modes[j] === "s") hoist.push(`const v${j} = a${j}[0];`);
@@ -128,6 +127,7 @@ export class CpuBackend implements Backend {
   readonly name = "cpu";
   // Compiled code per kernel and input layout (kernels are interned by apply.ts, so identity works).
   private cache = new WeakMap<Kernel, Map<number, Compiled>>();
+  private simdCache = new WeakMap<Kernel, Map<number, SimdKernel | null>>();
 
   private wrap = (d: Float32Array): CpuBuf => new CpuBuf(d);
   upload(d: Float32Array): Buf { return this.wrap(d); }
@@ -144,7 +144,9 @@ export class CpuBackend implements Backend {
     if (!fn) byLayout.set(layout, (fn = compile(k, modes)));
     const bufs = inputs.map((s) => data(s.buf)), strides = inputs.map((s) => s.strides as number[]);
     const out = into ? data(into) : new Float32Array(n);
-    fn(bufs, strides, consts, out, shape);
+    const simd = n >= SIMD_MIN ? this.simd(k, modes, layout) : null;
+    if (simd) simd.map(bufs, consts, out);
+    else fn(bufs, strides, consts, out, shape);
     return into ?? this.wrap(out);
   }
   reduce(op: ReduceOp, input: Buf, shape: Shape, axes: readonly number[]): Buf {
@@ -170,12 +172,23 @@ export class CpuBackend implements Backend {
       const tmp = this.map(src.kernel, src.inputs, src.consts, shape);
       return this.reduce(op, tmp, shape, axes);
     }
+    const simd = op === "sum" && n >= SIMD_MIN ? this.simd(src.kernel, modes, layoutCode(modes)) : null;
+    if (simd) return this.wrap(Float32Array.of(simd.sum(src.inputs.map((s) => data(s.buf)), src.consts, n)));
     const layout = layoutCode(modes) * 3 + (op === "sum" ? 0 : op === "max" ? 1 : 2);
     let byLayout = this.reduceCache.get(src.kernel);
     if (!byLayout) this.reduceCache.set(src.kernel, (byLayout = new Map()));
     let fn = byLayout.get(layout);
     if (!fn) byLayout.set(layout, (fn = compileReduce(src.kernel, modes, op)));
     return this.wrap(Float32Array.of(fn(src.inputs.map((s) => data(s.buf)), src.consts, n)));
+  }
+  /** The SIMD version of a kernel (contiguous and single-element inputs only), made at its first large call. */
+  private simd(k: Kernel, modes: Mode[], layout: number): SimdKernel | null {
+    if (modes.includes("g")) return null;
+    let byLayout = this.simdCache.get(k);
+    if (!byLayout) this.simdCache.set(k, (byLayout = new Map()));
+    let s = byLayout.get(layout);
+    if (s === undefined) byLayout.set(layout, (s = simdKernel(k, modes.map((m) => m === "s"))));
+    return s;
   }
   argReduce(op: "max" | "min", input: Buf, shape: Shape, axis: number): [Buf, Buf] {
     const src = data(input);

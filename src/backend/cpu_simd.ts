@@ -1,0 +1,75 @@
+// Runs ops/wasm.ts's SIMD kernels for the CPU backend: large contiguous arrays pass through one
+// small scratch memory a chunk at a time (cache-sized; it grows with a kernel's input count, never
+// with the data), so nothing is allocated per call and results land in ordinary Float32Arrays.
+import { wasmKernel } from "../ops/wasm.js";
+import type { Kernel } from "./backend.js";
+
+/** Elements per chunk (16 KiB per array). */
+const CHUNK = 4096;
+/** Arrays from this many elements run as SIMD (GRADWISE_SIMD_MIN; Infinity turns it off). */
+export const SIMD_MIN = Number(process.env.GRADWISE_SIMD_MIN ?? 4096);
+
+// The part of the global WebAssembly API used here (lib ES2022 and @types/node do not declare it).
+declare const WebAssembly: {
+  Memory: new (d: { initial: number }) => { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  Module: new (code: Uint8Array) => object;
+  Instance: new (m: object, imports: object) => { readonly exports: unknown };
+};
+const memory = new WebAssembly.Memory({ initial: 1 });
+let heap = new Float32Array(memory.buffer);
+let runs = 0;
+/** How many kernel calls ran as SIMD so far (tests check which path ran). */
+export const simdRuns = (): number => runs;
+
+export interface SimdKernel {
+  /** out[i] = expr(ins at i); inputs are contiguous at out's length or single elements. */
+  map(ins: readonly Float32Array[], consts: readonly number[], out: Float32Array): void;
+  /** The float64 sum of expr over n elements. */
+  sum(ins: readonly Float32Array[], consts: readonly number[], n: number): number;
+}
+
+/** A SIMD kernel for `k` with single-element inputs where `scalar`, or null when some primitive has no wasm row. */
+export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | null {
+  const single = k.inputs.map((_, j) => j).filter((j) => scalar[j]);
+  const arrays = k.inputs.map((_, j) => j).filter((j) => !scalar[j]);
+  const header = Math.ceil((k.consts.length + single.length) / 4) * 16;
+  const code = wasmKernel(k, scalar, header, CHUNK * 4);
+  if (!code) return null;
+  const end = header + (arrays.length + 1) * CHUNK * 4;
+  if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+  const fns = new WebAssembly.Instance(new WebAssembly.Module(code), { m: { m: memory } }).exports as {
+    map: (end: number, rem: number) => void;
+    sum: (end: number, rem: number) => number;
+  };
+  const at = header / 4, outAt = at + arrays.length * CHUNK;
+  /** Writes the header (consts rounded to float32, as every kernel reads them) and returns a chunk loader. */
+  const begin = (ins: readonly Float32Array[], consts: readonly number[]) => {
+    if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);
+    runs++;
+    consts.forEach((c, j) => (heap[j] = c));
+    single.forEach((j, q) => (heap[consts.length + q] = (ins[j] as Float32Array)[0] as number));
+    return (off: number, len: number): void =>
+      arrays.forEach((j, q) => heap.set((ins[j] as Float32Array).subarray(off, off + len), at + q * CHUNK));
+  };
+  return {
+    map(ins, consts, out) {
+      const load = begin(ins, consts);
+      for (let off = 0; off < out.length; off += CHUNK) {
+        const len = Math.min(CHUNK, out.length - off);
+        load(off, len);
+        fns.map(((len + 3) >> 2) << 4, 0);
+        out.set(heap.subarray(outAt, outAt + len), off);
+      }
+    },
+    sum(ins, consts, n) {
+      const load = begin(ins, consts);
+      let acc = 0;
+      for (let off = 0; off < n; off += CHUNK) {
+        const len = Math.min(CHUNK, n - off);
+        load(off, len);
+        acc += fns.sum((len >> 2) << 4, len & 3);
+      }
+      return acc;
+    },
+  };
+}

@@ -1,0 +1,144 @@
+// IR → WebAssembly SIMD: a kernel's expression as f32x4 code, 4 elements per step, one row per
+// primitive. Each f32x4 op rounds to float32 as the JS rows' Math.fround does, so both give the
+// same bits; a kernel with a primitive that has no row here (exp, pow, …) stays JS (returns null).
+import type { Kernel } from "../backend/backend.js";
+import { factor, type BinaryPrim, type CmpPrim, type Cond, type E, type Leaf, type UnaryPrim } from "./expr.js";
+
+const leb = (n: number): number[] => {
+  const o: number[] = [];
+  do o.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0)), (n = Math.floor(n / 128)); while (n > 0);
+  return o;
+};
+const vec = (xs: number[][]): number[] => [...leb(xs.length), ...xs.flat()];
+const simd = (code: number): number[] => [0xfd, ...leb(code)];
+const bytes = (a: Float32Array | Int32Array): number[] => [...new Uint8Array(a.buffer)];
+const splat = (v: number): number[] => [...simd(0x0c), ...bytes(Float32Array.of(v, v, v, v))];
+const get = (l: number): number[] => [0x20, ...leb(l)], set = (l: number): number[] => [0x21, ...leb(l)];
+const [AND, OR, NOT, SELECT] = [0x4e, 0x50, 0x4d, 0x52].map(simd) as [number[], number[], number[], number[]];
+const [F32X4_NE, F32X4_GT, F32X4_LT, F64X2_ADD] = [0x42, 0x44, 0x43, 0xf0].map(simd) as [number[], number[], number[], number[]];
+
+const UNARY: Partial<Record<UnaryPrim, number>> = { neg: 0xe1, abs: 0xe0, sqrt: 0xe3 };
+const BINARY: Partial<Record<BinaryPrim, number>> = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7 };
+const CMP: Record<CmpPrim, number> = { eq: 0x41, ne: 0x42, lt: 0x43, gt: 0x44, le: 0x45, ge: 0x46 };
+
+/** Emits one function body: v128 locals are allocated as expressions need them. */
+class Body {
+  code: number[] = [];
+  v128s = 0;
+  constructor(readonly first: number, readonly env: Map<Leaf, number[]>) {}
+  local(): number { return this.first + this.v128s++; }
+  /** Pushes `e` (an f32x4) onto the stack. */
+  emit(e: E): void {
+    const n = e.n, c = this.code;
+    switch (n.k) {
+      case "leaf": return void c.push(...(this.env.get(n.name) ?? unbound(n.name)));
+      case "lit": return void c.push(...splat(n.v));
+      case "un": {
+        if (n.op === "sign") { // (a > 0 ? 1 : 0) | (a < 0 ? -1 : 0): NaN and ±0 give 0, as gw_sign
+          const t = this.keep(n.a);
+          return void c.push(...get(t), ...splat(0), ...F32X4_GT, ...splat(1), ...AND,
+            ...get(t), ...splat(0), ...F32X4_LT, ...splat(-1), ...AND, ...OR);
+        }
+        this.emit(n.a);
+        return void c.push(...simd(UNARY[n.op] ?? unsupported()));
+      }
+      case "bin": {
+        if (n.op === "maximum" || n.op === "minimum") { // a > b ? a : b, then NaN if either is NaN
+          const a = this.keep(n.a), b = this.keep(n.b);
+          return void c.push(...get(a), ...get(b), ...get(a), ...get(b),
+            ...(n.op === "maximum" ? F32X4_GT : F32X4_LT), ...SELECT,
+            ...get(a), ...get(a), ...F32X4_NE, ...OR, ...get(b), ...get(b), ...F32X4_NE, ...OR);
+        }
+        this.emit(n.a), this.emit(n.b);
+        return void c.push(...simd(BINARY[n.op] ?? unsupported()));
+      }
+      case "sel": return this.emit(n.t), this.emit(n.f), this.cond(n.c), void c.push(...SELECT);
+      case "num": return this.cond(n.c), void c.push(...splat(1), ...AND);
+    }
+  }
+  /** Pushes a condition as a lane mask. */
+  cond(v: Cond): void {
+    const n = v.n, c = this.code;
+    switch (n.k) {
+      case "cmp": return this.emit(n.a), this.emit(n.b), void c.push(...simd(CMP[n.op]));
+      case "isnan": {
+        const t = this.keep(n.a);
+        return void c.push(...get(t), ...get(t), ...F32X4_NE);
+      }
+      case "not": return this.cond(n.a), void c.push(...NOT);
+      default: return this.cond(n.a), this.cond(n.b), void c.push(...(n.k === "and" ? AND : OR));
+    }
+  }
+  /** Computes `e` into a new local. */
+  keep(e: E): number {
+    const l = this.local();
+    this.emit(e), this.code.push(...set(l));
+    return l;
+  }
+}
+
+class Unsupported extends Error {}
+const unsupported = (): never => { throw new Unsupported(); };
+const unbound = (l: Leaf): never => { throw new Error(`wasm: leaf ${l} is not bound`); };
+
+// Control and integer opcodes (https://webassembly.github.io/spec/core/binary/instructions.html).
+const [BLOCK, LOOP, IF, END, BR, BR_IF, I32_CONST, I32_ADD, I32_GE_U, F64_ADD, VOID] =
+  [0x02, 0x03, 0x04, 0x0b, 0x0c, 0x0d, 0x41, 0x6a, 0x4f, 0xa0, 0x40];
+const mem = (op: number, offset: number, align: number): number[] => [...simd(op), align, ...leb(offset)];
+const [LOAD, LOAD32_SPLAT, STORE, I32X4_SPLAT, I32X4_LT_S, F64X2_EXTRACT, PROMOTE_LOW] = [0x00, 0x09, 0x0b, 0x11, 0x39, 0x21, 0x5f];
+const HIGH_HALF = [...simd(0x0d), 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]; // i8x16.shuffle
+const [END_BYTES, REM, I] = [0, 1, 2]; // locals: the two parameters, the byte offset; v128s follow
+
+/**
+ * A module importing memory m.m and exporting map(end, 0) (out = expr for the bytes [0, end) of
+ * each array) and sum(end, rem): f64 (the sum over [0, end) plus `rem` more elements). Layout:
+ * consts then single-element inputs as floats at 0, then each other input in its `chunk`-byte
+ * region from `header`, then the output.
+ */
+export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number, chunk: number): Uint8Array | null {
+  const varying = (l: Leaf): boolean => k.inputs.includes(l) && !scalar[k.inputs.indexOf(l)];
+  const f = factor(k.expr, varying);
+  const env = new Map<Leaf, number[]>();
+  let region = 0;
+  for (const l of k.inputs) if (varying(l)) env.set(l, [...get(I), ...mem(LOAD, header + region++ * chunk, 4)]);
+  const out = header + region * chunk, named = [...k.consts, ...k.inputs.filter((_, j) => scalar[j])];
+  try {
+    const fns = ["map", "sum"].map((kind) => {
+      const b = new Body(3, env), c = b.code;
+      named.forEach((l, j) => { // a float from the header, in all four lanes
+        const t = b.local();
+        env.set(l, get(t)), c.push(I32_CONST, 0, ...mem(LOAD32_SPLAT, 4 * j, 2), ...set(t));
+      });
+      f.hoisted.forEach((h, j) => env.set(`c${1000 + j}`, get(b.keep(h))));
+      const value = (): void => {
+        f.shared.forEach((s, j) => env.set(`i${1000 + j}`, get(b.keep(s))));
+        b.emit(f.expr);
+      };
+      const [lo, hi, v] = [b.local(), b.local(), b.local()]; // float64 sums of lanes 0-1 and 2-3
+      const accumulate = (): number[] => [...set(v), ...get(lo), ...get(v), ...simd(PROMOTE_LOW), ...F64X2_ADD, ...set(lo),
+        ...get(hi), ...get(v), ...get(v), ...HIGH_HALF, ...simd(PROMOTE_LOW), ...F64X2_ADD, ...set(hi)];
+      c.push(BLOCK, VOID, LOOP, VOID, ...get(I), ...get(END_BYTES), I32_GE_U, BR_IF, 1);
+      if (kind === "map") c.push(...get(I)), value(), c.push(...mem(STORE, out, 4));
+      else value(), c.push(...accumulate());
+      c.push(...get(I), I32_CONST, 16, I32_ADD, ...set(I), BR, 0, END, END);
+      if (kind === "sum") { // the last `rem` elements, the other lanes masked to +0
+        c.push(...get(REM), IF, VOID), value();
+        c.push(...simd(0x0c), ...bytes(Int32Array.of(0, 1, 2, 3)), ...get(REM), ...simd(I32X4_SPLAT), ...simd(I32X4_LT_S), ...AND);
+        c.push(...accumulate(), END, ...get(lo), ...get(hi), ...F64X2_ADD, ...set(v));
+        c.push(...get(v), ...simd(F64X2_EXTRACT), 0, ...get(v), ...simd(F64X2_EXTRACT), 1, F64_ADD);
+      }
+      return [...vec([[1, 0x7f], [b.v128s, 0x7b]]), ...c, END]; // locals: one i32, the v128s
+    });
+    const sec = (id: number, body: number[]): number[] => [id, ...leb(body.length), ...body];
+    const str = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
+    return Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      ...sec(1, vec([[0x60, 2, 0x7f, 0x7f, 0], [0x60, 2, 0x7f, 0x7f, 1, 0x7c]])), // (i32, i32) -> () and -> f64
+      ...sec(2, vec([[...str("m"), ...str("m"), 0x02, 0, 1]])), // memory m.m, at least one page
+      ...sec(3, vec([[0], [1]])),
+      ...sec(7, vec([[...str("map"), 0, 0], [...str("sum"), 0, 1]])),
+      ...sec(10, vec(fns.map((body) => [...leb(body.length), ...body])))]);
+  } catch (e) {
+    if (e instanceof Unsupported) return null;
+    throw e;
+  }
+}

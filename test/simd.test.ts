@@ -1,0 +1,96 @@
+// The CPU backend's WebAssembly SIMD kernels (arrays from SIMD_MIN elements) against its JS
+// kernels (smaller arrays): every table expression, bit for bit, on special values; single-element
+// inputs and constants; full sums with a ragged tail; and which expressions run as SIMD at all.
+import { describe, expect, it } from "vitest";
+import type { Strided } from "../src/backend/backend.js";
+import { CpuBackend, type CpuBuf } from "../src/backend/cpu.js";
+import { SIMD_MIN, simdRuns } from "../src/backend/cpu_simd.js";
+import { Cond, E, type Leaf, leaf, leaves, x, y } from "../src/ops/expr.js";
+import { OPS } from "../src/ops/table.js";
+import { kernel, randArray } from "./webgpu_helpers.js";
+
+const cpu = new CpuBackend();
+const N = 3 * 4096 + 3; // three full chunks and a ragged last vector
+const SLICE = 1000; // below SIMD_MIN: the JS kernel
+const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 2, 0.5, -0.5, 1e-40, -1e-40, 3.4e38, -3.4e38, 1e-3, 7];
+
+/** Special values in every combination across inputs (a different stride per input), then random ones. */
+function input(j: number): Float32Array {
+  const a = randArray(N).map((v) => v * 4);
+  for (let i = 0; i < SPECIAL.length ** 2; i++) a[i] = SPECIAL[Math.floor(i / SPECIAL.length ** j) % SPECIAL.length] as number;
+  return a;
+}
+const flat = (d: Float32Array): Strided => ({ buf: cpu.upload(d), strides: d.length === 1 ? [0] : [1] });
+const bits = (a: Float32Array): number[] => [...new Uint32Array(a.buffer)].map((b, i) => (Number.isNaN(a[i]) ? -1 : b));
+const whole = (k: ReturnType<typeof kernel>, ins: Float32Array[], consts: number[]): Float32Array =>
+  (cpu.map(k, ins.map((d) => flat(d)), consts, [N]) as CpuBuf).data;
+/** The same kernel over SLICE-element pieces (single-element inputs stay whole). */
+function sliced(k: ReturnType<typeof kernel>, ins: Float32Array[], consts: number[]): Float32Array {
+  const out = new Float32Array(N);
+  for (let o = 0; o < N; o += SLICE) {
+    const part = ins.map((d) => (d.length === 1 ? d : d.slice(o, Math.min(N, o + SLICE))));
+    const n = Math.min(SLICE, N - o);
+    out.set((cpu.map(k, part.map((d) => flat(d)), consts, [n]) as CpuBuf).data, o);
+  }
+  return out;
+}
+
+const exprs: [string, E][] = Object.entries(OPS).flatMap(([name, s]) => [
+  [`${name} forward`, s.fwd] as [string, E],
+  ...Object.entries(s.grads).map(([l, e]) => [`${name} d${l}`, e as E] as [string, E]),
+]);
+// The primitives with a SIMD row: an expression of only these runs as SIMD, any other stays JS.
+const ROWS = new Set(["neg", "abs", "sqrt", "sign", "add", "sub", "mul", "div", "maximum", "minimum"]);
+const simdable = (v: E | Cond): boolean => {
+  const n = v.n as { k: string; op?: string };
+  if ((n.k === "un" || n.k === "bin") && !ROWS.has(n.op as string)) return false;
+  return ["a", "b", "c", "t", "f"].every((c) => {
+    const kid = (v.n as unknown as Record<string, E | Cond | undefined>)[c];
+    return !(kid instanceof E || kid instanceof Cond) || simdable(kid);
+  });
+};
+
+describe("CPU SIMD kernels", () => {
+  it("are used from SIMD_MIN elements", () => expect(SIMD_MIN).toBeLessThan(N));
+
+  it.each(exprs)("%s: SIMD gives the JS kernel's bits", (_, e) => {
+    const ls = [...leaves(e)].sort() as Leaf[];
+    const k = kernel(e, ls);
+    const ins = ls.map((_, j) => input(j));
+    const before = simdRuns();
+    const got = whole(k, ins, []);
+    expect(simdRuns() - before).toBe(simdable(e) ? 1 : 0);
+    expect(bits(got)).toEqual(bits(sliced(k, ins, [])));
+  });
+
+  it("single-element inputs and constants (rounded to float32 as uniforms are)", () => {
+    const k = kernel(x.mul(y).add(leaf("c0")).maximum(x.sub(leaf("c1"))), ["x", "y"], ["c0", "c1"]);
+    const ins = [input(0), Float32Array.of(0.3)], consts = [0.1, -1e-50];
+    const before = simdRuns();
+    const got = whole(k, ins, consts);
+    expect(simdRuns() - before).toBe(1);
+    expect(bits(got)).toEqual(bits(sliced(k, ins, consts)));
+    const xi = ins[0]?.[300] as number, f = Math.fround, s = f(0.3);
+    expect(got[300]).toBe(Math.max(f(f(xi * s) + f(0.1)), f(xi - f(-1e-50))));
+  });
+
+  it("writes in place over an input (each chunk is read before it is written)", () => {
+    const a = input(0), b = input(1), k = kernel(x.mul(y).sub(x), ["x", "y"]);
+    const want = sliced(k, [a, b], []), buf = cpu.upload(a);
+    cpu.map(k, [{ buf, strides: [1] }, flat(b)], [], [N], buf);
+    expect(bits((buf as CpuBuf).data)).toEqual(bits(want));
+  });
+
+  it("sums a kernel's values in float64 over chunks and a ragged tail", () => {
+    for (const n of [SIMD_MIN, N, 4 * 4096 + 1]) {
+      const a = randArray(n);
+      const k = kernel(x.mul(x).mul(2), ["x"]);
+      const before = simdRuns();
+      const got = (cpu.mapReduce("sum", { kernel: k, inputs: [flat(a)], consts: [] }, [n], [0]) as CpuBuf).data[0];
+      expect(simdRuns() - before).toBe(1);
+      let want = 0;
+      for (const v of a) want += Math.fround(Math.fround(v * v) * 2);
+      expect(got).toBe(Math.fround(want));
+    }
+  });
+});
