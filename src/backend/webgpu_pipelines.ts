@@ -1,5 +1,7 @@
-// Worker-side cache of compute pipelines (one per kernel key) and of the bind group layout of each
-// shader kind; a map kernel's WGSL expression is spliced into elementwise.wgsl on first use.
+// Worker-side cache of compute pipelines (one per kernel key), of the bind group layout of each
+// shader kind and of bind groups; a map kernel's WGSL expression is spliced into elementwise.wgsl
+// on first use.
+import { destroyedCount } from "./webgpu_pool.js";
 import { type Kind, LAYOUTS, SHADER_FILES } from "./webgpu_protocol.js";
 
 const SPLICE = "/*splice:expr*/0.0";
@@ -8,6 +10,10 @@ const LANES = "/*splice:lanes*/";
 export class Pipelines {
   private pipelines = new Map<string, GPUComputePipeline>();
   private layouts = new Map<Kind, { group: GPUBindGroupLayout; pipe: GPUPipelineLayout }>();
+  private groups = new Map<string, GPUBindGroup>();
+  private ids = new WeakMap<GPUBuffer, number>();
+  private nextId = 0;
+  private seenDestroyed = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -30,6 +36,27 @@ export class Pipelines {
     l = { group, pipe: this.device.createPipelineLayout({ bindGroupLayouts: [group] }) };
     this.layouts.set(kind, l);
     return l;
+  }
+
+  /**
+   * A bind group of kernel `key` (its label, which Dawn's errors quote) over `entries`: creating
+   * one costs ~50 µs on lavapipe, and a step re-binds the same pooled buffers. A destroyed buffer
+   * never comes back, so groups naming one never match again: all are dropped when a pool destroys
+   * a buffer, and past 4096.
+   */
+  bindGroup(kind: Kind, key: string, entries: GPUBindGroupEntry[]): GPUBindGroup {
+    if (this.seenDestroyed !== destroyedCount() || this.groups.size > 4096)
+      this.groups.clear(), (this.seenDestroyed = destroyedCount());
+    let sig = `${kind}|${key}`;
+    for (const e of entries) {
+      const { buffer: b, offset = 0, size } = e.resource as GPUBufferBinding;
+      let id = this.ids.get(b);
+      if (id === undefined) this.ids.set(b, (id = this.nextId++));
+      sig += `|${id}:${offset}:${size}`;
+    }
+    let g = this.groups.get(sig);
+    if (!g) this.groups.set(sig, (g = this.device.createBindGroup({ label: key, layout: this.layout(kind).group, entries })));
+    return g;
   }
 
   /** The pipeline of kernel `key`; a map's first use brings its expression (`wgsl`). */

@@ -15,7 +15,9 @@ export function sizeClass(bytes: number, max: number): number {
   return c <= max ? c : b;
 }
 
-let creating = 0;
+let creating = 0, destroyed = 0;
+/** How many buffers the pools have destroyed so far (bind groups naming them are then stale). */
+export const destroyedCount = (): number => destroyed;
 /** Bytes of the buffer being created right now, else 0: Dawn's errors arrive inside the call. */
 export const creatingBytes = (): number => creating;
 
@@ -63,7 +65,7 @@ export class BufferPool {
     if (b.size > this.capBytes) {
       // Dawn defers the release until submitted work that uses it is done.
       this.allocatedBytes -= b.size;
-      b.destroy();
+      b.destroy(), destroyed++;
       return;
     }
     let list = this.free.get(b.size);
@@ -83,7 +85,7 @@ export class BufferPool {
       list.splice(list.indexOf(b), 1);
       this.pooledBytes -= b.size;
       this.allocatedBytes -= b.size;
-      b.destroy();
+      b.destroy(), destroyed++;
     }
   }
 }

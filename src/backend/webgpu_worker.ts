@@ -221,8 +221,7 @@ class Executor {
       entries.push({ binding: k + 1, resource: { buffer: b.buf, offset, size } });
     });
     this.keys.add(c.key);
-    const layout = this.pipes.layout(c.kind).group;
-    const group = this.d.device.createBindGroup({ label: c.key, layout, entries });
+    const group = this.pipes.bindGroup(c.kind, c.key, entries);
     if (!this.pass) this.pass = this.encoder().beginComputePass();
     this.pass.setPipeline(this.pipes.get(c.kind, c.key, c.wgsl));
     this.pass.setBindGroup(0, group);
