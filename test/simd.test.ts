@@ -93,4 +93,11 @@ describe("CPU SIMD kernels", () => {
       expect(got).toBe(Math.fround(want));
     }
   });
+
+  it("sums a buffer (a full reduction without a fused producer)", () => {
+    const a = randArray(N), before = simdRuns();
+    const got = (cpu.reduce("sum", cpu.upload(a), [N], [0]) as CpuBuf).data[0];
+    expect(simdRuns() - before).toBe(1);
+    expect(got).toBe(Math.fround(a.reduce((s, v) => s + v, 0)));
+  });
 });

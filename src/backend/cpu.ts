@@ -1,7 +1,7 @@
 // The CPU backend: Float32Array buffers; each kernel is rendered to JS once per (kernel, layout)
 // and compiled with new Function, or, on large contiguous arrays, to WebAssembly SIMD (cpu_simd.ts).
 // Sums accumulate in float64, so they are at least as exact as torch's.
-import { factor } from "../ops/expr.js";
+import { factor, leaf } from "../ops/expr.js";
 import { JS_PRELUDE, render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
@@ -105,6 +105,9 @@ for (let row = 0; row < rows; row++) {
   return withPrelude("ins, strides, consts, out, shape", src) as Compiled;
 }
 
+/** out = the one input: full sums of a buffer run as this kernel's SIMD sum. */
+const COPY: Kernel = { key: "cpu:copy", expr: leaf("i0"), inputs: ["i0"], consts: [] };
+
 type CompiledReduce = (ins: Float32Array[], consts: readonly number[], n: number) => number;
 
 /** A full reduction of a kernel's values in one loop (inputs same-layout or single elements). */
@@ -163,6 +166,8 @@ export class CpuBackend implements Backend {
     const src = data(input);
     const outN = numelOf(shape.filter((_, d) => !axes.includes(d)));
     const acc = new Float64Array(outN).fill(op === "sum" ? 0 : op === "max" ? -Infinity : Infinity);
+    const simd = op === "sum" && outN === 1 && src.length >= SIMD_MIN ? this.simd(COPY, ["c"], 0) : null;
+    if (simd) return this.wrap(Float32Array.of(simd.sum([src], [], src.length)));
     const perm = outN === 1 ? () => 0 : permuted(shape, axes);
     for (let i = 0; i < src.length; i++) {
       const v = src[i] as number;
