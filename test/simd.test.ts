@@ -4,13 +4,13 @@
 import { describe, expect, it } from "vitest";
 import type { Strided } from "../src/backend/backend.js";
 import { CpuBackend, type CpuBuf } from "../src/backend/cpu.js";
-import { SIMD_MIN, simdRuns } from "../src/backend/cpu_simd.js";
+import { CHUNK, SIMD_MIN, simdRuns } from "../src/backend/cpu_simd.js";
 import { Cond, E, type Leaf, leaf, leaves, x, y } from "../src/ops/expr.js";
 import { OPS } from "../src/ops/table.js";
 import { kernel, randArray } from "./webgpu_helpers.js";
 
 const cpu = new CpuBackend();
-const N = 3 * 4096 + 3; // three full chunks and a ragged last vector
+const N = 2 * CHUNK + 3; // two full chunks and a ragged last vector
 const SLICE = 1000; // below SIMD_MIN: the JS kernel
 const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 2, 0.5, -0.5, 1e-40, -1e-40, 3.4e38, -3.4e38, 1e-3, 7];
 
@@ -82,7 +82,7 @@ describe("CPU SIMD kernels", () => {
   });
 
   it("sums a kernel's values in float64 over chunks and a ragged tail", () => {
-    for (const n of [SIMD_MIN, N, 4 * 4096 + 1]) {
+    for (const n of [SIMD_MIN, N, CHUNK + 1]) {
       const a = randArray(n);
       const k = kernel(x.mul(x).mul(2), ["x"]);
       const before = simdRuns();

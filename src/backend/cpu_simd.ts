@@ -4,8 +4,8 @@
 import { wasmKernel } from "../ops/wasm.js";
 import type { Kernel } from "./backend.js";
 
-/** Elements per chunk (16 KiB per array). */
-const CHUNK = 4096;
+/** Elements per chunk (64 KiB per array; 4x smaller measured ~10 % slower on W2 at 1e6). */
+export const CHUNK = 16384;
 /** Arrays from this many elements run as SIMD (GRADWISE_SIMD_MIN; Infinity turns it off). */
 export const SIMD_MIN = Number(process.env.GRADWISE_SIMD_MIN ?? 4096);
 
