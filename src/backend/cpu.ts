@@ -165,9 +165,9 @@ export class CpuBackend implements Backend {
   reduce(op: ReduceOp, input: Buf, shape: Shape, axes: readonly number[]): Buf {
     const src = data(input);
     const outN = numelOf(shape.filter((_, d) => !axes.includes(d)));
-    const acc = new Float64Array(outN).fill(op === "sum" ? 0 : op === "max" ? -Infinity : Infinity);
     const simd = op === "sum" && outN === 1 && src.length >= SIMD_MIN ? this.simd(COPY, ["c"], 0) : null;
     if (simd) return this.wrap(Float32Array.of(simd.sum([src], [], src.length)));
+    const acc = new Float64Array(outN).fill(op === "sum" ? 0 : op === "max" ? -Infinity : Infinity);
     const perm = outN === 1 ? () => 0 : permuted(shape, axes);
     for (let i = 0; i < src.length; i++) {
       const v = src[i] as number;
