@@ -168,14 +168,28 @@ export class CpuBackend implements Backend {
     const simd = op === "sum" && outN === 1 && src.length >= SIMD_MIN ? this.simd(COPY, ["c"], 0) : null;
     if (simd) return this.wrap(Float32Array.of(simd.sum([src], [], src.length)));
     const acc = new Float64Array(outN).fill(op === "sum" ? 0 : op === "max" ? -Infinity : Infinity);
-    const perm = outN === 1 ? () => 0 : permuted(shape, axes);
-    for (let i = 0; i < src.length; i++) {
-      const v = src[i] as number;
-      const o = perm(i);
-      if (op === "sum") acc[o] = (acc[o] as number) + v;
-      // NaN propagates: once the accumulator is NaN no comparison replaces it.
-      else if (Number.isNaN(v) || (op === "max" ? v > (acc[o] as number) : v < (acc[o] as number)))
-        acc[o] = v;
+    // NaN propagates: once the accumulator is NaN no comparison replaces it.
+    const take = (v: number, a: number): boolean => v !== v || (op === "max" ? v > a : v < a);
+    const lo = Math.min(...axes), hi = Math.max(...axes);
+    if (hi - lo + 1 === axes.length) { // one block of axes: out[o, j] reduces src[o, r, j], in the order of src
+      const outer = numelOf(shape.slice(0, lo)), inner = numelOf(shape.slice(hi + 1)), red = numelOf(axes.map((d) => shape[d] as number));
+      for (let o = 0, i = 0; o < outer; o++) {
+        if (inner === 1) { // a row in a register
+          let t = acc[o] as number;
+          if (op === "sum") for (let r = 0; r < red; r++) t += src[i++] as number;
+          else for (let r = 0, v = 0; r < red; r++) if (take((v = src[i++] as number), t)) t = v;
+          acc[o] = t;
+        } else
+          for (let r = 0; r < red; r++)
+            for (let j = o * inner, e = j + inner, v = 0; j < e; j++)
+              if (op === "sum") acc[j] = (acc[j] as number) + (src[i++] as number);
+              else if (take((v = src[i++] as number), acc[j] as number)) acc[j] = v;
+      }
+    } else {
+      const perm = permuted(shape, axes);
+      for (let i = 0, o = 0, v = 0; i < src.length; i++)
+        if (op === "sum") (o = perm(i)), (acc[o] = (acc[o] as number) + (src[i] as number));
+        else if (take((v = src[i] as number), acc[(o = perm(i))] as number)) acc[o] = v;
     }
     return this.wrap(Float32Array.from(acc));
   }
