@@ -7,7 +7,7 @@ import { CpuBackend, type CpuBuf } from "../src/backend/cpu.js";
 import { CHUNK, SIMD_MIN, simdRuns } from "../src/backend/cpu_simd.js";
 import { Cond, E, type Leaf, leaf, leaves, x, y } from "../src/ops/expr.js";
 import { OPS } from "../src/ops/table.js";
-import { kernel, randArray } from "./webgpu_helpers.js";
+import { bstrides, kernel, randArray } from "./webgpu_helpers.js";
 
 const cpu = new CpuBackend();
 const N = 2 * CHUNK + 3; // two full chunks and a ragged last vector
@@ -79,6 +79,26 @@ describe("CPU SIMD kernels", () => {
     const want = sliced(k, [a, b], []), buf = cpu.upload(a);
     cpu.map(k, [{ buf, strides: [1] }, flat(b)], [], [N], buf);
     expect(bits((buf as CpuBuf).data)).toEqual(bits(want));
+  });
+
+  it("reads broadcast rows (periodic inputs) as SIMD; other broadcasts stay JS", () => {
+    const k = kernel(x.mul(y).sub(y), ["x", "y"]), f = Math.fround;
+    for (const [shape, yShape] of [[[5000, 3], [3]], [[2, 20000], [20000]], [[3, 7, 500], [7, 1]], [[9, 1000], [9, 1]]] as const) {
+      const n = shape.reduce((a, b) => a * b, 1), xs = randArray(n), ys = randArray(yShape.reduce((a, b) => a * b, 1));
+      xs.set(input(0).subarray(0, SPECIAL.length ** 2)); // x's special values against each y
+      const before = simdRuns();
+      const got = (cpu.map(k, [{ buf: cpu.upload(xs), strides: bstrides(shape, shape) },
+        { buf: cpu.upload(ys), strides: bstrides(yShape, shape) }], [], shape) as CpuBuf).data;
+      const rowLike = yShape.length === 1; // [7, 1] and [9, 1] repeat each element along the last dim
+      expect(simdRuns() - before).toBe(rowLike ? 1 : 0);
+      const at = (i: number): number => { // y's element for output i, by index arithmetic
+        const idx = shape.map((_, d) => Math.floor(i / shape.slice(d + 1).reduce((a, b) => a * b, 1)) % (shape[d] as number));
+        const yi = idx.slice(shape.length - yShape.length).map((v, d) => (yShape[d] === 1 ? 0 : v));
+        return ys[yi.reduce((a, v, d) => a * (yShape[d] as number) + v, 0)] as number;
+      };
+      const want = Float32Array.from(xs, (v, i) => f(f(v * at(i)) - at(i)));
+      expect(bits(got)).toEqual(bits(want));
+    }
   });
 
   it("sums a kernel's values in float64 over chunks and a ragged tail", () => {

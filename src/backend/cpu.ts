@@ -38,6 +38,14 @@ function modeOf(s: Strided, outShape: Shape, n: number): Mode {
   return "g";
 }
 
+/** Whether element i of `shape` reads buf[i % size]: the buffer repeated along leading dims (a bias row). */
+function periodic(s: Strided, shape: Shape): boolean {
+  let acc = 1, d = shape.length - 1;
+  for (; d >= 0 && acc < s.buf.size; acc *= shape[d--] ?? 1) if (shape[d] !== 1 && s.strides[d] !== acc) return false;
+  for (; d >= 0; d--) if (shape[d] !== 1 && s.strides[d] !== 0) return false;
+  return acc === s.buf.size;
+}
+
 function isContiguous(strides: readonly number[], shape: Shape): boolean {
   let acc = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
@@ -105,8 +113,7 @@ for (let row = 0; row < rows; row++) {
   return withPrelude("ins, strides, consts, out, shape", src) as Compiled;
 }
 
-/** out = the one input: full sums of a buffer run as this kernel's SIMD sum. */
-const COPY: Kernel = { key: "cpu:copy", expr: leaf("i0"), inputs: ["i0"], consts: [] };
+const COPY: Kernel = { key: "cpu:copy", expr: leaf("i0"), inputs: ["i0"], consts: [] }; // full sums of a buffer
 
 type CompiledReduce = (ins: Float32Array[], consts: readonly number[], n: number) => number;
 
@@ -157,7 +164,7 @@ export class CpuBackend implements Backend {
     if (!fn) byLayout.set(layout, (fn = compile(k, modes)));
     const bufs = inputs.map((s) => data(s.buf)), strides = inputs.map((s) => s.strides as number[]);
     const out = into ? data(into) : overwritten(n);
-    const simd = n >= SIMD_MIN ? this.simd(k, modes, layout) : null;
+    const simd = n >= SIMD_MIN && inputs.every((s, j) => modes[j] !== "g" || periodic(s, shape)) ? this.simd(k, modes, layout) : null;
     if (simd) simd.map(bufs, consts, out);
     else fn(bufs, strides, consts, out, shape);
     return into ?? this.wrap(out);
@@ -210,9 +217,8 @@ export class CpuBackend implements Backend {
     if (!fn) byLayout.set(layout, (fn = compileReduce(src.kernel, modes, op)));
     return this.wrap(Float32Array.of(fn(src.inputs.map((s) => data(s.buf)), src.consts, n)));
   }
-  /** The SIMD version of a kernel (contiguous and single-element inputs only), made at its first large call. */
+  /** The SIMD version of a kernel (its "g" inputs periodic: see cpu_simd.ts), made at its first large call. */
   private simd(k: Kernel, modes: Mode[], layout: number): SimdKernel | null {
-    if (modes.includes("g")) return null;
     let byLayout = this.simdCache.get(k);
     if (!byLayout) this.simdCache.set(k, (byLayout = new Map()));
     let s = byLayout.get(layout);

@@ -18,14 +18,24 @@ declare const WebAssembly: {
 };
 const memory = new WebAssembly.Memory({ initial: 1 });
 let heap = new Float32Array(memory.buffer);
-let runs = 0;
-/** How many kernel calls ran as SIMD so far (tests check which path ran). */
+let runs = 0; // kernel calls run as SIMD so far: tests check which path ran
 export const simdRuns = (): number => runs;
 
+/**
+ * Elements [off, off + len) of input `a` into the heap at `to`. An input shorter than the n elements
+ * computed is periodic (element i is a[i % a.length], e.g. a bias row): one period, then doubled.
+ */
+function fill(a: Float32Array, n: number, off: number, len: number, to: number): void {
+  if (a.length >= n) return heap.set(a.subarray(off, off + len), to);
+  const p = a.length, phase = off % p, first = Math.min(len, p - phase);
+  heap.set(a.subarray(phase, phase + first), to);
+  if (first < len) heap.set(a.subarray(0, Math.min(phase, len - first)), to + first);
+  for (let done = p; done < len; done *= 2) heap.copyWithin(to + done, to, to + Math.min(done, len - done));
+}
+
+/** map: out[i] = expr(ins at i), inputs contiguous, periodic (see fill) or single; sum: its float64 sum. */
 export interface SimdKernel {
-  /** out[i] = expr(ins at i); inputs are contiguous at out's length or single elements. */
   map(ins: readonly Float32Array[], consts: readonly number[], out: Float32Array): void;
-  /** The float64 sum of expr over n elements. */
   sum(ins: readonly Float32Array[], consts: readonly number[], n: number): number;
 }
 
@@ -44,17 +54,17 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
   };
   const at = header / 4, outAt = at + arrays.length * CHUNK;
   /** Writes the header (consts rounded to float32, as every kernel reads them) and returns a chunk loader. */
-  const begin = (ins: readonly Float32Array[], consts: readonly number[]) => {
+  const begin = (ins: readonly Float32Array[], consts: readonly number[], n: number) => {
     if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);
     runs++;
     consts.forEach((c, j) => (heap[j] = c));
     single.forEach((j, q) => (heap[consts.length + q] = (ins[j] as Float32Array)[0] as number));
     return (off: number, len: number): void =>
-      arrays.forEach((j, q) => heap.set((ins[j] as Float32Array).subarray(off, off + len), at + q * CHUNK));
+      arrays.forEach((j, q) => fill(ins[j] as Float32Array, n, off, len, at + q * CHUNK));
   };
   return {
     map(ins, consts, out) {
-      const load = begin(ins, consts);
+      const load = begin(ins, consts, out.length);
       for (let off = 0; off < out.length; off += CHUNK) {
         const len = Math.min(CHUNK, out.length - off);
         load(off, len);
@@ -63,7 +73,7 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
       }
     },
     sum(ins, consts, n) {
-      const load = begin(ins, consts);
+      const load = begin(ins, consts, n);
       let acc = 0;
       for (let off = 0; off < n; off += CHUNK) {
         const len = Math.min(CHUNK, n - off);
