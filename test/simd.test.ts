@@ -11,7 +11,7 @@ import { bstrides, kernel, randArray } from "./webgpu_helpers.js";
 
 const cpu = new CpuBackend();
 const N = 2 * CHUNK + 3; // two full chunks and a ragged last vector
-const SLICE = 1000; // below SIMD_MIN: the JS kernel
+const SLICE = SIMD_MIN > 1 ? Math.min(1000, SIMD_MIN - 1) : 1000; // below SIMD_MIN: the JS kernel
 const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 2, 0.5, -0.5, 1e-40, -1e-40, 3.4e38, -3.4e38, 1e-3, 7];
 
 /** Special values in every combination across inputs (a different stride per input), then random ones. */

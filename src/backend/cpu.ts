@@ -20,9 +20,9 @@ type Compiled = (
 ) => void;
 
 const data = (b: Buf): Float32Array => (b as CpuBuf).data;
-/** An array its caller writes whole: from 16 KiB without the zero fill (saves a pass over memory). */
+/** An array its caller writes whole: from 1 KiB without the zero fill (saves a pass over memory). */
 function overwritten(n: number): Float32Array {
-  if (n < 4096) return new Float32Array(n);
+  if (n < 256) return new Float32Array(n);
   const b = Buffer.allocUnsafeSlow(n * 4);
   return new Float32Array(b.buffer, b.byteOffset, n);
 }
@@ -156,17 +156,15 @@ export class CpuBackend implements Backend {
   }
   map(k: Kernel, inputs: readonly Strided[], consts: readonly number[], shape: Shape, into?: Buf): Buf {
     const n = numelOf(shape);
-    const modes = inputs.map((s) => modeOf(s, shape, n));
-    let byLayout = this.cache.get(k);
+    const modes = inputs.map((s) => modeOf(s, shape, n)), layout = layoutCode(modes);
+    const bufs = inputs.map((s) => data(s.buf)), out = into ? data(into) : overwritten(n);
+    const simd = n >= SIMD_MIN && inputs.every((s, j) => modes[j] !== "g" || periodic(s, shape)) ? this.simd(k, modes, layout) : null;
+    if (simd) return simd.map(bufs, consts, out), into ?? this.wrap(out);
+    let byLayout = this.cache.get(k); // the JS kernel, compiled only when SIMD does not run
     if (!byLayout) this.cache.set(k, (byLayout = new Map()));
-    const layout = layoutCode(modes);
     let fn = byLayout.get(layout);
     if (!fn) byLayout.set(layout, (fn = compile(k, modes)));
-    const bufs = inputs.map((s) => data(s.buf)), strides = inputs.map((s) => s.strides as number[]);
-    const out = into ? data(into) : overwritten(n);
-    const simd = n >= SIMD_MIN && inputs.every((s, j) => modes[j] !== "g" || periodic(s, shape)) ? this.simd(k, modes, layout) : null;
-    if (simd) simd.map(bufs, consts, out);
-    else fn(bufs, strides, consts, out, shape);
+    fn(bufs, inputs.map((s) => s.strides as number[]), consts, out, shape);
     return into ?? this.wrap(out);
   }
   reduce(op: ReduceOp, input: Buf, shape: Shape, axes: readonly number[]): Buf {
