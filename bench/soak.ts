@@ -19,12 +19,13 @@ const gc = runInNewContext("gc") as () => void;
  * the WebGPU pool's idle time, so that a checkpoint sees what the run retains.
  */
 async function settle(device: Device): Promise<void> {
-  // Collected tensors leave the live count when their finalizers run, which a loaded machine can
-  // delay past one round: collect until the count holds still for two rounds (at most 20).
-  for (let k = 0, still = 0, last = -1; k < 20 && still < 2; k++) {
+  // Collected tensors leave the live count when their finalizers run, and V8 frees dead array
+  // buffers on a background thread: a loaded machine can delay either past one round, so collect
+  // until the count and the bytes hold still for two rounds (at most 20).
+  for (let k = 0, still = 0, last = ""; k < 20 && still < 2; k++) {
     gc();
     await new Promise((r) => setTimeout(r, 5));
-    const now = memory(device).liveTensors ?? 0;
+    const m = memory(device), now = `${m.liveTensors ?? 0}:${m.allocatedBytes}`;
     still = now === last ? still + 1 : 0;
     last = now;
   }
