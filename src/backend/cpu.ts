@@ -34,7 +34,7 @@ const layoutCode = (modes: readonly Mode[]): number => modes.reduce((a, m) => a 
 
 function modeOf(s: Strided, outShape: Shape, n: number): Mode {
   if (s.buf.size === 1) return "s";
-  if (s.buf.size === n && isContiguous(s.strides, outShape)) return "c";
+  if (s.buf.size === n && periodic(s, outShape)) return "c"; // one period as long as the output: contiguous
   return "g";
 }
 
@@ -44,16 +44,6 @@ function periodic(s: Strided, shape: Shape): boolean {
   for (; d >= 0 && acc < s.buf.size; acc *= shape[d--] ?? 1) if (shape[d] !== 1 && s.strides[d] !== acc) return false;
   for (; d >= 0; d--) if (shape[d] !== 1 && s.strides[d] !== 0) return false;
   return acc === s.buf.size;
-}
-
-function isContiguous(strides: readonly number[], shape: Shape): boolean {
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const d = shape[i] ?? 1;
-    if (d !== 1 && strides[i] !== acc) return false;
-    acc *= d;
-  }
-  return true;
 }
 
 /**

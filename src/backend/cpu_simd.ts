@@ -15,7 +15,6 @@ declare const WebAssembly: {
   Memory: new (d: { initial: number }) => { readonly buffer: ArrayBuffer; grow(pages: number): number };
   Module: new (code: Uint8Array) => object;
   Instance: new (m: object, imports: object) => { readonly exports: unknown };
-  validate(code: Uint8Array): boolean;
 };
 const memory = new WebAssembly.Memory({ initial: 1 });
 let heap = new Float32Array(memory.buffer);
@@ -46,10 +45,16 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
   const arrays = k.inputs.map((_, j) => j).filter((j) => !scalar[j]);
   const header = Math.ceil((k.consts.length + single.length) / 4) * 16;
   const code = wasmKernel(k, scalar, header, CHUNK * 4);
-  if (!code || !WebAssembly.validate(code)) return null; // a runtime without SIMD: the JS kernel
+  if (!code) return null;
+  let module: object;
+  try {
+    module = new WebAssembly.Module(code);
+  } catch {
+    return null; // a runtime without SIMD: the JS kernel
+  }
   const end = header + (arrays.length + 1) * CHUNK * 4;
   if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
-  const fns = new WebAssembly.Instance(new WebAssembly.Module(code), { m: { m: memory } }).exports as {
+  const fns = new WebAssembly.Instance(module, { m: { m: memory } }).exports as {
     map: (end: number, rem: number) => void;
     sum: (end: number, rem: number) => number;
   };
