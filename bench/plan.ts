@@ -41,6 +41,8 @@ export const SYSTEMS: readonly SystemSpec[] = [
     load: async () => (await import("./systems/wgsl.js")).wgsl("scalar") },
   { id: "wgsl-w2-vec4", role: "ceiling", device: "gpu", label: "WGSL ceiling: one vec4 dispatch", workloads: ["W2"],
     load: async () => (await import("./systems/wgsl.js")).wgsl("vec4") },
+  { id: "wgsl-w2-worker", role: "ceiling", device: "gpu", label: "WGSL vec4 dispatch in a worker thread, one message round trip per read",
+    workloads: ["W2"], load: async () => (await import("./systems/wgsl_worker.js")).wgslWorker() },
   { id: "wgsl-w1", role: "ceiling", device: "gpu", label: "WGSL reference: W1 in 3 raw dispatches", workloads: ["W1"],
     load: async () => (await import("./systems/wgsl_w1.js")).wgslW1() },
   { id: "wgsl-fixed", role: "ceiling", device: "gpu", label: "WGSL fixed cost: dispatch+readback (W2), per dispatch of 100 (W4)",
