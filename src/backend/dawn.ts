@@ -72,3 +72,22 @@ export async function openDawn(
 export function closeDawn(d: Dawn): void {
   d.device.destroy();
 }
+
+/**
+ * Dawn's bindings poll the event loop (setImmediate) while a map is pending; after each message in
+ * or out, the worker polls this long more before it sleeps, so that the next batch lands at once
+ * instead of after a wake-up from epoll (GRADWISE_WEBGPU_SPIN_US; 0 turns it off).
+ */
+const LINGER_MS = Number(process.env.GRADWISE_WEBGPU_SPIN_US ?? 500) / 1000;
+let last = 0;
+let lingering = false;
+/** Marks activity: polling goes on until LINGER_MS pass without any. */
+export function linger(): void {
+  last = performance.now();
+  if (lingering || !(LINGER_MS > 0)) return;
+  const poll = (): void => {
+    lingering = performance.now() - last < LINGER_MS;
+    if (lingering) setImmediate(poll);
+  };
+  poll();
+}

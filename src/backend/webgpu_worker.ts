@@ -7,7 +7,7 @@
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { closeDawn, type Dawn, openDawn } from "./dawn.js";
+import { closeDawn, type Dawn, linger, openDawn } from "./dawn.js";
 import { Pipelines } from "./webgpu_pipelines.js";
 import { creatingBytes, DevicePools } from "./webgpu_pool.js";
 import {
@@ -27,6 +27,7 @@ let dawn: Dawn | null = null;
 
 function post(to: MessagePort, r: Reply, transfer: ArrayBuffer[] = []): void {
   to.postMessage(r, transfer);
+  linger();
 }
 
 /** Marks the worker dead for both a blocked readSync (Atomics) and async listeners (messages). */
@@ -49,9 +50,6 @@ function answer(seq: number, data: Float32Array<ArrayBuffer>, stats: PoolStats):
   Atomics.store(ctrl, CTRL_SEQ, seq);
   Atomics.notify(ctrl, CTRL_SEQ);
 }
-const crash = (): never => {
-  throw new Error("crash requested by debugFault()");
-};
 /** A non-fatal error (Dawn's): the main thread's next call throws it. */
 function report(message: string): void {
   post(init.port, { type: "error", message });
@@ -179,7 +177,7 @@ class Executor {
       case "debug":
         if (c.fault === "destroy") dev.destroy();
         if (c.fault === "exit") fatal("WebGPU worker exited: debugFault('exit')");
-        if (c.fault === "throw") setImmediate(crash);
+        if (c.fault === "throw") setImmediate(() => { throw new Error("crash requested by debugFault()"); });
         return;
       case "gc":
         this.gc?.();
@@ -286,6 +284,7 @@ async function start(): Promise<void> {
   if (!dawn) return;
   ex = new Executor(dawn);
   main.on("message", (b: Batch) => {
+    linger();
     if (Atomics.load(ctrl, CTRL_DEAD) !== 0) return;
     try {
       ex.exec(b);
