@@ -63,7 +63,8 @@ export async function wgslWorker(): Promise<SystemImpl> {
         await ask({ op: "prepare", n });
         return {
           run: async () => (await ask({ op: "run" })).data as Float32Array,
-          dispose: () => void ask({ op: "dispose" }),
+          // Not awaited (dispose is sync); a dead worker already failed the cell that needed it.
+          dispose: () => void ask({ op: "dispose" }).catch(() => undefined),
         };
       },
     },
