@@ -15,6 +15,17 @@ export function sizeClass(bytes: number, max: number): number {
   return c <= max ? c : b;
 }
 
+/**
+ * A new host array with its pages already touched. A read allocates it after its submit, while the
+ * GPU works: fresh pages cost ~3 µs each to fault in here, so copying a 64 MB map into one took
+ * ~50 ms after the map and ~11 ms once faulted (W2 at 1.6e7 on lavapipe: 170 -> 105-114 ms).
+ */
+export function prefaulted(n: number): Float32Array<ArrayBuffer> {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i += 1024) a[i] = 0;
+  return a;
+}
+
 let creating = 0, destroyed = 0;
 /** How many buffers the pools have destroyed so far (bind groups naming them are then stale). */
 export const destroyedCount = (): number => destroyed;

@@ -9,7 +9,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { closeDawn, type Dawn, linger, openDawn } from "./dawn.js";
 import { Pipelines } from "./webgpu_pipelines.js";
-import { creatingBytes, DevicePools } from "./webgpu_pool.js";
+import { creatingBytes, DevicePools, prefaulted } from "./webgpu_pool.js";
 import {
   type Batch, type Cmd, CTRL_DEAD, CTRL_ERR, CTRL_SEQ, META_WORDS, NONE, type PoolStats,
   type Reply, type WorkerInit,
@@ -249,9 +249,10 @@ class Executor {
     const st = this.pools.staging.take(bytes);
     this.encoder().copyBufferToBuffer(buf, 0, st, 0, bytes);
     this.submit();
+    const data = prefaulted(bytes / 4);
     st.mapAsync(GPUMapMode.READ, 0, bytes).then(
       () => {
-        const data = new Float32Array(st.getMappedRange(0, bytes).slice(0));
+        data.set(new Float32Array(st.getMappedRange(0, bytes)));
         st.unmap();
         this.pools.staging.give(st);
         done(data, this.pools.stats());
@@ -262,12 +263,13 @@ class Executor {
 
   /** Copies a big buffer out through one staging buffer, a piece at a time. */
   private async readPieces(buf: GPUBuffer, bytes: number): Promise<Float32Array<ArrayBuffer>> {
-    const out = new Float32Array(bytes / 4);
+    let out = new Float32Array(0);
     const st = this.pools.staging.take(PIECE);
     for (let o = 0; o < bytes; o += PIECE) {
       const n = Math.min(PIECE, bytes - o);
       this.encoder().copyBufferToBuffer(buf, o, st, 0, n);
       this.submit();
+      if (o === 0) out = prefaulted(bytes / 4);
       await st.mapAsync(GPUMapMode.READ, 0, n);
       out.set(new Float32Array(st.getMappedRange(0, n)), o / 4);
       st.unmap();
