@@ -75,22 +75,22 @@ async function runTorchSystems(specs: SystemSpec[], o: Options, shareS: number, 
     return;
   }
   env.python = py.python;
-  const got = new Map<string, Map<string, Row>>(specs.map((s) => [s.id, new Map()]));
-  let info: Info = {};
-  const shares = Object.fromEntries(specs.map((s) => [s.id, Math.round(shareS)]));
-  const exit = await runTorch(py.python, specs, cells, o.budget, shares, o.stallS + 30, {
-    onInfo: (i) => (info = i),
-    onStart: (w) => col.progress.start(w),
-    onRow: (r) => {
-      got.get(r.system)?.set(key(r.workload, r.n), r);
-      col.progress.row(r);
-    },
-  });
-  const reason = exit.timedOut ? `killed after ${Math.round(exit.seconds)} s: ${exit.timedOut}` : `torch_ref.py exited (${exit.signal ?? `code ${exit.code}`}): ${exit.tail}`;
+  // One Python process per system, as each JS system has its own: a stalled cell (a prediction
+  // far too low) then loses that system's remaining cells, not every torch system after it.
   for (const s of specs) {
-    const rows = got.get(s.id) ?? new Map<string, Row>();
+    const rows = new Map<string, Row>();
+    let info: Info = {};
+    const exit = await runTorch(py.python, [s], cells, o.budget, { [s.id]: Math.round(shareS) }, o.stallS + 30, {
+      onInfo: (i) => (info = i),
+      onStart: (w) => col.progress.start(w),
+      onRow: (r) => {
+        rows.set(key(r.workload, r.n), r);
+        col.progress.row(r);
+      },
+    });
+    const reason = exit.timedOut ? `killed after ${Math.round(exit.seconds)} s: ${exit.timedOut}` : `torch_ref.py exited (${exit.signal ?? `code ${exit.code}`}): ${exit.tail}`;
     const complete = rows.size === cells.length;
-    col.finish(s, cells, rows, { status: complete ? "ok" : "failed", ...(complete ? {} : { reason }), info, seconds: exit.seconds / specs.length });
+    col.finish(s, cells, rows, { status: complete ? "ok" : "failed", ...(complete ? {} : { reason }), info, seconds: exit.seconds });
   }
 }
 
