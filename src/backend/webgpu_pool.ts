@@ -18,7 +18,7 @@ export function sizeClass(bytes: number, max: number): number {
 /**
  * A new host array with its pages already touched. A read allocates it after its submit, while the
  * GPU works: fresh pages cost ~3 µs each to fault in here, so copying a 64 MB map into one took
- * ~50 ms after the map and ~11 ms once faulted (W2 at 1.6e7 on lavapipe: 170 -> 105-114 ms).
+ * ~50 ms after the map and ~11 ms once faulted (W2 at 1.6e7: 174 -> 136 ms, bench/results/*prefault*).
  */
 export function prefaulted(n: number): Float32Array<ArrayBuffer> {
   const a = new Float32Array(n);
