@@ -80,7 +80,7 @@ async function runTorchSystems(specs: SystemSpec[], o: Options, shareS: number, 
   for (const s of specs) {
     const rows = new Map<string, Row>();
     let info: Info = {};
-    const exit = await runTorch(py.python, [s], cells, o.budget, { [s.id]: Math.round(shareS) }, o.stallS + 30, {
+    const exit = await runTorch(py.python, s, cells, o.budget, Math.round(shareS), o.stallS + 30, {
       onInfo: (i) => (info = i),
       onStart: (w) => col.progress.start(w),
       onRow: (r) => {

@@ -32,18 +32,18 @@ export interface TorchHooks {
   onRow(row: Row): void;
 }
 
-/** Runs torch_ref.py for `systems`; returns how the process ended (rows arrive through hooks). */
+/** Runs torch_ref.py for one system, in a process of its own; rows arrive through `hooks`. */
 export async function runTorch(
   python: string,
-  systems: readonly SystemSpec[],
+  system: SystemSpec,
   cells: { workload: WorkloadId; n: number }[],
   budget: Budget,
-  shares: Record<string, number>,
+  shareS: number,
   stallS: number,
   hooks: TorchHooks,
 ): Promise<Exit> {
-  const job = { systems: systems.map((s) => s.id), cells, budget, budgets: shares };
-  const timeoutS = Object.values(shares).reduce((a, b) => a + b, 0) + systems.length * 2 * budget.cellCapS + 60;
+  const job = { systems: [system.id], cells, budget, budgets: { [system.id]: shareS } };
+  const timeoutS = shareS + 2 * budget.cellCapS + 60;
   return runProcess(python, [SCRIPT, JSON.stringify(job)], {
     ipc: false,
     timeoutS,
