@@ -95,9 +95,11 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
   if (dim === undefined) {
     if (t.numel === 0) throw errors.emptyReduce(op);
     const out = Tensor._fromStorage(reduceOf(op, t, t.shape.map((_, i) => i), []), []);
-    // NOTE: ties share the gradient evenly; a NaN result sends it to the NaN inputs.
+    // NOTE: ties share the gradient evenly; a NaN result sends it to the NaN inputs. Chosen on
+    // the device: a read here would block (and a { thread: "main" } device cannot).
     return record(out, `${B}Backward1`, [t], [t, out], (g, [x, o]) => {
-      const mask = (o as Tensor).isnan().item() ? (x as Tensor).isnan() : (x as Tensor).eq(o as Tensor);
+      const [xt, ot] = [x as Tensor, o as Tensor];
+      const mask = apply("where", [ot.isnan(), xt.isnan(), xt.eq(ot)]);
       return [mask.mul(g.div(mask.sum()))];
     });
   }
