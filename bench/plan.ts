@@ -22,6 +22,8 @@ export const SYSTEMS: readonly SystemSpec[] = [
     load: async () => (await import("./systems/gradwise.js")).gradwise("cpu") },
   { id: "gradwise-webgpu", role: "gradwise", device: "gpu", label: "gradwise (webgpu)", workloads: ALL,
     load: async () => (await import("./systems/gradwise.js")).gradwise("webgpu") },
+  { id: "gradwise-webgpu-main", role: "gradwise", device: "gpu", label: "gradwise (webgpu, Dawn on the main thread)",
+    workloads: ALL, load: async () => (await import("./systems/gradwise.js")).gradwise("webgpu", "main") },
   { id: "js-fused", role: "peer", device: "cpu", label: "plain JS, one fused loop", workloads: ALL,
     load: async () => (await import("./systems/plain_js.js")).fused() },
   { id: "js-per-op", role: "peer", device: "cpu", label: "plain JS, one loop per op", workloads: ALL,

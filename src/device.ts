@@ -17,17 +17,38 @@ export const cpu: Device = { type: "cpu", backend: new CpuBackend() };
 let webgpu: Device | null = null;
 let current: Device = cpu;
 
+export interface DeviceOptions {
+  /**
+   * Where WebGPU's Dawn runs. "worker" (the default): a worker thread, so that dataSync(), item(),
+   * tolist() and printing can block on it. "main": this thread, a thread hop less per read (the
+   * fixed cost of a small read is about halved), but only `await t.data()` reads.
+   */
+  thread?: "worker" | "main";
+}
+
 /**
  * Opens a device; a WebGPU device that was lost (or whose worker died) is replaced by a new one,
  * also as the default device. @example const gpu = await requestDevice("webgpu");
  */
-export async function requestDevice(type: DeviceType = "webgpu"): Promise<Device> {
+export async function requestDevice(type: DeviceType = "webgpu", opts: DeviceOptions = {}): Promise<Device> {
   if (type === "cpu") return cpu;
   if (type !== "webgpu") throw errors.badArg("requestDevice", "type", "'cpu' or 'webgpu'", type);
-  if (webgpu && !isDead(webgpu)) return webgpu;
+  for (const k of Object.keys(opts)) if (k !== "thread") throw errors.badOption("requestDevice", k);
+  const thread = opts.thread ?? "worker";
+  if (thread !== "worker" && thread !== "main") {
+    throw errors.badArg("requestDevice", "opts.thread", "'worker' or 'main'", thread);
+  }
+  if (webgpu && !isDead(webgpu)) {
+    const open = (webgpu.backend as { thread?: string }).thread;
+    if (open === thread || opts.thread === undefined) return webgpu;
+    throw new Error(
+      `requestDevice(): the webgpu device is open with { thread: "${open}" }; ` +
+        `call 'await shutdown()' before opening it with { thread: "${thread}" }`,
+    );
+  }
   const old = webgpu;
   const { createWebGpuBackend } = await import("./backend/webgpu.js");
-  webgpu = { type: "webgpu", backend: await createWebGpuBackend() };
+  webgpu = { type: "webgpu", backend: await createWebGpuBackend({}, {}, thread) };
   if (old && current === old) current = webgpu;
   void close(old);
   return webgpu;

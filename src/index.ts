@@ -8,6 +8,7 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from "./autograd/gr
 export type { Node } from "./autograd/node.js";
 export {
   requestDevice, setDefaultDevice, defaultDevice, shutdown, type Device, type DeviceLike,
+  type DeviceOptions,
 } from "./device.js";
 export { memory, type MemoryInfo } from "./memory.js";
 export { scope, keep, trackTensors } from "./scope.js";

@@ -26,8 +26,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 5000 lines until 2026-12-02: + the CPU's WebAssembly SIMD renderer (a third target for the IR,
 // ~230 lines) and the WebGPU worker's bind group cache (~25); 5320 from then: the worker's linger
 // (dawn.ts, ~20 lines: W2 at 1e3 on lavapipe 511 -> 444 µs); 5330 from then: reads fault their
-// host array in while the GPU works (webgpu_pool.ts prefaulted, ~12 lines: W2 at 1.6e7 174 -> 136 ms).
-const BUDGET = 5330;
+// host array in while the GPU works (webgpu_pool.ts prefaulted, ~12 lines: W2 at 1.6e7 174 -> 136 ms);
+// 5460 from then: requestDevice("webgpu", { thread: "main" }) (the executor split out of the worker
+// to run on either thread, InThread, ~120 lines: W2 at 1e3 on lavapipe, see bench/results/*thread*).
+const BUDGET = 5450;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -1,8 +1,8 @@
-// Every fixture case (test/fixtures/ops.json, from PyTorch) on every device: forward values, each
-// input's gradient after backward(v), and the grad_fn name.
+// Every fixture case (test/fixtures/ops.json, from PyTorch) on every device, webgpu also with
+// { thread: "main" }: forward values, each input's gradient after backward(v), the grad_fn name.
 import { describe, expect, test } from "vitest";
 import { type Device, type Tensor, pow, tensor, where } from "../src/index.js";
-import { type Fx, availableDevices, decode, loadFixture } from "./setup.js";
+import { type Fx, availableDevices, decode, loadFixture, mainThreadDevice } from "./setup.js";
 
 interface Case {
   name: string;
@@ -41,23 +41,37 @@ function run(c: Case, a: Arg[]): Tensor {
   }
 }
 
+/** The value to compare: the tensor, or (on a device that reads only async) a CPU copy of it. */
+type Read = (t: Tensor | null | undefined) => Promise<Tensor | null | undefined>;
+const asIs: Read = (t) => Promise.resolve(t);
+const viaData: Read = async (t) => t && tensor(await t.data()).reshape(t.shape);
+
+async function check(c: Case, device: Device, read: Read): Promise<void> {
+  const args: Arg[] = c.args.map((a) => {
+    if ("number" in a) return decode(a.number);
+    const t = tensor(a.data.map(decode), { device }).reshape(a.shape).detach();
+    return c.seed ? t.requiresGrad_(c.op !== "where" || a !== c.args[0]) : t;
+  });
+  const out = run(c, args);
+  expect(out.gradFn?.name ?? null).toBe(c.gradFn);
+  expect(await read(out)).toBeAllClose(c.out);
+  if (!c.seed || !c.grads) return;
+  out.backward(tensor(c.seed.data.map(decode), { device }).reshape(c.seed.shape).detach());
+  for (const [i, g] of c.grads.entries()) {
+    const a = args[i];
+    if (g === null || typeof a === "number") continue;
+    expect(await read(a?.grad), `grad of input ${i}`).toBeAllClose(g);
+  }
+}
+
+const named = cases.map((c) => [c.name, c] as [string, Case]);
 const devices = await availableDevices();
 describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, device) => {
-  test.each(cases.map((c) => [c.name, c] as [string, Case]))("%s matches PyTorch", (_n, c) => {
-    const args: Arg[] = c.args.map((a) => {
-      if ("number" in a) return decode(a.number);
-      const t = tensor(a.data.map(decode), { device }).reshape(a.shape).detach();
-      return c.seed ? t.requiresGrad_(c.op !== "where" || a !== c.args[0]) : t;
-    });
-    const out = run(c, args);
-    expect(out.gradFn?.name ?? null).toBe(c.gradFn);
-    expect(out).toBeAllClose(c.out);
-    if (!c.seed || !c.grads) return;
-    out.backward(tensor(c.seed.data.map(decode), { device }).reshape(c.seed.shape).detach());
-    c.grads.forEach((g, i) => {
-      const a = args[i];
-      if (g === null || typeof a === "number") return;
-      expect(a?.grad, `grad of input ${i}`).toBeAllClose(g);
-    });
-  });
+  test.each(named)("%s matches PyTorch", (_n, c) => check(c, device, asIs));
+});
+
+// The same cases on a webgpu device whose Dawn runs on the test's own thread, read with data().
+const inThread = await mainThreadDevice();
+describe.runIf(inThread)("webgpu, thread main", () => {
+  test.each(named)("%s matches PyTorch", (_n, c) => check(c, inThread as Device, viaData));
 });

@@ -66,4 +66,16 @@ export function availableDevices(): Promise<Device[]> {
   return found;
 }
 
+let inThread: Promise<Device | null> | null = null;
+/** A second webgpu device, its Dawn on this thread ({ thread: "main" }: async reads only), when there is an adapter. */
+export function mainThreadDevice(): Promise<Device | null> {
+  inThread ??= (async () => {
+    if ((await availableDevices()).length < 2) return null;
+    const { createWebGpuBackend } = await import("../src/backend/webgpu.js");
+    const device: Device = { type: "webgpu", backend: await createWebGpuBackend({}, {}, "main") };
+    return device;
+  })();
+  return inThread;
+}
+
 export const deviceName = (d: Device): string => d.type;

@@ -38,11 +38,12 @@ async function load(): Promise<{ lib: Lib; build: string }> {
   return { lib: await import("../../src/index.js"), build: "src via tsx (no fresh build)" };
 }
 
-export async function gradwise(type: "cpu" | "webgpu"): Promise<SystemImpl> {
+/** `thread`: where a webgpu device runs Dawn (requestDevice's option); every read here is async. */
+export async function gradwise(type: "cpu" | "webgpu", thread: "worker" | "main" = "worker"): Promise<SystemImpl> {
   if (type === "webgpu") process.env.XDG_RUNTIME_DIR ??= "/tmp";
   const { lib, build } = await load();
   const { optim, requestDevice, shutdown, tensor, zeros } = lib;
-  const device: Device = await requestDevice(type);
+  const device: Device = await requestDevice(type, type === "webgpu" ? { thread } : {});
   const on = { device };
 
   const w1 = (n: number): Cell => {
@@ -103,7 +104,7 @@ export async function gradwise(type: "cpu" | "webgpu"): Promise<SystemImpl> {
   };
 
   return {
-    info: { device: device.type, backend: device.backend.name, build },
+    info: { device: device.type, backend: device.backend.name, build, ...(type === "webgpu" ? { thread } : {}) },
     cells: { W1: w1, W2: w2, W3: w3, W4: w4 },
     close: () => shutdown(),
   };

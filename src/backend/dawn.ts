@@ -1,5 +1,6 @@
 // Opens Dawn (the `webgpu` package): instance, adapter and a device with the adapter's own limits.
-// Runs inside webgpu_worker.ts; everything it creates is pinned for as long as the device lives.
+// Runs in webgpu_exec.ts (a worker, or the main thread); everything it creates is pinned for as
+// long as the device lives.
 // linger() keeps the worker's event loop polling for a moment after each message.
 import type { Limits } from "./webgpu_protocol.js";
 

@@ -1,9 +1,8 @@
 // The WebGPU backend, main-thread side: names buffers itself (creating one needs no round trip),
-// plans each op's dispatches and hands them to WorkerLink, which batches them to webgpu_worker.ts.
+// plans each op's dispatches and hands them to WorkerLink, which batches them to webgpu_exec.ts.
 // Buffers dropped without free() are freed once garbage collected. Buffers may exceed one storage
 // binding (up to maxBufferSize): webgpu_split.ts cuts their work into binding-sized parts.
 // Allocations past maxBufferSize or the memory budget throw "out of memory on webgpu: ...".
-import type { MessagePort, Worker } from "node:worker_threads";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
 import { checkKernel, grid, mapMeta, mapReduceFits, planMapReduce, readMode, type Sink, withRow } from "./webgpu_plan.js";
@@ -11,7 +10,7 @@ import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.j
 import { WorkerLink } from "./webgpu_link.js";
 import { directSource, planVec4, scalarSource, vec4Fits, vec4Source } from "./webgpu_source.js";
 import { type Budget, type Cmd, type Kind, type Limits, MAX_INPUTS, NONE, type Range } from "./webgpu_protocol.js";
-import { collectGarbage, startWorker } from "./webgpu_spawn.js";
+import { collectGarbage, startInThread, startWorker } from "./webgpu_spawn.js";
 
 class WebGpuBuf implements Buf {
   constructor(readonly id: number, readonly size: number) {}
@@ -19,7 +18,6 @@ class WebGpuBuf implements Buf {
 
 export class WebGpuBackend implements Backend {
   readonly name = "webgpu";
-  private q: WorkerLink;
   private nextId = 1;
   /** Bytes of every live buffer by id: memory() and use-after-free checks read it. */
   private live = new Map<number, number>();
@@ -38,14 +36,13 @@ export class WebGpuBackend implements Backend {
   private readonly sink: Sink;
 
   constructor(
-    worker: Worker, port: MessagePort, ctrl: SharedArrayBuffer,
+    private readonly q: WorkerLink,
     /** The adapter's description, e.g. "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". */
     readonly adapterName: string,
     readonly limits: Limits,
     /** Live plus pooled bytes may not exceed this (Infinity: no budget). */
     readonly memoryLimitBytes = Infinity,
   ) {
-    this.q = new WorkerLink(worker, port, ctrl);
     this.sink = {
       alloc: (elements) => this.newBuf(elements, false).id,
       free: (id) => this.release(id),
@@ -56,6 +53,9 @@ export class WebGpuBackend implements Backend {
   }
 
   check(): void { this.q.check(); }
+
+  /** Where Dawn runs (requestDevice's `thread` option). */
+  get thread(): "worker" | "main" { return this.q.inThread ? "main" : "worker"; }
 
   /** True once the worker or device is gone; every later call throws. */
   get dead(): boolean { return this.q.dead; }
@@ -285,15 +285,15 @@ export class WebGpuBackend implements Backend {
 }
 
 /**
- * Starts the worker, opens the device, and resolves once the adapter answered. `limits` may only
- * tighten the adapter's (tests shrink maxStorageBufferBindingSize to exercise splitting); `budget`
- * overrides GRADWISE_WEBGPU_MEMORY_MB (default unlimited) and GRADWISE_WEBGPU_POOL_MB (256).
- * @example await createWebGpuBackend({}, { memoryLimitBytes: 2 ** 30 })
+ * Starts the worker (`thread` "main": Dawn on this thread, no sync reads), opens the device, and
+ * resolves once the adapter answered. `limits` may only tighten the adapter's (tests shrink
+ * maxStorageBufferBindingSize to exercise splitting); `budget` overrides GRADWISE_WEBGPU_MEMORY_MB
+ * (default unlimited) and GRADWISE_WEBGPU_POOL_MB (256). @example await createWebGpuBackend({}, { memoryLimitBytes: 2 ** 30 })
  */
 export async function createWebGpuBackend(
-  limits: Partial<Limits> = {}, budget: Partial<Budget> = {},
+  limits: Partial<Limits> = {}, budget: Partial<Budget> = {}, thread: "worker" | "main" = "worker",
 ): Promise<WebGpuBackend> {
-  const { worker, port, ctrl, ready, budget: b } = await startWorker(budget);
-  const all = { ...ready.limits, ...limits };
-  return new WebGpuBackend(worker, port, ctrl, ready.adapter, all, b.memoryLimitBytes);
+  const { worker, port, ctrl, ready, budget: b } = await (thread === "main" ? startInThread : startWorker)(budget);
+  const link = new WorkerLink(worker, port, ctrl);
+  return new WebGpuBackend(link, ready.adapter, { ...ready.limits, ...limits }, b.memoryLimitBytes);
 }

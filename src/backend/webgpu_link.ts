@@ -2,7 +2,9 @@
 // go out as one message per batch; reads come back async (a reply) or sync (Atomics.wait on a
 // shared word, then receiveMessageOnPort). A dead worker (lost device, crash, shutdown) becomes an
 // Error on every later call and rejects pending reads; a Dawn error becomes one on the next call.
-import { type MessagePort, receiveMessageOnPort, type Worker } from "node:worker_threads";
+// The executor may also run on this thread (InThread, webgpu_spawn.ts): then nothing can block
+// for a read, and readSync throws.
+import { type MessagePort, receiveMessageOnPort } from "node:worker_threads";
 import { type Batch, type Cmd, CTRL_DEAD, CTRL_ERR, CTRL_SEQ } from "./webgpu_protocol.js";
 import { META_WORDS, type PoolStats, type Reply } from "./webgpu_protocol.js";
 
@@ -12,6 +14,23 @@ const SYNC_TIMEOUT_MS = Number(process.env.GRADWISE_WEBGPU_TIMEOUT_MS ?? 120_000
 type Pending = { resolve: (d: Float32Array) => void; reject: (e: Error) => void };
 type Sync = Extract<Reply, { type: "sync" }>;
 const SHUT_DOWN = 'webgpu device was shut down; open a new one with requestDevice("webgpu")';
+const NO_SYNC =
+  'the webgpu device opened with { thread: "main" } reads only asynchronously: use ' +
+  "'await t.data()' (dataSync(), item(), tolist() and printing block), or the default device";
+
+/** The worker as the link uses it: a Worker, or InThread (the executor on this thread). */
+export interface Peer {
+  postMessage(b: Batch, transfer: ArrayBuffer[]): void;
+  on(event: "message", f: (r: Reply) => void): unknown;
+  on(event: "error", f: (e: Error) => void): unknown;
+  on(event: "exit", f: (code: number) => void): unknown;
+  once(event: "exit", f: () => void): unknown;
+  ref(): void;
+  unref(): void;
+  terminate(): unknown;
+  /** True for InThread. */
+  readonly inThread?: boolean;
+}
 
 export class WorkerLink {
   private cmds: Cmd[] = [];
@@ -33,7 +52,7 @@ export class WorkerLink {
   stats: PoolStats = { allocatedBytes: 0, pooledBytes: 0 };
 
   constructor(
-    private readonly worker: Worker,
+    private readonly worker: Peer,
     private readonly port: MessagePort,
     ctrl: SharedArrayBuffer,
   ) {
@@ -48,6 +67,8 @@ export class WorkerLink {
     // Only a pending async read keeps the process alive.
     worker.unref();
   }
+
+  get inThread(): boolean { return this.worker.inThread === true; }
 
   get dead(): boolean {
     return this.death !== null || Atomics.load(this.ctrl, CTRL_DEAD) !== 0;
@@ -83,11 +104,11 @@ export class WorkerLink {
     if (this.cmds.length === 0 || this.dead) return;
     const meta = new Uint32Array(this.metas.length * META_WORDS);
     this.metas.forEach((m, i) => meta.set(m, i * META_WORDS));
-    const batch: Batch = { cmds: this.cmds, meta };
-    this.worker.postMessage(batch, [...this.transfer, meta.buffer]);
+    const batch: Batch = { cmds: this.cmds, meta }, transfer = [...this.transfer, meta.buffer];
     this.cmds = [];
     this.metas = [];
     this.transfer = [];
+    this.worker.postMessage(batch, transfer); // InThread runs it now
   }
 
   read(id: number): Promise<Float32Array> {
@@ -102,6 +123,7 @@ export class WorkerLink {
   }
 
   readSync(id: number): Float32Array {
+    if (this.worker.inThread) throw new Error(NO_SYNC);
     return this.call({ op: "readSync", id, seq: ++this.seq });
   }
 
@@ -115,6 +137,9 @@ export class WorkerLink {
     const seq = c.seq;
     this.push(c);
     this.flush();
+    // In-thread, a trim is answered within flush(); behind a paused big read it cannot be.
+    if (this.worker.inThread && Atomics.load(this.ctrl, CTRL_SEQ) !== seq) this.check();
+    if (this.worker.inThread && Atomics.load(this.ctrl, CTRL_SEQ) !== seq) throw new Error(NO_SYNC);
     const deadline = Date.now() + SYNC_TIMEOUT_MS;
     // Wait in short slices: a dead worker raises a flag rather than answering.
     while (Atomics.load(this.ctrl, CTRL_SEQ) !== seq) {

@@ -1,4 +1,4 @@
-// Messages between WebGpuBackend (main thread) and webgpu_worker.ts, which owns every Dawn object.
+// Messages between WebGpuBackend (main thread) and webgpu_exec.ts, which owns every Dawn object.
 // The main thread names buffers with its own integer ids, so creating one needs no round trip.
 
 /** Shader kinds; each has a fixed bind group layout (binding 0 is always the meta uniform). */
@@ -117,3 +117,10 @@ export type Reply =
   | { type: "sync"; seq: number; data: Float32Array; stats: PoolStats }
   | { type: "fatal"; message: string }
   | { type: "error"; message: string };
+
+/** The backend's side as the executor sees it: a worker's parentPort, or InThread's main. */
+export interface Main {
+  postMessage(r: Reply, transfer?: ArrayBuffer[]): void;
+  on(event: "message", f: (b: Batch) => void): unknown;
+  unref(): void;
+}

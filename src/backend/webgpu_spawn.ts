@@ -1,4 +1,5 @@
-// Starts the WebGPU worker thread and finds what it needs on disk: its module and shaders/.
+// Starts the WebGPU worker thread (or, for { thread: "main" }, its executor on this thread: InThread)
+// and finds what it needs on disk: its module and shaders/.
 // Built (dist/src/backend/*.js) the worker is a sibling .js file. From sources (vitest runs .ts
 // directly, and its loader does not reach into worker threads) the worker's module graph is
 // transpiled with TypeScript's transpileModule into a content-addressed folder in the OS temp dir.
@@ -11,14 +12,17 @@ import { createRequire, isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { EventEmitter } from "node:events";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
-import type { Budget, Reply, WorkerInit } from "./webgpu_protocol.js";
+import { serve } from "./webgpu_exec.js";
+import type { Peer } from "./webgpu_link.js";
+import type { Batch, Budget, Main, Reply, WorkerInit } from "./webgpu_protocol.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const mib = (name: string, dflt: number): number => Number(process.env[name] ?? dflt) * 2 ** 20;
 
 export interface Started {
-  worker: Worker;
+  worker: Peer;
   /** Where the worker answers readSync (read with receiveMessageOnPort while blocked). */
   port: MessagePort;
   ctrl: SharedArrayBuffer;
@@ -33,10 +37,7 @@ export async function startWorker(opts: Partial<Budget> = {}): Promise<Started> 
   const ctrl = new SharedArrayBuffer(12);
   const { port1, port2 } = new MessageChannel();
   const exposeGc = typeof (globalThis as { gc?: unknown }).gc === "function";
-  const budget: Budget = {
-    memoryLimitBytes: opts.memoryLimitBytes ?? mib("GRADWISE_WEBGPU_MEMORY_MB", Infinity),
-    poolBytes: opts.poolBytes ?? mib("GRADWISE_WEBGPU_POOL_MB", 256),
-  };
+  const budget = budgetOf(opts);
   const init: WorkerInit = { ctrl, shaders: readShaders(), exposeGc, ...budget };
   // execArgv: [] keeps test-runner loader flags (and --expose-gc, which Workers reject) out.
   const worker = new Worker(await workerUrl(), {
@@ -59,6 +60,57 @@ export async function startWorker(opts: Partial<Budget> = {}): Promise<Started> 
     throw new Error(first.type === "fatal" ? first.message : `WebGPU worker: ${first.type} first`);
   }
   return { worker, port: port1, ctrl, ready: first, budget };
+}
+
+const budgetOf = (opts: Partial<Budget>): Budget => ({
+  memoryLimitBytes: opts.memoryLimitBytes ?? mib("GRADWISE_WEBGPU_MEMORY_MB", Infinity),
+  poolBytes: opts.poolBytes ?? mib("GRADWISE_WEBGPU_POOL_MB", 256),
+});
+
+/**
+ * The executor on this thread in the worker's place: a batch runs when posted and replies come
+ * back as events, so no read waits for a thread to wake; none can block either. While a read is
+ * pending, ref() keeps the process alive, as a worker would.
+ */
+export class InThread extends EventEmitter implements Peer {
+  readonly inThread = true;
+  private run: ((b: Batch) => void) | null = null;
+  private alive: ReturnType<typeof setInterval> | null = null;
+  private ended = false;
+  /** The executor's side; its unref() is the worker ending. */
+  readonly main: Main = {
+    postMessage: (r) => void this.emit("message", r),
+    on: (_event, f) => (this.run = f),
+    unref: () => this.end(0),
+  };
+  postMessage(b: Batch): void { this.run?.(b); }
+  ref(): void { this.alive ??= setInterval(() => {}, 2 ** 30); }
+  unref(): void {
+    if (this.alive) clearInterval(this.alive);
+    this.alive = null;
+  }
+  terminate(): void { this.end(1); }
+  private end(code: number): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.unref();
+    setImmediate(() => this.emit("exit", code));
+  }
+}
+
+/** Opens the device on this thread (InThread); rejects with the executor's reason if it has none. */
+export async function startInThread(opts: Partial<Budget> = {}): Promise<Started> {
+  process.env.XDG_RUNTIME_DIR ??= tmpdir();
+  const ctrl = new SharedArrayBuffer(12);
+  const { port1, port2 } = new MessageChannel();
+  const budget = budgetOf(opts), peer = new InThread();
+  const first = new Promise<Reply>((res) => peer.once("message", res));
+  serve({ ctrl, shaders: readShaders(), exposeGc: false, ...budget }, peer.main, port2, false);
+  const ready = await first;
+  port1.unref();
+  port2.unref();
+  if (ready.type !== "ready") throw new Error(ready.type === "fatal" ? ready.message : `WebGPU: ${ready.type} first`);
+  return { worker: peer, port: port1, ctrl, ready, budget };
 }
 
 /** The package root: the nearest folder above `from` holding shaders/common.wgsl. */

@@ -1,0 +1,296 @@
+// The WebGPU executor: owns every Dawn object, in the worker (webgpu_worker.ts) or, for a device
+// opened with { thread: "main" }, on the main thread (InThread, webgpu_spawn.ts). It runs batches of
+// commands, encoding many dispatches into one compute pass and submitting at reads or when the meta
+// arena is full; it answers reads async to `main`, sync on a port plus an Atomics word. A read over
+// one staging piece pauses the commands while it copies piece by piece. Dawn errors are reported
+// naming the kernel (the next call throws them); device loss and crashes are fatal.
+import type { MessagePort } from "node:worker_threads";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { closeDawn, type Dawn, linger, openDawn } from "./dawn.js";
+import { Pipelines } from "./webgpu_pipelines.js";
+import { creatingBytes, DevicePools, prefaulted } from "./webgpu_pool.js";
+import {
+  type Batch, type Cmd, CTRL_DEAD, CTRL_ERR, CTRL_SEQ, type Main, META_WORDS, NONE, type PoolStats,
+  type Reply, type WorkerInit,
+} from "./webgpu_protocol.js";
+
+/** Dispatches per submit: the meta arena holds one meta block for each. */
+const META_CAP = 1024;
+/** Bytes per staging copy of a big read: one pooled buffer, reused (fresh mappings are slow). */
+const PIECE = 64 * 2 ** 20;
+
+/** Starts serving `main`: opens Dawn, then answers "ready" (or "fatal"). */
+export function serve(
+  init: WorkerInit, main: Main, port: MessagePort, inWorker: boolean,
+): { fatal(message: string): void; closing(): boolean } {
+  const ctrl = new Int32Array(init.ctrl);
+  let closing = false;
+  let dawn: Dawn | null = null;
+
+  function post(to: Main | MessagePort, r: Reply, transfer: ArrayBuffer[] = []): void {
+    to.postMessage(r, transfer);
+    if (inWorker) linger();
+  }
+  /** Marks the executor dead for both a blocked readSync (Atomics) and async listeners. */
+  function fatal(message: string): void {
+    if (Atomics.load(ctrl, CTRL_DEAD) !== 0) return;
+    post(port, { type: "fatal", message });
+    post(main, { type: "fatal", message });
+    Atomics.store(ctrl, CTRL_DEAD, 1);
+    Atomics.notify(ctrl, CTRL_SEQ);
+    leave();
+  }
+  /** Ends without process.exit: the device goes, and with it every pending promise. */
+  function leave(): void {
+    if (dawn) closeDawn(dawn);
+    main.unref();
+  }
+  /** Answers a sync request: the reply goes first, then the word the main thread waits on. */
+  function answer(seq: number, data: Float32Array<ArrayBuffer>, stats: PoolStats): void {
+    post(port, { type: "sync", seq, data, stats }, [data.buffer]);
+    Atomics.store(ctrl, CTRL_SEQ, seq);
+    Atomics.notify(ctrl, CTRL_SEQ);
+  }
+  /** A non-fatal error (Dawn's): the main thread's next call throws it. */
+  function report(message: string): void {
+    post(port, { type: "error", message });
+    Atomics.add(ctrl, CTRL_ERR, 1);
+  }
+
+  class Executor {
+    private bufs = new Map<number, { buf: GPUBuffer; bytes: number }>();
+    private pools: DevicePools;
+    /** Buffers freed while the open encoder may still use them: pooled after its submit. */
+    private pending: GPUBuffer[] = [];
+    private enc: GPUCommandEncoder | null = null;
+    private pass: GPUComputePassEncoder | null = null;
+    private metaHost = new Uint32Array(META_CAP * META_WORDS);
+    private metaCount = 0;
+    private arena: GPUBuffer;
+    private dummy: GPUBuffer;
+    private pipes: Pipelines;
+    /** A gc() for the worker's own heap, for the GC regression test only. */
+    private gc: (() => void) | null = init.exposeGc
+      ? (setFlagsFromString("--expose-gc"), runInNewContext("gc"))
+      : null;
+    /** Batches not run yet, the first from command `at`; `paused` while a big read copies. */
+    private backlog: Batch[] = [];
+    private at = 0;
+    private paused = false;
+    /** The command running, the kernels its batch ran, and whether Dawn has complained in it. */
+    private cur: Cmd | null = null;
+    private keys = new Set<string>();
+    private failed = false;
+
+    constructor(private readonly d: Dawn) {
+      const dev = d.device;
+      this.pools = new DevicePools(dev, d.limits.maxBufferSize, init);
+      const uniform = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
+      this.arena = dev.createBuffer({ size: this.metaHost.byteLength, usage: uniform });
+      this.dummy = dev.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+      // WGSL errors also reach onError, inside createShaderModule.
+      this.pipes = new Pipelines(dev, init.shaders);
+    }
+
+    exec(b: Batch): void {
+      this.backlog.push(b);
+      if (!this.paused) this.drain();
+    }
+
+    private drain(): void {
+      for (let b = this.backlog[0]; b && Atomics.load(ctrl, CTRL_DEAD) === 0; b = this.backlog[0]) {
+        if (this.at === 0) (this.keys = new Set()), (this.failed = false);
+        while (this.at < b.cmds.length) {
+          const wait = this.one((this.cur = b.cmds[this.at++] as Cmd), b.meta);
+          if (!wait) continue;
+          this.paused = true;
+          const go = () => ((this.paused = false), this.drain());
+          wait.then(go).catch((e: Error) => fatal(`WebGPU worker: ${e.stack ?? String(e)}`));
+          return;
+        }
+        this.backlog.shift();
+        this.at = 0;
+        this.submit();
+      }
+    }
+
+    /**
+     * A Dawn error, raised inside the call that failed. Only a batch's first is reported: the rest
+     * follow from it (an invalid pipeline, then the pass using it, then the command buffer).
+     */
+    onError(e: GPUError): void {
+      if (this.failed || closing) return;
+      this.failed = true;
+      const what = `${e.constructor.name}: ${e.message.trim()}`;
+      const bytes = creatingBytes();
+      const oom = bytes > 0 && e.constructor.name === "GPUOutOfMemoryError";
+      if (oom) return report(this.pools.oom(bytes, what));
+      // Dawn quotes the labels of the objects involved; shader modules and bind groups carry keys.
+      const c = this.cur;
+      const named = c?.op === "run" ? c.key : [...this.keys].find((k) => what.includes(`"${k}"`));
+      report(`webgpu: Dawn error in ${named ? `kernel ${named}` : `a ${c?.op} command`}: ${what}`);
+    }
+
+    /** Runs one command; a Promise means: run nothing else until it settles. */
+    private one(c: Cmd, meta: Uint32Array): Promise<void> | void {
+      const dev = this.d.device;
+      switch (c.op) {
+        case "alloc":
+          this.bufs.set(c.id, { buf: this.pools.storage.take(c.bytes), bytes: c.bytes });
+          return;
+        case "upload": {
+          const buf = this.pools.storage.take(c.data.byteLength);
+          dev.queue.writeBuffer(buf, 0, c.data as Float32Array<ArrayBuffer>);
+          this.bufs.set(c.id, { buf, bytes: c.data.byteLength });
+          return;
+        }
+        case "run":
+          return this.run(c, meta);
+        case "copy":
+          this.encoder().copyBufferToBuffer(this.get(c.src).buf, 0, this.get(c.dst).buf, 0, c.bytes);
+          return;
+        case "free": {
+          const { buf } = this.get(c.id);
+          this.bufs.delete(c.id);
+          // Work already submitted runs before anything later on the queue, so only the open
+          // encoder's uses make the buffer wait for the next submit.
+          if (this.enc) this.pending.push(buf);
+          else this.pools.storage.give(buf);
+          return;
+        }
+        case "read":
+          return this.read(c.id, (data, stats) => {
+            post(main, { type: "read", req: c.req, data, stats }, [data.buffer]);
+          });
+        case "readSync":
+          return this.read(c.id, (data, stats) => answer(c.seq, data, stats));
+        case "trim":
+          this.submit();
+          this.pools.trim();
+          return answer(c.seq, new Float32Array(0), this.pools.stats());
+        case "debug":
+          if (c.fault === "destroy") dev.destroy();
+          if (c.fault === "exit") fatal("WebGPU worker exited: debugFault('exit')");
+          if (c.fault === "throw") setImmediate(() => { throw new Error("crash requested by debugFault()"); });
+          return;
+        case "gc":
+          this.gc?.();
+          return;
+        case "shutdown":
+          this.submit();
+          closing = true;
+          leave();
+          return new Promise(() => {}); // nothing after this runs
+      }
+    }
+
+    private get(id: number): { buf: GPUBuffer; bytes: number } {
+      const b = this.bufs.get(id);
+      if (!b) throw new Error(`WebGPU worker: unknown buffer id ${id}`);
+      return b;
+    }
+
+    private encoder(): GPUCommandEncoder {
+      this.pass?.end();
+      this.pass = null;
+      return (this.enc ??= this.d.device.createCommandEncoder());
+    }
+
+    private run(c: Extract<Cmd, { op: "run" }>, meta: Uint32Array): void {
+      if (this.metaCount === META_CAP) this.submit();
+      const slot = this.metaCount++;
+      const w = META_WORDS;
+      this.metaHost.set(meta.subarray(c.meta * w, (c.meta + 1) * w), slot * w);
+      const entries: GPUBindGroupEntry[] = [
+        { binding: 0, resource: { buffer: this.arena, offset: slot * w * 4, size: w * 4 } },
+      ];
+      c.ids.forEach((id, k) => {
+        if (id === NONE) return entries.push({ binding: k + 1, resource: { buffer: this.dummy } });
+        const b = this.get(id);
+        // Bind the logical size, not the (larger) size class, so binding limits apply to real data;
+        // a buffer over one binding is bound at the sub-range the dispatch covers.
+        const [offset, size] = c.ranges?.[k] ?? [0, Math.max(4, b.bytes)];
+        entries.push({ binding: k + 1, resource: { buffer: b.buf, offset, size } });
+      });
+      this.keys.add(c.key);
+      const group = this.pipes.bindGroup(c.kind, c.key, entries);
+      if (!this.pass) this.pass = this.encoder().beginComputePass();
+      this.pass.setPipeline(this.pipes.get(c.kind, c.key, c.wgsl));
+      this.pass.setBindGroup(0, group);
+      this.pass.dispatchWorkgroups(c.groups[0], c.groups[1]);
+    }
+
+    private submit(): void {
+      if (!this.enc) return;
+      this.pass?.end();
+      this.pass = null;
+      const q = this.d.device.queue;
+      // Queue writes land before this submit's work and after every earlier submit's.
+      if (this.metaCount) q.writeBuffer(this.arena, 0, this.metaHost, 0, this.metaCount * META_WORDS);
+      q.submit([this.enc.finish()]);
+      this.enc = null;
+      this.metaCount = 0;
+      for (const b of this.pending) this.pools.storage.give(b);
+      this.pending = [];
+      this.pools.expire();
+    }
+
+    private read(
+      id: number, done: (data: Float32Array<ArrayBuffer>, stats: PoolStats) => void,
+    ): Promise<void> | void {
+      const { buf, bytes } = this.get(id);
+      if (bytes > PIECE) return this.readPieces(buf, bytes).then((d) => done(d, this.pools.stats()));
+      const st = this.pools.staging.take(bytes);
+      this.encoder().copyBufferToBuffer(buf, 0, st, 0, bytes);
+      this.submit();
+      const data = prefaulted(bytes / 4);
+      st.mapAsync(GPUMapMode.READ, 0, bytes).then(
+        () => {
+          data.set(new Float32Array(st.getMappedRange(0, bytes)));
+          st.unmap();
+          this.pools.staging.give(st);
+          done(data, this.pools.stats());
+        },
+        (e: Error) => fatal(`WebGPU read failed: ${e.message}`),
+      );
+    }
+
+    /** Copies a big buffer out through one staging buffer, a piece at a time. */
+    private async readPieces(buf: GPUBuffer, bytes: number): Promise<Float32Array<ArrayBuffer>> {
+      let out = new Float32Array(0);
+      const st = this.pools.staging.take(PIECE);
+      for (let o = 0; o < bytes; o += PIECE) {
+        const n = Math.min(PIECE, bytes - o);
+        this.encoder().copyBufferToBuffer(buf, o, st, 0, n);
+        this.submit();
+        if (o === 0) out = prefaulted(bytes / 4);
+        await st.mapAsync(GPUMapMode.READ, 0, n);
+        out.set(new Float32Array(st.getMappedRange(0, n)), o / 4);
+        st.unmap();
+      }
+      this.pools.staging.give(st);
+      return out;
+    }
+  }
+
+  async function start(): Promise<void> {
+    let ex: Executor | null = null;
+    const opened = openDawn((lost) => closing || fatal(lost), (e) => ex?.onError(e));
+    dawn = await opened.catch((e: Error) => (fatal(e.message), null));
+    if (!dawn) return;
+    ex = new Executor(dawn);
+    main.on("message", (b: Batch) => {
+      if (inWorker) linger();
+      if (Atomics.load(ctrl, CTRL_DEAD) !== 0) return;
+      try {
+        ex.exec(b);
+      } catch (e) {
+        fatal(`WebGPU worker: ${(e as Error).stack ?? String(e)}`);
+      }
+    });
+    post(main, { type: "ready", adapter: dawn.adapterName, limits: dawn.limits });
+  }
+  void start();
+  return { fatal, closing: () => closing };
+}

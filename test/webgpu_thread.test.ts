@@ -1,0 +1,88 @@
+// A webgpu device opened with { thread: "main" }: Dawn on the caller's thread. The same graph,
+// values and kernel counts as the worker device; reads only through data(); sync reads, the other
+// thread option and bad options throw naming what to do; budgets, big reads and shutdown work.
+// (ops.test.ts runs every PyTorch fixture case on this device too.)
+import { afterAll, describe, expect, it } from "vitest";
+import { createWebGpuBackend } from "../src/backend/webgpu.js";
+import { type Device, requestDevice, shutdown, tensor } from "../src/index.js";
+import { availableDevices } from "./setup.js";
+
+const hasGpu = (await availableDevices()).length > 1;
+await shutdown(); // availableDevices opened the worker device: this file opens the other kind
+const NO_SYNC = /^the webgpu device opened with \{ thread: "main" \} reads only asynchronously: use 'await t\.data\(\)'/;
+
+describe.runIf(hasGpu)("webgpu, thread main", () => {
+  let device: Device;
+  afterAll(() => shutdown());
+
+  it("opens through requestDevice and runs W1 forward and backward like PyTorch", async () => {
+    device = await requestDevice("webgpu", { thread: "main" });
+    expect((device.backend as { thread?: string }).thread).toBe("main");
+    const x0 = [0.5, -1.25, 2, 3.5];
+    const x = tensor(x0, { device, requiresGrad: true });
+    const y = x.add(2);
+    const z = y.mul(y).mul(2).mean();
+    expect([y.gradFn?.name, z.gradFn?.name]).toEqual(["AddBackward0", "MeanBackward0"]);
+    z.backward();
+    const want = x0.map((v) => (4 * (v + 2)) / 4);
+    expect(Array.from(await (x.grad as NonNullable<typeof x.grad>).data())).toEqual(want);
+    expect((await z.data())[0]).toBeCloseTo(x0.reduce((s, v) => s + 2 * (v + 2) ** 2, 0) / 4, 4);
+  });
+
+  it("keeps that device for later calls; the worker kind or bad options throw", async () => {
+    expect(await requestDevice("webgpu")).toBe(device);
+    expect(await requestDevice("webgpu", { thread: "main" })).toBe(device);
+    await expect(requestDevice("webgpu", { thread: "worker" })).rejects.toThrow(
+      `requestDevice(): the webgpu device is open with { thread: "main" }; call 'await shutdown()' before opening it with { thread: "worker" }`,
+    );
+    await expect(requestDevice("webgpu", { thread: "gpu" as never })).rejects.toThrow(
+      "requestDevice(): argument 'opts.thread' must be 'worker' or 'main', but got",
+    );
+    await expect(requestDevice("webgpu", { threads: 2 } as never)).rejects.toThrow(
+      "requestDevice(): got an unexpected option 'threads'",
+    );
+  });
+
+  it("throws on every sync read, naming data(); the tensor stays usable", async () => {
+    const t = tensor([1, 2, 3], { device }).mul(2);
+    expect(() => t.dataSync()).toThrow(NO_SYNC);
+    expect(() => t.sum().item()).toThrow(NO_SYNC);
+    expect(() => t.tolist()).toThrow(NO_SYNC);
+    expect(() => String(t)).toThrow(NO_SYNC);
+    expect(() => t.to("cpu")).toThrow(NO_SYNC);
+    expect(Array.from(await t.data())).toEqual([2, 4, 6]);
+  });
+
+  it("reads past one staging piece (64 MiB) in order with the reads queued behind it", async () => {
+    const n = 17 * 2 ** 20; // 68 MiB
+    const x = tensor(Float32Array.from({ length: n }, (_, i) => i % 1000), { device });
+    const [big, small] = await Promise.all([x.add(1).data(), x.mul(0).add(7).sum().data()]);
+    expect(big.length).toBe(n);
+    expect([big[0], big[999], big[1000], big[n - 1]]).toEqual([1, 1000, 1, ((n - 1) % 1000) + 1]);
+    expect(small[0]).toBe(7 * n);
+  }, 60_000);
+
+  it("keeps a memory budget: the pool is trimmed on this thread, then it throws", async () => {
+    const limit = 2 ** 20;
+    const b = await createWebGpuBackend({}, { memoryLimitBytes: limit }, "main");
+    const data = Float32Array.from({ length: 150_000 }, (_, i) => i);
+    b.free(b.upload(data));
+    await b.read(b.upload(Float32Array.of(1))); // brings the pool statistics
+    expect(b.memory().pooledBytes).toBeGreaterThanOrEqual(600_000);
+    const c = b.upload(data); // 600 KB live + 600 KB pooled would pass 1 MiB: trimmed, then fits
+    expect(b.memory()).toEqual({ allocatedBytes: 600_004, inUseBytes: 600_004, pooledBytes: 0 });
+    expect(() => b.upload(data)).toThrow(/^out of memory on webgpu: tried to allocate 600000 bytes; 600004 in use/);
+    expect((await b.read(c))[12_345]).toBe(12_345);
+    await b.shutdown();
+  });
+
+  it("shuts down: a pending read settles, later calls throw, a new device opens", async () => {
+    const t = tensor([1, 2], { device }).add(1);
+    const pending = t.data().then((d) => Array.from(d), (e: Error) => e.message);
+    await shutdown();
+    expect(await pending).toSatisfy((v: unknown) => Array.isArray(v) || /shut down/.test(String(v)));
+    expect(() => t.add(1)).toThrow(/^webgpu device was shut down/);
+    device = await requestDevice("webgpu", { thread: "main" });
+    expect(Array.from(await tensor([3], { device }).neg().data())).toEqual([-3]);
+  });
+});
