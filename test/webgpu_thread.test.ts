@@ -51,6 +51,7 @@ describe.runIf(hasGpu)("webgpu, thread main", () => {
     expect(() => String(t)).toThrow(NO_SYNC);
     expect(() => t.to("cpu")).toThrow(NO_SYNC);
     expect(Array.from(await t.data())).toEqual([2, 4, 6]);
+    expect(await t.format()).toBe("tensor([2., 4., 6.])");
   });
 
   it("reads past one staging piece (64 MiB) in order with the reads queued behind it", async () => {
