@@ -20,27 +20,29 @@ let current: Device = cpu;
 export interface DeviceOptions {
   /**
    * Where WebGPU's Dawn runs. "worker" (the default): a worker thread, so that dataSync(), item(),
-   * tolist() and printing can block on it. "main": this thread, a thread hop less per read (the
-   * fixed cost of a small read is about halved), but only `await t.data()` reads.
+   * tolist() and printing can block on it. "main": this thread, a thread hop less per read (a small
+   * read's fixed cost fell by a third to a half on lavapipe), but only `await t.data()` reads.
    */
   thread?: "worker" | "main";
 }
 
 /**
- * Opens a device; a WebGPU device that was lost (or whose worker died) is replaced by a new one,
- * also as the default device. @example const gpu = await requestDevice("webgpu");
+ * Opens a device; a WebGPU device that was lost (or whose worker died) is replaced by a new one
+ * (on the same thread unless `opts.thread` says), also as the default device.
+ * @example const gpu = await requestDevice("webgpu");
  */
 export async function requestDevice(type: DeviceType = "webgpu", opts: DeviceOptions = {}): Promise<Device> {
+  if (typeof opts !== "object" || opts === null) throw errors.badArg("requestDevice", "opts", "an object", opts);
+  for (const k of Object.keys(opts)) if (k !== "thread") throw errors.badOption("requestDevice", k);
+  if (opts.thread !== undefined && opts.thread !== "worker" && opts.thread !== "main") {
+    throw errors.badArg("requestDevice", "opts.thread", "'worker' or 'main'", opts.thread);
+  }
   if (type === "cpu") return cpu;
   if (type !== "webgpu") throw errors.badArg("requestDevice", "type", "'cpu' or 'webgpu'", type);
-  for (const k of Object.keys(opts)) if (k !== "thread") throw errors.badOption("requestDevice", k);
-  const thread = opts.thread ?? "worker";
-  if (thread !== "worker" && thread !== "main") {
-    throw errors.badArg("requestDevice", "opts.thread", "'worker' or 'main'", thread);
-  }
+  const open = (webgpu?.backend as { thread?: "worker" | "main" } | undefined)?.thread;
+  const thread = opts.thread ?? open ?? "worker";
   if (webgpu && !isDead(webgpu)) {
-    const open = (webgpu.backend as { thread?: string }).thread;
-    if (open === thread || opts.thread === undefined) return webgpu;
+    if (open === thread) return webgpu;
     throw new Error(
       `requestDevice(): the webgpu device is open with { thread: "${open}" }; ` +
         `call 'await shutdown()' before opening it with { thread: "${thread}" }`,

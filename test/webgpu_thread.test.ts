@@ -41,6 +41,22 @@ describe.runIf(hasGpu)("webgpu, thread main", () => {
     await expect(requestDevice("webgpu", { threads: 2 } as never)).rejects.toThrow(
       "requestDevice(): got an unexpected option 'threads'",
     );
+    await expect(requestDevice("cpu", { thread: 1 } as never)).rejects.toThrow("argument 'opts.thread'");
+    await expect(requestDevice("webgpu", null as never)).rejects.toThrow(
+      "requestDevice(): argument 'opts' must be an object, but got",
+    );
+  });
+
+  it("replaces a lost device on the same thread; the old one's tensors throw", async () => {
+    const t = tensor([1, 2], { device });
+    (device.backend as unknown as { debugFault(f: string): void }).debugFault("destroy");
+    await expect(t.add(1).data()).rejects.toThrow(/^webgpu device was lost: destroyed/);
+    const again = await requestDevice("webgpu");
+    expect(again).not.toBe(device);
+    expect((again.backend as { thread?: string }).thread).toBe("main");
+    expect(() => t.add(1)).toThrow(/^webgpu device was lost/);
+    device = again;
+    expect(Array.from(await tensor([4], { device }).sqrt().data())).toEqual([2]);
   });
 
   it("throws on every sync read, naming data(); the tensor stays usable", async () => {

@@ -137,9 +137,9 @@ export class WorkerLink {
     const seq = c.seq;
     this.push(c);
     this.flush();
-    // In-thread, a trim is answered within flush(); behind a paused big read it cannot be.
-    if (this.worker.inThread && Atomics.load(this.ctrl, CTRL_SEQ) !== seq) this.check();
-    if (this.worker.inThread && Atomics.load(this.ctrl, CTRL_SEQ) !== seq) throw new Error(NO_SYNC);
+    // In-thread, a trim is answered within flush(); behind a paused big read it is not, and the
+    // caller's budget check goes on without it (the trim runs after the read).
+    if (this.worker.inThread && Atomics.load(this.ctrl, CTRL_SEQ) !== seq) return (this.check(), new Float32Array(0));
     const deadline = Date.now() + SYNC_TIMEOUT_MS;
     // Wait in short slices: a dead worker raises a flag rather than answering.
     while (Atomics.load(this.ctrl, CTRL_SEQ) !== seq) {
