@@ -16,7 +16,7 @@ type Sync = Extract<Reply, { type: "sync" }>;
 const SHUT_DOWN = 'webgpu device was shut down; open a new one with requestDevice("webgpu")';
 const NO_SYNC =
   'the webgpu device opened with { thread: "main" } reads only asynchronously: use ' +
-  "'await t.data()' (dataSync(), item(), tolist() and printing block), or the default device";
+  "'await t.data()' or 'await t.format()' (dataSync(), item(), tolist() and printing block)";
 
 /** The worker as the link uses it: a Worker, or InThread (the executor on this thread). */
 export interface Peer {
