@@ -37,24 +37,26 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   }
 }
 
-/** Runs bad kernels in a child process; it writes what it saw to argv[2] as JSON. */
+/** Runs bad kernels in a child process (argv[3]: the thread Dawn runs on); it writes what it saw to argv[2] as JSON. */
 const DAWN_ERROR_SCRIPT = `
 import { writeFileSync } from "node:fs";
 import { createWebGpuBackend } from "./src/backend/webgpu.js";
-const b = await createWebGpuBackend();
+const b = await createWebGpuBackend({}, {}, process.argv[3]);
+// The worker's sync read, or (a device on this thread cannot block) the async one.
+const read = async (buf) => (process.argv[3] === "main" ? b.read(buf) : b.readSync(buf));
 const sink = Reflect.get(b, "sink");
 const out = b.upload(new Float32Array(4));
 const none = [-1, -1, -1, -1, -1, -1];
 const seen = {};
-const msg = (f) => { try { f(); return "no error"; } catch (e) { return e.message; } };
+const msg = (p) => p.then(() => "no error", (e) => e.message);
 // WGSL that does not compile: the error comes back on the read that follows.
 sink.run("map", "bad-wgsl-kernel", [out.id, ...none], new Uint32Array(128), 4, "this is not wgsl");
-seen.wgsl = msg(() => b.readSync(out));
-seen.after = Array.from(b.readSync(b.upload(Float32Array.of(1, 2, 3))));
+seen.wgsl = await msg(read(out));
+seen.after = Array.from(await read(b.upload(Float32Array.of(1, 2, 3))));
 // A binding past the end of its buffer, seen by an async read.
 const ranges = [[0, 1 << 20], null, null, null, null, null, null];
 sink.run("map", "bad-binding-kernel", [out.id, ...none], new Uint32Array(128), 4, "0.0", ranges);
-seen.binding = await b.read(out).then(() => "no error", (e) => e.message);
+seen.binding = await msg(b.read(out));
 seen.dead = b.dead;
 seen.last = Array.from(await b.read(b.upload(Float32Array.of(4, 5))));
 writeFileSync(process.argv[2], JSON.stringify(seen));
@@ -151,14 +153,14 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     await b.shutdown();
   });
 
-  it("turns Dawn errors into JS errors naming the kernel, printing nothing", async () => {
+  it.each(["worker", "main"])("turns Dawn errors into JS errors naming the kernel, printing nothing (thread %s)", async (thread) => {
     const src = fileURLToPath(new URL("../src/", import.meta.url));
     const files = ["backend/webgpu.ts", "backend/webgpu_worker.ts"].map((f) => join(src, f));
     const out = await transpileGraph(files);
     const script = join(out, "dawn_errors.mjs");
-    const result = join(out, `dawn_errors.${process.pid}.json`);
+    const result = join(out, `dawn_errors.${process.pid}.${thread}.json`);
     writeFileSync(script, DAWN_ERROR_SCRIPT);
-    const r = spawnSync(process.execPath, [script, result], { encoding: "utf8", timeout: 50_000 });
+    const r = spawnSync(process.execPath, [script, result, thread], { encoding: "utf8", timeout: 50_000 });
     expect(r.status, r.stderr).toBe(0);
     const seen = JSON.parse(readFileSync(result, "utf8")) as Record<string, unknown>;
     rmSync(result);
@@ -177,7 +179,8 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     const b = await createWebGpuBackend();
     const buf = b.upload(Float32Array.of(1, 2));
     expect(b.readSync(buf)).toEqual(Float32Array.of(1, 2));
-    const pending = b.read(buf);
+    // A 32 MiB read is still copying when the destroy arrives (a tiny one could finish first).
+    const pending = b.read(b.upload(new Float32Array(2 ** 23)));
     b.debugFault("destroy");
     const lost = /^webgpu device was lost: destroyed/;
     await expect(pending).rejects.toThrow(lost);
