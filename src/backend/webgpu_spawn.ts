@@ -75,7 +75,7 @@ const budgetOf = (opts: Partial<Budget>): Budget => ({
 export class InThread extends EventEmitter implements Peer {
   readonly inThread = true;
   private run: ((b: Batch) => void) | null = null;
-  /** Holds the process open while ref'd (re-timing a timer per read cost ~10 µs; ref() does not). */
+  /** One timer for the device's life: ref'd while a read is pending, it holds the process open. */
   private alive = setInterval(() => {}, 2 ** 30).unref();
   private ended = false;
   /** The executor's side; its unref() is the worker ending. */
