@@ -92,8 +92,18 @@ export const lift = (v: E | number): E => {
   if (!Number.isFinite(v)) throw new Error(`IR literal must be finite, got ${v}`);
   return new E({ k: "lit", v });
 };
-const un = (op: UnaryPrim, a: E): E => new E({ k: "un", op, a });
-const bin = (op: BinaryPrim, a: E, b: E | number): E => new E({ k: "bin", op, a, b: lift(b) });
+// Unary and binary nodes are interned by operator and operand objects (the names never clash):
+// composing a kernel again yields the same objects, whose key and kernel are then known.
+const interned = new Map<string, WeakMap<E, WeakMap<E, E>>>();
+function intern(op: UnaryPrim | BinaryPrim, a: E, b?: E): E {
+  let m = interned.get(op), ma = m?.get(a), e = ma?.get(b ?? a);
+  if (!m) interned.set(op, (m = new WeakMap()));
+  if (!ma) m.set(a, (ma = new WeakMap()));
+  if (!e) ma.set(b ?? a, (e = new E(b ? { k: "bin", op: op as BinaryPrim, a, b } : { k: "un", op: op as UnaryPrim, a })));
+  return e;
+}
+const un = (op: UnaryPrim, a: E): E => intern(op, a);
+const bin = (op: BinaryPrim, a: E, b: E | number): E => intern(op, a, lift(b));
 const cmp = (op: CmpPrim, a: E, b: E | number): Cond => new Cond({ k: "cmp", op, a, b: lift(b) });
 
 const leafs = new Map<Leaf, E>();
@@ -141,11 +151,11 @@ export function substitute(e: E, from: readonly E[], to: readonly E[]): E {
   switch (n.k) {
     case "leaf": return to[from.indexOf(e)] ?? e; // a linear scan: a handful of leaves are bound
     case "lit": return e;
-    case "un": return (a = substitute(n.a, from, to)) === n.a ? e : new E({ k: "un", op: n.op, a });
+    case "un": return (a = substitute(n.a, from, to)) === n.a ? e : un(n.op, a);
     case "bin": {
       a = substitute(n.a, from, to);
       const b = substitute(n.b, from, to);
-      return a === n.a && b === n.b ? e : new E({ k: "bin", op: n.op, a, b }); // unchanged subtrees are shared
+      return a === n.a && b === n.b ? e : bin(n.op, a, b); // unchanged subtrees are shared
     }
     default: { // sel, num: rare (relu-like ops); conditions are rebuilt through the same walk
       const sub = (v: E | Cond): E | Cond => (v instanceof E ? substitute(v, from, to) : rebuild(v, sub));

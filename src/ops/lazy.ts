@@ -122,7 +122,7 @@ export class Storage {
   }
 }
 
-const kernels = new Map<string, Kernel>();
+const kernels = new Map<string, Kernel>(), kernelsOfExpr = new WeakMap<E, Map<number, Kernel>>();
 
 const kernelOf = (L: Lazy): Kernel => (L.kernel ??= internKernel(L));
 
@@ -130,7 +130,15 @@ const SLOT_I: E[] = [], SLOT_C: E[] = []; // the leaves i<k>, c<k> (cached: look
 const slot = (p: "i" | "c", k: number): E => ((p === "i" ? SLOT_I : SLOT_C)[k] ??= leaf(`${p}${k}`));
 
 const names = (p: "i" | "c", n: number): Leaf[] => Array.from({ length: n }, (_, j) => `${p}${j}` as Leaf);
+/** The kernel of L's (interned) expression by its input and constant counts; by key the first time. */
 function internKernel(L: Lazy): Kernel {
+  const counts = L.inputs.length * 4096 + L.consts.length;
+  let byCounts = kernelsOfExpr.get(L.expr), k = byCounts?.get(counts);
+  if (!byCounts) kernelsOfExpr.set(L.expr, (byCounts = new Map()));
+  if (!k) byCounts.set(counts, (k = kernelByKey(L)));
+  return k;
+}
+function kernelByKey(L: Lazy): Kernel {
   const key = `${L.expr.key}|${L.inputs.length}|${L.consts.length}`;
   let k = kernels.get(key);
   if (!k) kernels.set(key, (k = { key, expr: L.expr, inputs: names("i", L.inputs.length), consts: names("c", L.consts.length) }));
