@@ -163,9 +163,9 @@ describe.skipIf(!gpuDev)("WebGPU at scale", () => {
         await new Promise((r) => setTimeout(r, 10));
       }
       z.item(); // a read brings the worker's pool statistics along
-      return memory(dev).allocatedBytes;
+      return memory(dev);
     };
-    let at100 = 0;
+    let at100 = memory(dev);
     for (let step = 1; step <= 1000; step++) {
       const z = tutorialStep(x);
       noGrad(() => x.sub_((x.grad as Tensor).mul(1e-3)));
@@ -179,8 +179,12 @@ describe.skipIf(!gpuDev)("WebGPU at scale", () => {
       if (step === 100) at100 = await settled(z);
       if (step === 1000) {
         const at1000 = await settled(z);
-        console.log(`webgpu allocated bytes: ${at100} after step 100, ${at1000} after 1000`);
-        expect(at1000).toBeLessThanOrEqual(at100 + 64 * 1024);
+        console.log(`webgpu bytes in use / pooled: ${at100.inUseBytes} / ${at100.pooledBytes} after step 100, ` +
+          `${at1000.inUseBytes} / ${at1000.pooledBytes} after 1000`);
+        // Live buffers are exact; the pool drops what went unused for IDLE_MS of wall time, so how
+        // much it holds at one moment depends on the machine's speed (4.3 to 6.2 MB at step 100).
+        expect(at1000.inUseBytes).toBeLessThanOrEqual(at100.inUseBytes + 64 * 1024);
+        expect(at1000.pooledBytes).toBeLessThanOrEqual(Math.max(at100.pooledBytes, 8 * 2 ** 20));
       }
     }
   });
