@@ -69,3 +69,13 @@ test("npm run bench -- --quick --sizes 1000 --reps 1 --torch writes json, md and
   expect(svg).toContain("<polyline");
   for (const s of SYSTEMS) expect(svg).toContain(`>${s.id}`);
 }, 180_000);
+
+test("bench/ab.ts runs two builds (here the sources twice) and writes a B/A row per workload", () => {
+  const md = join(out, "ab.md");
+  const args = ["--import", "tsx", "bench/ab.ts", ".", ".", "--workloads", "W1,W2", "--rounds", "4", "--out", md];
+  const p = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", timeout: 60_000 });
+  expect(p.status, p.stderr).toBe(0);
+  const rows = readFileSync(md, "utf8").split("\n").filter((l) => /^\| W\d/.test(l));
+  expect(rows.map((r) => r.split("|")[1]?.trim())).toEqual(["W1", "W2"]);
+  for (const r of rows) expect(Number(r.split("|")[5])).toBeGreaterThan(0);
+});

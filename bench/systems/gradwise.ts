@@ -16,7 +16,7 @@ const gradOf = (x: Tensor): Tensor => {
   return x.grad;
 };
 
-type Lib = typeof import("../../src/index.js");
+export type Lib = typeof import("../../src/index.js");
 
 /** The newest modification time under a folder (ms). */
 function newest(dir: string): number {
@@ -42,8 +42,17 @@ async function load(): Promise<{ lib: Lib; build: string }> {
 export async function gradwise(type: "cpu" | "webgpu", thread: "worker" | "main" = "worker"): Promise<SystemImpl> {
   if (type === "webgpu") process.env.XDG_RUNTIME_DIR ??= "/tmp";
   const { lib, build } = await load();
-  const { optim, requestDevice, shutdown, tensor, zeros } = lib;
-  const device: Device = await requestDevice(type, type === "webgpu" ? { thread } : {});
+  const device: Device = await lib.requestDevice(type, type === "webgpu" ? { thread } : {});
+  return {
+    info: { device: device.type, backend: device.backend.name, build, ...(type === "webgpu" ? { thread } : {}) },
+    cells: cellsFor(lib, device),
+    close: () => lib.shutdown(),
+  };
+}
+
+/** The four workloads through `lib` (any build of gradwise's public API) on `device`. */
+export function cellsFor(lib: Lib, device: Device): Record<"W1" | "W2" | "W3" | "W4", (n: number) => Cell> {
+  const { optim, tensor, zeros } = lib;
   const on = { device };
 
   const w1 = (n: number): Cell => {
@@ -103,9 +112,5 @@ export async function gradwise(type: "cpu" | "webgpu", thread: "worker" | "main"
     };
   };
 
-  return {
-    info: { device: device.type, backend: device.backend.name, build, ...(type === "webgpu" ? { thread } : {}) },
-    cells: { W1: w1, W2: w2, W3: w3, W4: w4 },
-    close: () => shutdown(),
-  };
+  return { W1: w1, W2: w2, W3: w3, W4: w4 };
 }

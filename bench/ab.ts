@@ -1,0 +1,67 @@
+// `npx tsx bench/ab.ts <buildA> <buildB> [--workloads W1,W2,W4] [--sizes 1e3] [--rounds 300]
+// [--device cpu|webgpu] [--out file.md]`: two builds of gradwise (folders holding src/index.js,
+// e.g. a git worktree's dist/) loaded into one process and run alternately, round by round, on the
+// same workloads (bench/systems/gradwise.ts's cells). A shared machine drifts by tens of percent
+// between separate runs; alternating makes the drift hit both builds alike, so B/A shows changes
+// of a few percent that separate runs of `npm run bench` cannot. The second half of the rounds counts.
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { cellsFor, type Lib } from "./systems/gradwise.js";
+import type { Cell } from "./types.js";
+
+type W = "W1" | "W2" | "W3" | "W4";
+const args = process.argv.slice(2);
+const flag = (name: string, dflt: string): string => {
+  const i = args.indexOf(name);
+  return i >= 0 ? (args[i + 1] ?? dflt) : dflt;
+};
+const [dirA, dirB] = args.filter((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"));
+if (!dirA || !dirB) throw new Error("usage: tsx bench/ab.ts <buildA> <buildB> [--workloads W1,W2] [--sizes 1e3] [--rounds N]");
+const workloads = flag("--workloads", "W1,W2,W4").split(",") as W[];
+const sizes = flag("--sizes", "1e3").split(",").map(Number);
+const rounds = Number(flag("--rounds", "300"));
+const type = flag("--device", "cpu") as "cpu" | "webgpu";
+const out = flag("--out", "");
+
+const load = async (dir: string): Promise<Lib> =>
+  (await import(pathToFileURL(resolve(dir, "src", "index.js")).href)) as Lib;
+const libs = { A: await load(dirA), B: await load(dirB) };
+const devices = { A: await libs.A.requestDevice(type), B: await libs.B.requestDevice(type) };
+const median = (v: number[]): number => [...v].sort((p, q) => p - q)[v.length >> 1] as number;
+
+/** Seconds for `k` calls of a cell. */
+async function time(c: Cell, k: number): Promise<number> {
+  const t = performance.now();
+  for (let i = 0; i < k; i++) await c.run();
+  return (performance.now() - t) / 1000;
+}
+
+const lines = [`| workload | N | A (µs/call) | B (µs/call) | B/A |`, `|---|---:|---:|---:|---:|`];
+for (const w of workloads) {
+  for (const n of w === "W4" ? [1000] : sizes) {
+    const cells = { A: cellsFor(libs.A, devices.A)[w](n), B: cellsFor(libs.B, devices.B)[w](n) };
+    // Each warmed for about 0.5 s alone (JIT, caches), then rounds of about 5 ms of calls each:
+    // one call per round would time the switch between the builds more than either build.
+    let once = 0;
+    for (const c of [cells.A, cells.B]) {
+      let calls = 0, spent = 0;
+      while (spent < 0.5 && calls < 20_000) (spent += await time(c, 10)), (calls += 10);
+      once = Math.max(once, spent / calls);
+    }
+    const k = Math.max(1, Math.round(0.005 / once));
+    const t: Record<"A" | "B", number[]> = { A: [], B: [] };
+    for (let r = 0; r < rounds; r++) {
+      for (const b of r % 2 ? (["A", "B"] as const) : (["B", "A"] as const)) {
+        const s = await time(cells[b], k);
+        if (r >= rounds / 2) t[b].push((s / k) * 1e6);
+      }
+    }
+    const a = median(t.A), b = median(t.B);
+    lines.push(`| ${w} | ${n} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(b / a).toFixed(3)} |`);
+    console.log(lines[lines.length - 1]);
+  }
+}
+const text = `# A/B on ${type}: A = ${dirA}, B = ${dirB}; ${rounds} rounds, medians of the second half\n\n${lines.join("\n")}\n`;
+if (out) writeFileSync(out, text);
+await Promise.all([libs.A.shutdown(), libs.B.shutdown()]);
