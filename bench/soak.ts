@@ -21,10 +21,11 @@ const gc = runInNewContext("gc") as () => void;
 async function settle(device: Device): Promise<void> {
   // Collected tensors leave the live count when their finalizers run, and V8 frees dead array
   // buffers on a background thread: a loaded machine can delay either past one round, so collect
-  // until the count and the bytes hold still for two rounds (at most 20).
-  for (let k = 0, still = 0, last = ""; k < 20 && still < 2; k++) {
+  // until the count and the bytes hold still for three rounds of 20 ms (at most 30 rounds). Two of
+  // 5 ms were once too few under the full suite: 4 collected tensors were still counted live.
+  for (let k = 0, still = 0, last = ""; k < 30 && still < 3; k++) {
     gc();
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
     const m = memory(device), now = `${m.liveTensors ?? 0}:${m.allocatedBytes}`;
     still = now === last ? still + 1 : 0;
     last = now;
