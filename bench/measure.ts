@@ -43,30 +43,57 @@ async function timed(cell: Cell): Promise<[number, Output]> {
   return [now() - t, out];
 }
 
+/** Seconds per call over `k` calls in a row (one sample), and the last call's output. */
+async function timedBatch(cell: Cell, k: number): Promise<[number, Output]> {
+  if (k === 1) return timed(cell);
+  let out: Output = 0;
+  const t = now();
+  for (let i = 0; i < k; i++) out = await cell.run();
+  return [(now() - t) / k, out];
+}
+
+/**
+ * The warm-up also runs at least WARM_CALLS calls, within WARM_MAX_S seconds: V8 optimizes a
+ * function after it has run enough, not after a time, and gradwise-cpu's W1 at 1e3 compiles ~100
+ * functions in its first ~2 300 calls (~1.9 s of TurboFan work on the second core), its calls
+ * averaging 150-600 µs per 100 until then and 25-60 µs after.
+ */
+const WARM_CALLS = 5000;
+const WARM_MAX_S = 2;
+
 async function measureCell(cell: Cell, b: Budget): Promise<Omit<Row, "system" | "workload" | "n">> {
   // Warm up for a while, not once: JITs (V8's, TF.js's, gradwise's kernel cache) need many calls
   // before small cells reach their steady state (gradwise-cpu's W1 at 1e3, medians per 100 calls
   // from a cold process: 133 µs, 84 µs after 300 calls, ~31 µs after 2 000 to 3 000). So the
-  // warm-up is bounded by time (warmS), not by a call count. Every system gets the same warm-up.
+  // warm-up lasts warmS, and longer (see WARM_CALLS) for short calls. Every system gets the same.
   const [warm] = await timed(cell);
-  for (let spent = warm, k = 1; spent < b.warmS && k < 20_000 && warm < b.warmS; k++) {
-    const [t] = await timed(cell);
-    spent += t;
-  }
+  let spent = warm, k = 1;
+  const more = (): boolean => spent < b.warmS || (b.warmS > 0 && k < WARM_CALLS && spent < WARM_MAX_S);
+  for (; more() && k < 20_000 && warm < b.warmS; k++) spent += (await timed(cell))[0];
   // No gc() between warm-up and reps (runCell collects before the warm-up): a forced full
   // collection leaves the next few thousand small calls slower (gradwise-cpu's W1 at 1e3, medians
   // per 100 calls: ~45 µs right after gc(), ~18 µs some 2 000 calls later), so the reps would
   // time that transient, not the warm state.
-  const samples: number[] = [];
   let [t1, out] = await timed(cell);
-  samples.push(t1);
-  let reps = Math.min(b.maxReps, Math.max(b.minReps, Math.floor(b.budgetS / Math.max(t1, 1e-6))));
-  while (reps > 1 && warm + reps * t1 > b.cellCapS) reps--;
+  let perCall = t1; // a warm call's time, from ~5 ms of calls when they are short
+  for (let i = 1, s = t1; s < 0.005 && i < 10_000; i++, perCall = s / i) s += (await timed(cell))[0];
+  let reps = Math.min(b.maxReps, Math.max(b.minReps, Math.floor(b.budgetS / Math.max(perCall, 1e-6))));
+  while (reps > 1 && warm + reps * perCall > b.cellCapS) reps--;
+  // A cell so fast that maxReps single calls would not fill its budget is sampled in batches: each
+  // rep times `batch` calls in a row and keeps the mean, so the reps span the whole budget. Single
+  // calls of a ~20 µs cell all fell within ~5 ms, and this machine runs the same loop ~2x slower for
+  // stretches of ~0.1-1 s (js-fused's W1 at 1e3, medians per 100 calls: 5.5 µs, then 9-11 µs),
+  // so the median was whichever stretch the 5 ms hit (gradwise-cpu's W1 at 1e3: 16 to 77 µs in
+  // full runs a day apart). A batch also carries its share of garbage collection. Cells that time
+  // themselves (the C loop, timed inside its process) keep one call per rep.
+  const batch = reps === b.maxReps && !cell.selfTimed ? Math.max(1, Math.floor(b.budgetS / (b.maxReps * Math.max(perCall, 1e-6)))) : 1;
+  const samples: number[] = [], t0 = now();
+  if (batch === 1) samples.push(t1);
   // NOTE: no forced gc() between reps: a full collection before every rep makes the next
   // allocation-heavy call several times slower (measured: 21 µs warm vs 179 µs right after gc()
   // for a 1e3-element gradwise op), so collection costs stay in the reps, as in real use.
-  while (samples.length < reps) {
-    [t1, out] = await timed(cell);
+  while (samples.length < reps && (samples.length < b.minReps || now() - t0 < 2 * b.budgetS)) {
+    [t1, out] = await timedBatch(cell, batch);
     samples.push(t1);
   }
   const ms = median(samples) * 1000;
@@ -77,6 +104,7 @@ async function measureCell(cell: Cell, b: Budget): Promise<Omit<Row, "system" | 
     minMs: Math.min(...samples) * 1000,
     maxMs: Math.max(...samples) * 1000,
     reps: samples.length,
+    ...(batch > 1 ? { batch } : {}),
     ...(Number.isFinite(check) ? { check } : {}),
   };
 }

@@ -16,6 +16,8 @@ export interface Row {
   minMs?: number;
   maxMs?: number;
   reps?: number;
+  /** Calls per rep when one call is too short to time alone: a rep's time is their mean. */
+  batch?: number;
   /** W2 only: 12 bytes per element over the median time. */
   gbps?: number;
   /** W4 only: the median time over the 100 ops of the chain (forward and backward). */

@@ -6,8 +6,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
+import { measureSystem } from "../bench/measure.js";
 import { cellsOf, SYSTEMS } from "../bench/plan.js";
-import type { RunResult } from "../bench/types.js";
+import type { Row, RunResult, SystemImpl } from "../bench/types.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const out = mkdtempSync(join(tmpdir(), "gradwise-bench-test-"));
@@ -79,3 +80,35 @@ test("bench/ab.ts runs two builds (here the sources twice) and writes a B/A row 
   expect(rows.map((r) => r.split("|")[1]?.trim())).toEqual(["W1", "W2"]);
   for (const r of rows) expect(Number(r.split("|")[5])).toBeGreaterThan(0);
 });
+
+test("a cell too short to time alone is sampled in batches that fill its budget; a self-timed one is not", async () => {
+  let calls = 0;
+  const spin = (us: number): number => {
+    const t = performance.now() + us / 1000;
+    while (performance.now() < t) calls++;
+    return calls;
+  };
+  const impl: SystemImpl = {
+    cells: {
+      W1: () => ({ run: async () => spin(20) }), // ~20 µs a call
+      W2: () => ({ run: async () => spin(5000), selfTimed: async () => [1e-6, spin(50)] }),
+      W3: () => ({ run: async () => spin(25_000) }), // 25 ms: single calls fill the budget
+    },
+  };
+  const budget = { budgetS: 0.2, minReps: 3, maxReps: 10, warmS: 0.01, cellCapS: 5, systemS: 30 };
+  const rows: Row[] = [];
+  const cells = (["W1", "W2", "W3"] as const).map((workload) => ({ workload, n: 1000 }));
+  await measureSystem(impl, { system: "fake", cells, budget }, async (m) => void (m.type === "row" && rows.push(m.row)));
+  const [w1, w2, w3] = rows;
+  expect(w1?.reps).toBe(10);
+  // ~0.2 s / 10 reps / ~20 µs a call: about 1 000 calls a rep (fewer when the machine is slow)
+  expect(w1?.batch).toBeGreaterThan(100);
+  expect(w1?.batch).toBeLessThanOrEqual(1000);
+  expect(w1?.ms).toBeGreaterThan(0.019);
+  expect(w1?.ms).toBeLessThan(0.2);
+  expect(w2?.batch).toBeUndefined(); // its own time (1 µs), one call a rep
+  expect(w2?.ms).toBeCloseTo(0.001, 6);
+  expect(w3?.batch).toBeUndefined();
+  expect(w3?.reps).toBeGreaterThanOrEqual(7); // 0.2 s / 25 ms, less the time guard
+  expect(w3?.ms).toBeGreaterThan(24);
+}, 60_000);
