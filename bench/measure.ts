@@ -53,13 +53,12 @@ async function timedBatch(cell: Cell, k: number): Promise<[number, Output]> {
 }
 
 /**
- * The warm-up also runs at least WARM_CALLS calls, within WARM_MAX_S seconds: V8 optimizes a
+ * The warm-up also runs at least WARM_CALLS calls, within the budget's warmMaxS: V8 optimizes a
  * function after it has run enough, not after a time, and gradwise-cpu's W1 at 1e3 compiles ~100
  * functions in its first ~2 300 calls (~1.9 s of TurboFan work on the second core), its calls
  * averaging 150-600 µs per 100 until then and 25-60 µs after.
  */
 const WARM_CALLS = 5000;
-const WARM_MAX_S = 2;
 
 async function measureCell(cell: Cell, b: Budget): Promise<Omit<Row, "system" | "workload" | "n">> {
   // Warm up for a while, not once: JITs (V8's, TF.js's, gradwise's kernel cache) need many calls
@@ -68,7 +67,7 @@ async function measureCell(cell: Cell, b: Budget): Promise<Omit<Row, "system" | 
   // warm-up lasts warmS, and longer (see WARM_CALLS) for short calls. Every system gets the same.
   const [warm] = await timed(cell);
   let spent = warm, k = 1;
-  const more = (): boolean => spent < b.warmS || (b.warmS > 0 && k < WARM_CALLS && spent < WARM_MAX_S);
+  const more = (): boolean => spent < b.warmS || (b.warmS > 0 && k < WARM_CALLS && spent < b.warmMaxS);
   for (; more() && k < 20_000 && warm < b.warmS; k++) spent += (await timed(cell))[0];
   // No gc() between warm-up and reps (runCell collects before the warm-up): a forced full
   // collection leaves the next few thousand small calls slower (gradwise-cpu's W1 at 1e3, medians

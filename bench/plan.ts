@@ -70,8 +70,9 @@ export function cellsOf(s: SystemSpec, sizes: readonly number[]): { workload: Wo
 export const QUICK_SIZES = [1e3, 1e5, 1e6];
 export const FULL_SIZES = [1e3, 1e5, 1e6, 1.6e7];
 
-/** Quick: 0.3 s of reps per cell, 8 s cells, 30 s systems. Full: 2 s of reps, 60 s cells. */
+/** Quick: 0.3 s of reps per cell, 8 s cells, 30 s systems. Full: 2 s of reps, 60 s cells.
+ * Warm-ups: warmS, extended for short calls to 5 000 calls within warmMaxS. */
 export const BUDGETS: Record<"quick" | "full", Budget> = {
-  quick: { budgetS: 0.3, minReps: 3, maxReps: 50, cellCapS: 8, systemS: 30, warmS: 0.1 },
-  full: { budgetS: 2, minReps: 5, maxReps: 100, cellCapS: 60, systemS: 300, warmS: 0.3 },
+  quick: { budgetS: 0.3, minReps: 3, maxReps: 50, cellCapS: 8, systemS: 30, warmS: 0.1, warmMaxS: 0.5 },
+  full: { budgetS: 2, minReps: 5, maxReps: 100, cellCapS: 60, systemS: 300, warmS: 0.3, warmMaxS: 2 },
 };

@@ -89,7 +89,7 @@ def timed(run, dev, k=1):
 def measure(run, dev, b):
     warm, _ = timed(run, dev)
     spent, k = warm, 1
-    while (spent < b["warmS"] or (b["warmS"] > 0 and k < 5000 and spent < 2)) and k < 20000 and warm < b["warmS"]:  # as measure.ts
+    while (spent < b["warmS"] or (b["warmS"] > 0 and k < 5000 and spent < b["warmMaxS"])) and k < 20000 and warm < b["warmS"]:  # as measure.ts
         spent += timed(run, dev)[0]
         k += 1
     t1, out = timed(run, dev)

@@ -52,6 +52,8 @@ export interface Budget {
   maxReps: number;
   /** Seconds of untimed repetitions before measuring. */
   warmS: number;
+  /** Short calls warm up longer: to 5 000 calls, within this many seconds (none when warmS is 0). */
+  warmMaxS: number;
   /** No cell may take longer than this (warm-up plus reps); predicted overruns are skipped. */
   cellCapS: number;
   /** Soft deadline for the whole system, in seconds; later cells are skipped. */

@@ -95,7 +95,7 @@ test("a cell too short to time alone is sampled in batches that fill its budget;
       W3: () => ({ run: async () => spin(25_000) }), // 25 ms: single calls fill the budget
     },
   };
-  const budget = { budgetS: 0.2, minReps: 3, maxReps: 10, warmS: 0.01, cellCapS: 5, systemS: 30 };
+  const budget = { budgetS: 0.2, minReps: 3, maxReps: 10, warmS: 0.01, warmMaxS: 0.1, cellCapS: 5, systemS: 30 };
   const rows: Row[] = [];
   const cells = (["W1", "W2", "W3"] as const).map((workload) => ({ workload, n: 1000 }));
   await measureSystem(impl, { system: "fake", cells, budget }, async (m) => void (m.type === "row" && rows.push(m.row)));
