@@ -25,6 +25,7 @@ export function serve(
   init: WorkerInit, main: Main, port: MessagePort, inWorker: boolean,
 ): { fatal(message: string): void; closing(): boolean } {
   const ctrl = new Int32Array(init.ctrl);
+  const who = inWorker ? "WebGPU worker" : 'WebGPU executor ({ thread: "main" })'; // for internal errors
   let closing = false;
   let dawn: Dawn | null = null;
 
@@ -106,7 +107,7 @@ export function serve(
           if (!wait) continue;
           this.paused = true;
           const go = () => ((this.paused = false), this.drain());
-          wait.then(go).catch((e: Error) => fatal(`WebGPU worker: ${e.stack ?? String(e)}`));
+          wait.then(go).catch((e: Error) => fatal(`${who}: ${e.stack ?? String(e)}`));
           return;
         }
         this.backlog.shift();
@@ -187,7 +188,7 @@ export function serve(
 
     private get(id: number): { buf: GPUBuffer; bytes: number } {
       const b = this.bufs.get(id);
-      if (!b) throw new Error(`WebGPU worker: unknown buffer id ${id}`);
+      if (!b) throw new Error(`${who}: unknown buffer id ${id}`);
       return b;
     }
 
@@ -286,7 +287,7 @@ export function serve(
       try {
         ex.exec(b);
       } catch (e) {
-        fatal(`WebGPU worker: ${(e as Error).stack ?? String(e)}`);
+        fatal(`${who}: ${(e as Error).stack ?? String(e)}`);
       }
     });
     post(main, { type: "ready", adapter: dawn.adapterName, limits: dawn.limits });
