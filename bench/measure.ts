@@ -74,8 +74,11 @@ async function measureCell(cell: Cell, b: Budget): Promise<Omit<Row, "system" | 
   // per 100 calls: ~45 µs right after gc(), ~18 µs some 2 000 calls later), so the reps would
   // time that transient, not the warm state.
   let [t1, out] = await timed(cell);
-  let perCall = t1; // a warm call's time, from ~5 ms of calls when they are short
-  for (let i = 1, s = t1; s < 0.005 && i < 10_000; i++, perCall = s / i) s += (await timed(cell))[0];
+  // A warm call's time, from ~5 ms of calls when they are short (not with --reps, whose budgetS is
+  // 0, nor for self-timed cells, whose own times are far below their round trips).
+  let perCall = t1;
+  const calibrate = b.budgetS > 0 && !cell.selfTimed;
+  for (let i = 1, s = t1; calibrate && s < 0.005 && i < 10_000; i++, perCall = s / i) s += (await timed(cell))[0];
   let reps = Math.min(b.maxReps, Math.max(b.minReps, Math.floor(b.budgetS / Math.max(perCall, 1e-6))));
   while (reps > 1 && warm + reps * perCall > b.cellCapS) reps--;
   // A cell so fast that maxReps single calls would not fill its budget is sampled in batches: each

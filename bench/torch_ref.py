@@ -94,7 +94,7 @@ def measure(run, dev, b):
         k += 1
     t1, out = timed(run, dev)
     per_call, s, i = t1, t1, 1  # a warm call's time, from ~5 ms of calls when they are short
-    while s < 0.005 and i < 10000:
+    while b["budgetS"] > 0 and s < 0.005 and i < 10000:
         s += timed(run, dev)[0]
         i += 1
         per_call = s / i
