@@ -1,5 +1,5 @@
 // `npx tsx bench/ab.ts <buildA> <buildB> [--workloads W1,W2,W4] [--sizes 1e3] [--rounds 300]
-// [--device cpu|webgpu] [--out file.md]`: two builds of gradwise (folders holding src/index.js,
+// [--device cpu|webgpu] [--thread worker|main] [--out file.md]`: two builds of gradwise (folders holding src/index.js,
 // e.g. a git worktree's dist/) loaded into one process and run alternately, round by round, on the
 // same workloads (bench/systems/gradwise.ts's cells). A shared machine drifts by tens of percent
 // between separate runs; alternating makes the drift hit both builds alike, so B/A shows changes
@@ -22,12 +22,14 @@ const workloads = flag("--workloads", "W1,W2,W4").split(",") as W[];
 const sizes = flag("--sizes", "1e3").split(",").map(Number);
 const rounds = Number(flag("--rounds", "300"));
 const type = flag("--device", "cpu") as "cpu" | "webgpu";
+const thread = flag("--thread", "worker") as "worker" | "main"; // a webgpu device's requestDevice option
 const out = flag("--out", "");
 
 const load = async (dir: string): Promise<Lib> =>
   (await import(pathToFileURL(resolve(dir, "src", "index.js")).href)) as Lib;
 const libs = { A: await load(dirA), B: await load(dirB) };
-const devices = { A: await libs.A.requestDevice(type), B: await libs.B.requestDevice(type) };
+const opts = type === "webgpu" ? { thread } : {};
+const devices = { A: await libs.A.requestDevice(type, opts), B: await libs.B.requestDevice(type, opts) };
 const median = (v: number[]): number => [...v].sort((p, q) => p - q)[v.length >> 1] as number;
 
 /** Seconds for `k` calls of a cell. */
@@ -62,6 +64,6 @@ for (const w of workloads) {
     console.log(lines[lines.length - 1]);
   }
 }
-const text = `# A/B on ${type}: A = ${dirA}, B = ${dirB}; ${rounds} rounds, medians of the second half\n\n${lines.join("\n")}\n`;
+const text = `# A/B on ${type}${type === "webgpu" ? ` (thread: ${thread})` : ""}: A = ${dirA}, B = ${dirB}; ${rounds} rounds, medians of the second half\n\n${lines.join("\n")}\n`;
 if (out) writeFileSync(out, text);
 await Promise.all([libs.A.shutdown(), libs.B.shutdown()]);
