@@ -21,7 +21,8 @@ export interface DeviceOptions {
   /**
    * Where WebGPU's Dawn runs. "worker" (the default): a worker thread, so that dataSync(), item(),
    * tolist() and printing can block on it. "main": this thread, a thread hop less per read (a small
-   * read's fixed cost fell by a quarter to a half on lavapipe, bench/results/*thread-main* and *batches*), but only `await t.data()` reads.
+   * read's fixed cost fell by a quarter to a half on lavapipe: bench/results, thread-main and
+   * batches), but only `await t.data()` reads.
    */
   thread?: "worker" | "main";
 }
