@@ -72,11 +72,11 @@ function collect(v: unknown, out: Set<Scoped>, depth = 0): void {
 }
 
 function end(made: Scoped[], parent: Scoped[] | undefined, result: unknown): void {
-  const returned = new Set<Scoped>();
-  collect(result, returned);
+  const returned = typeof result === "object" && result !== null ? new Set<Scoped>() : null;
+  if (returned) collect(result, returned);
   for (const t of made) {
     if (t.isDisposed || t._kept) continue;
-    if (returned.has(t)) parent?.push(t);
+    if (returned?.has(t)) parent?.push(t);
     else t.dispose();
   }
 }

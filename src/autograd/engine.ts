@@ -8,20 +8,19 @@ import { AccumulateGrad, type Node } from "./node.js";
 function topoOrder(root: Node): Node[] {
   const order: Node[] = [];
   const seen = new Set<Node>([root]);
-  const stack: [Node, number][] = [[root, 0]];
+  const stack: Node[] = [root], at: number[] = [0]; // a node and its next edge to visit
   while (stack.length) {
-    const top = stack[stack.length - 1] as [Node, number];
-    const [node, i] = top;
+    const node = stack[stack.length - 1] as Node, i = at[at.length - 1] as number;
     if (i < node.next.length) {
-      top[1]++;
+      at[at.length - 1] = i + 1;
       const n = node.next[i];
       if (n && !seen.has(n)) {
         seen.add(n);
-        stack.push([n, 0]);
+        stack.push(n), at.push(0);
       }
     } else {
       order.push(node);
-      stack.pop();
+      stack.pop(), at.pop();
     }
   }
   return order.reverse();
@@ -29,13 +28,14 @@ function topoOrder(root: Node): Node[] {
 
 export function runBackward(root: Node, seed: Tensor, retainGraph: boolean): void {
   noGrad(() => {
-    const pending = new Map<Node, Tensor>([[root, seed]]);
+    // A consumed entry is set to undefined, not deleted: Map.delete shrinks (reallocates) the table.
+    const pending = new Map<Node, Tensor | undefined>([[root, seed]]);
     // A gradient handed to more than one consumer (or the user's seed) is copied before a leaf keeps it.
     const shared = new Set<Tensor>([seed]);
     for (const node of topoOrder(root)) {
       const g = pending.get(node);
       if (!g) continue;
-      pending.delete(node);
+      pending.set(node, undefined);
       const keep = node.retained?.deref();
       if (keep) keep._accumulateGrad(g, true);
       if (node instanceof AccumulateGrad) {

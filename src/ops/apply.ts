@@ -11,11 +11,17 @@ import { type Builder, compose } from "./lazy.js";
 import { OPS, type OpName, type Variant, gradFnName, saves } from "./table.js";
 
 export type Operand = Tensor | number;
+const NO_SHAPE: readonly number[] = []; // a number operand's entry in a Node's input shapes
 
 /** `expr` with leaves[k] bound to vals[k] through the builder: tensors (inlined when lazy) or numbers. */
 function bind(b: Builder, expr: E, leaves: readonly Leaf[], vals: readonly Operand[]): E {
-  const to = vals.slice(0, leaves.length).map((v) => (typeof v === "number" ? b.constant(v) : b.tensor(v)));
-  return substitute(expr, leaves.map(leaf), to);
+  const n = leaves.length, from = new Array<E>(n), to = new Array<E>(n);
+  for (let k = 0; k < n; k++) {
+    const v = vals[k] as Operand;
+    from[k] = leaf(leaves[k] as Leaf);
+    to[k] = typeof v === "number" ? b.constant(v) : b.tensor(v);
+  }
+  return substitute(expr, from, to);
 }
 
 /**
@@ -27,12 +33,6 @@ function writeInto(into: Tensor, v: Operand): void {
   const s = compose(into.shape, into._dev, (b) => bind(b, X, ["x"], [v]));
   void s.buf;
   into._storage.assign(s);
-}
-
-export function sameDevice(ts: readonly Tensor[]): Device {
-  const d = (ts[0] as Tensor)._dev;
-  for (const t of ts) if (t._dev !== d) throw errors.device(d.type, t._dev.type);
-  return d;
 }
 
 /** Operands are tensors or numbers; torch.maximum/minimum take tensors only. */
@@ -48,18 +48,19 @@ function checkOperand(fn: string, o: unknown, i: number): asserts o is Operand {
 /** Runs (or, fused, records) op `name`'s forward at the broadcast shape, or at `at`. */
 function forward(name: OpName, ops: readonly Operand[], at?: readonly number[]) {
   const spec = OPS[name];
-  const ts: Tensor[] = [];
-  let variant = "";
+  let variant = "", dev: Device | undefined, shape: readonly number[] = at ?? [];
   for (let i = 0; i < ops.length; i++) {
     const o = ops[i];
     checkOperand(name, o, i);
-    if (o instanceof Tensor) ts.push(o);
     variant += o instanceof Tensor ? "t" : "s";
   }
-  const dev = sameDevice(ts);
-  let shape: readonly number[] = at ?? [];
-  for (const t of ts) shape = broadcastShapes(shape, t.shape);
-  const storage = compose(shape, dev, (b) => bind(b, spec.fwd, spec.args, ops));
+  for (const o of ops) {
+    if (!(o instanceof Tensor)) continue;
+    if (dev && o._dev !== dev) throw errors.device(dev.type, o._dev.type);
+    dev = o._dev;
+  }
+  for (const o of ops) if (o instanceof Tensor) shape = broadcastShapes(shape, o.shape);
+  const storage = compose(shape, dev as Device, (b) => bind(b, spec.fwd, spec.args, ops));
   return { spec, dev, shape, variant: variant as Variant, storage };
 }
 
@@ -70,14 +71,14 @@ function record(name: OpName, ops: readonly Operand[], out: Tensor, variant: Var
   if (!fnName || !isGradEnabled()) return;
   const next: Edge[] = ops.map((o) => (o instanceof Tensor ? o._edge() : null));
   if (next.every((e) => e === null)) return;
-  const need = saves(spec, spec.args.filter((_, i) => next[i]));
+  const need = saves(spec, next.reduce((m, e, i) => (e ? m | (1 << i) : m), 0));
   const savedLeaves: Leaf[] = [];
   const saved: Saved[] = [];
-  const env = new Map<Leaf, number>(); // leaf -> const value, for number operands
+  const nums: (number | undefined)[] = []; // by argument: the value of a number operand
   spec.args.forEach((l, i) => {
     const o = ops[i] as Operand;
     if (typeof o === "number") {
-      env.set(l, o);
+      nums[i] = o;
       if (need.has(l)) saved.push(new SavedScalar());
     } else if (need.has(l)) {
       savedLeaves.push(l);
@@ -90,17 +91,14 @@ function record(name: OpName, ops: readonly Operand[], out: Tensor, variant: Var
     saved.push(new SavedTensor(out, fnName));
   }
   const shape = out.shape;
-  const node = new Node(fnName, next, ops.map((o) => (o instanceof Tensor ? o.shape : [])), saved,
+  const node = new Node(fnName, next, ops.map((o) => (o instanceof Tensor ? o.shape : NO_SHAPE)), saved,
     (g, tensors) => spec.args.map((l, i) => {
       const d = (spec.grads as Partial<Record<Leaf, E>>)[l];
       if (!d || !next[i]) return null;
       if (d === g_) return g; // identity gradient (add, sub's first input): no kernel
       // Bind exactly the leaves this gradient reads: g and saved tensors, numbers as constants.
-      const used = leavesCached(d), ls: Leaf[] = [], vs: Operand[] = [];
-      const put = (l: Leaf, v: Operand): void => void (used.has(l) && (ls.push(l), vs.push(v)));
-      put("g", g);
-      savedLeaves.forEach((s, j) => put(s, tensors[j] as Tensor));
-      env.forEach((v, l) => put(l, v));
+      const ls = leavesCached(d);
+      const vs = ls.map((u) => (u === "g" ? g : tensors[savedLeaves.indexOf(u)] ?? nums[(spec.args as readonly Leaf[]).indexOf(u)]) as Operand);
       return Tensor._fromStorage(compose(shape, g._dev, (b) => bind(b, d, ls, vs)), shape);
     }));
   out._setGradFn(node);

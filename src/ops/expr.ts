@@ -122,11 +122,11 @@ export const num = (c: Cond): E => new E({ k: "num", c });
 
 export const [x, y, z, out, g] = (["x", "y", "z", "out", "g"] as const).map(leaf) as [E, E, E, E, E];
 
-const leavesOf = new WeakMap<E, ReadonlySet<Leaf>>();
-/** leaves(e) of a fixed expression (the op table's), computed once. */
-export function leavesCached(e: E): ReadonlySet<Leaf> {
+const leavesOf = new WeakMap<E, readonly Leaf[]>();
+/** The leaves g, x, y, z, out a fixed expression (the op table's) reads, in that order; computed once. */
+export function leavesCached(e: E): readonly Leaf[] {
   let s = leavesOf.get(e);
-  if (!s) leavesOf.set(e, (s = leaves(e)));
+  if (!s) leavesOf.set(e, (s = (["g", "x", "y", "z", "out"] as const).filter((l) => leaves(e).has(l))));
   return s;
 }
 

@@ -202,15 +202,17 @@ export class Builder {
   ) {}
 
   private input(buf: Buf, strides: readonly number[]): E {
-    let i = this.inputs.findIndex((x) => x.buf === buf && sameShape(x.strides, strides));
-    if (i < 0) i = this.inputs.push({ buf, strides }) - 1;
+    let i = 0; // a loop, not findIndex: no closure per operand
+    for (const x of this.inputs) if (x.buf === buf && sameShape(x.strides, strides)) break; else i++;
+    if (i === this.inputs.length) this.inputs.push({ buf, strides });
     return slot("i", i);
   }
   /** A uniform constant; equal values share one slot (chains like x*1.5-0.25 repeat them). */
   constant(value: number): E {
     const v = Math.fround(value); // a number operand takes the tensor's dtype, float32
-    let i = this.consts.findIndex((c) => Object.is(c, v));
-    if (i < 0) i = this.consts.push(v) - 1;
+    let i = 0;
+    for (const c of this.consts) if (Object.is(c, v)) break; else i++;
+    if (i === this.consts.length) this.consts.push(v);
     return slot("c", i);
   }
   /** The expression reading tensor `t` broadcast to this kernel's shape. */
@@ -222,19 +224,15 @@ export class Builder {
       const at = sameShape(L.shape, t.shape) ? null : contiguousStrides(t.shape);
       if (!at && !this.inputs.length && !this.consts.length && sameShape(t.shape, this.shape) && !t.shape.includes(1))
         return (this.inputs = L.inputs.slice()), (this.consts = L.consts.slice()), L.expr; // what the loops below collect
-      const from: E[] = [], to: E[] = [];
+      const ni = L.inputs.length, n = ni + L.consts.length, from = new Array<E>(n), to = new Array<E>(n);
       let identity = true;
-      L.inputs.forEach((x, k) => {
-        const st = !at ? x.strides : x.strides.some((v) => v !== 0) ? at : at.map(() => 0);
-        const e = this.input(x.buf, restride(st, t.shape, this.shape));
-        identity &&= e === slot("i", k);
-        from.push(slot("i", k)), to.push(e);
-      });
-      L.consts.forEach((c, k) => {
-        const e = this.constant(c);
-        identity &&= e === slot("c", k);
-        from.push(slot("c", k)), to.push(e);
-      });
+      for (let k = 0; k < n; k++) {
+        const x = L.inputs[k], c = L.consts[k - ni] as number;
+        const st = !x || !at ? x?.strides : x.strides.some((v) => v !== 0) ? at : at.map(() => 0);
+        from[k] = x ? slot("i", k) : slot("c", k - ni);
+        to[k] = x ? this.input(x.buf, restride(st as number[], t.shape, this.shape)) : this.constant(c);
+        identity &&= to[k] === from[k];
+      }
       return identity ? L.expr : substitute(L.expr, from, to);
     }
     return this.input(s.buf, restride(contiguousStrides(t.shape), t.shape, this.shape));

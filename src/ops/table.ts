@@ -90,16 +90,16 @@ export const OPS = {
 
 export type OpName = keyof typeof OPS;
 
-/** The leaves other than g that the gradients of `args` read: what a Node must save. */
-export function saves(s: OpSpec, args: readonly Leaf[] = s.args): ReadonlySet<Leaf> {
+/** The leaves other than g that the gradients of the arguments in bit mask `args` read: what a
+ * Node must save. */
+export function saves(s: OpSpec, args = (1 << s.args.length) - 1): ReadonlySet<Leaf> {
   let bySpec = savesOf.get(s);
   if (!bySpec) savesOf.set(s, (bySpec = new Map()));
-  const key = args.join();
-  let acc = bySpec.get(key);
-  if (!acc) bySpec.set(key, (acc = savesUncached(s, args)));
+  let acc = bySpec.get(args);
+  if (!acc) bySpec.set(args, (acc = savesUncached(s, s.args.filter((_, i) => args & (1 << i)))));
   return acc;
 }
-const savesOf = new WeakMap<OpSpec, Map<string, ReadonlySet<Leaf>>>();
+const savesOf = new WeakMap<OpSpec, Map<number, ReadonlySet<Leaf>>>();
 
 function savesUncached(s: OpSpec, args: readonly Leaf[]): Set<Leaf> {
   const acc = new Set<Leaf>();
