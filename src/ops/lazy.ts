@@ -227,10 +227,10 @@ export class Builder {
       const ni = L.inputs.length, n = ni + L.consts.length, from = new Array<E>(n), to = new Array<E>(n);
       let identity = true;
       for (let k = 0; k < n; k++) {
-        const x = L.inputs[k], c = L.consts[k - ni] as number;
+        const x = k < ni ? L.inputs[k] : undefined; // inputs first, then constants (no negative index)
         const st = !x || !at ? x?.strides : x.strides.some((v) => v !== 0) ? at : at.map(() => 0);
         from[k] = x ? slot("i", k) : slot("c", k - ni);
-        to[k] = x ? this.input(x.buf, restride(st as number[], t.shape, this.shape)) : this.constant(c);
+        to[k] = x ? this.input(x.buf, restride(st as number[], t.shape, this.shape)) : this.constant(L.consts[k - ni] as number);
         identity &&= to[k] === from[k];
       }
       return identity ? L.expr : substitute(L.expr, from, to);
