@@ -7,8 +7,8 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { median, timedBatch } from "./measure.js";
 import { cellsFor, type Lib } from "./systems/gradwise.js";
-import type { Cell } from "./types.js";
 
 type W = "W1" | "W2" | "W3" | "W4";
 const args = process.argv.slice(2);
@@ -30,14 +30,6 @@ const load = async (dir: string): Promise<Lib> =>
 const libs = { A: await load(dirA), B: await load(dirB) };
 const opts = type === "webgpu" ? { thread } : {};
 const devices = { A: await libs.A.requestDevice(type, opts), B: await libs.B.requestDevice(type, opts) };
-const median = (v: number[]): number => [...v].sort((p, q) => p - q)[v.length >> 1] as number;
-
-/** Seconds for `k` calls of a cell. */
-async function time(c: Cell, k: number): Promise<number> {
-  const t = performance.now();
-  for (let i = 0; i < k; i++) await c.run();
-  return (performance.now() - t) / 1000;
-}
 
 const lines = [`| workload | N | A (µs/call) | B (µs/call) | B/A |`, `|---|---:|---:|---:|---:|`];
 for (const w of workloads) {
@@ -48,15 +40,15 @@ for (const w of workloads) {
     let once = 0;
     for (const c of [cells.A, cells.B]) {
       let calls = 0, spent = 0;
-      while (spent < 0.5 && calls < 20_000) (spent += await time(c, 10)), (calls += 10);
+      while (spent < 0.5 && calls < 20_000) (spent += 10 * (await timedBatch(c, 10))[0]), (calls += 10);
       once = Math.max(once, spent / calls);
     }
     const k = Math.max(1, Math.round(0.005 / once));
     const t: Record<"A" | "B", number[]> = { A: [], B: [] };
     for (let r = 0; r < rounds; r++) {
       for (const b of r % 2 ? (["A", "B"] as const) : (["B", "A"] as const)) {
-        const s = await time(cells[b], k);
-        if (r >= rounds / 2) t[b].push((s / k) * 1e6);
+        const [s] = await timedBatch(cells[b], k); // seconds per call
+        if (r >= rounds / 2) t[b].push(s * 1e6);
       }
     }
     const a = median(t.A), b = median(t.B);

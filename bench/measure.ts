@@ -6,7 +6,7 @@ import { W4_OPS } from "./types.js";
 
 const now = (): number => performance.now() / 1000;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
@@ -44,7 +44,7 @@ async function timed(cell: Cell): Promise<[number, Output]> {
 }
 
 /** Seconds per call over `k` calls in a row (one sample), and the last call's output. */
-async function timedBatch(cell: Cell, k: number): Promise<[number, Output]> {
+export async function timedBatch(cell: Cell, k: number): Promise<[number, Output]> {
   if (k === 1) return timed(cell);
   let out: Output = 0;
   const t = now();
