@@ -97,8 +97,11 @@ function record(name: OpName, ops: readonly Operand[], out: Tensor, variant: Var
       if (!d || !next[i]) return null;
       if (d === g_) return g; // identity gradient (add, sub's first input): no kernel
       // Bind exactly the leaves this gradient reads: g and saved tensors, numbers as constants.
-      const ls = leavesCached(d);
-      const vs = ls.map((u) => (u === "g" ? g : tensors[savedLeaves.indexOf(u)] ?? nums[(spec.args as readonly Leaf[]).indexOf(u)]) as Operand);
+      const ls = leavesCached(d), args: readonly Leaf[] = spec.args;
+      const vs = ls.map((u): Operand => {
+        const j = savedLeaves.indexOf(u); // a saved tensor, else a number operand
+        return (u === "g" ? g : j >= 0 ? tensors[j] : nums[args.indexOf(u)]) as Operand;
+      });
       return Tensor._fromStorage(compose(shape, g._dev, (b) => bind(b, d, ls, vs)), shape);
     }));
   out._setGradFn(node);

@@ -92,7 +92,7 @@ export type OpName = keyof typeof OPS;
 
 /** The leaves other than g that the gradients of the arguments in bit mask `args` read: what a
  * Node must save. */
-export function saves(s: OpSpec, args = (1 << s.args.length) - 1): ReadonlySet<Leaf> {
+export function saves(s: OpSpec, args: number): ReadonlySet<Leaf> {
   let bySpec = savesOf.get(s);
   if (!bySpec) savesOf.set(s, (bySpec = new Map()));
   let acc = bySpec.get(args);
