@@ -9,7 +9,7 @@ import { checkKernel, grid, mapMeta, mapReduceFits, planMapReduce, readMode, typ
 import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.js";
 import { WorkerLink } from "./webgpu_link.js";
 import { directSource, planVec4, scalarSource, vec4Fits, vec4Source } from "./webgpu_source.js";
-import { type Budget, type Cmd, type Kind, type Limits, MAX_INPUTS, NONE, type Range } from "./webgpu_protocol.js";
+import { type Budget, type Cmd, type Kind, type Limits, NONE, type Range } from "./webgpu_protocol.js";
 import { collectGarbage, startInThread, startWorker } from "./webgpu_spawn.js";
 
 class WebGpuBuf implements Buf {
@@ -133,7 +133,7 @@ export class WebGpuBackend implements Backend {
     if (fits && mapReduceFits(shape, ax)) {
       const modes = ins.map((s) => readMode(s.b.size, s.strides, shape));
       const { meta } = mapMeta(shape, ins.map((s) => s.strides), modes, consts);
-      const ids = [...ins.map((s) => s.b.id), ...Array<number>(MAX_INPUTS - ins.length).fill(NONE)];
+      const ids = ins.map((s) => s.b.id);
       const out = this.newBuf(numelOf(shape.filter((_, d) => !ax.includes(d))));
       const direct = directSource(k, modes), key = direct === null ? k.key : `${modes.join("")}|${k.key}`;
       const wgsl = this.source(`mr:${key}`, () => direct ?? scalarSource(k));

@@ -11,7 +11,7 @@ import { closeDawn, type Dawn, linger, openDawn } from "./dawn.js";
 import { Pipelines } from "./webgpu_pipelines.js";
 import { creatingBytes, DevicePools, prefaulted } from "./webgpu_pool.js";
 import {
-  type Batch, type Cmd, CTRL_DEAD, CTRL_ERR, CTRL_SEQ, type Main, META_WORDS, NONE, type PoolStats,
+  type Batch, type Cmd, CTRL_DEAD, CTRL_ERR, CTRL_SEQ, type Main, META_WORDS, type PoolStats,
   type Reply, type WorkerInit,
 } from "./webgpu_protocol.js";
 
@@ -19,6 +19,8 @@ import {
 const META_CAP = 1024;
 /** Bytes per staging copy of a big read: one pooled buffer, reused (fresh mappings are slow). */
 const PIECE = 64 * 2 ** 20;
+/** Meta slots mirrored on the host (a loop of a few dispatches per read rewrites the same blocks). */
+const SENT = 4;
 
 /** Starts serving `main`: opens Dawn, then answers "ready" (or "fatal"). */
 export function serve(
@@ -68,8 +70,10 @@ export function serve(
     private pass: GPUComputePassEncoder | null = null;
     private metaHost = new Uint32Array(META_CAP * META_WORDS);
     private metaCount = 0;
+    /** The arena's first SENT slots as last written: a submit whose blocks match skips its write. */
+    private sent = new Uint32Array(SENT * META_WORDS);
+    private sentCount = 0;
     private arena: GPUBuffer;
-    private dummy: GPUBuffer;
     private pipes: Pipelines;
     /** A gc() for the worker's own heap, for the GC regression test only. */
     private gc: (() => void) | null = init.exposeGc
@@ -89,9 +93,9 @@ export function serve(
       this.pools = new DevicePools(dev, d.limits.maxBufferSize, init);
       const uniform = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
       this.arena = dev.createBuffer({ size: this.metaHost.byteLength, usage: uniform });
-      this.dummy = dev.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+      const dummy = dev.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
       // WGSL errors also reach onError, inside createShaderModule.
-      this.pipes = new Pipelines(dev, init.shaders);
+      this.pipes = new Pipelines(dev, init.shaders, this.arena, dummy);
     }
 
     exec(b: Batch): void {
@@ -186,6 +190,7 @@ export function serve(
       }
     }
 
+    private getter = (id: number): { buf: GPUBuffer; bytes: number } => this.get(id);
     private get(id: number): { buf: GPUBuffer; bytes: number } {
       const b = this.bufs.get(id);
       if (!b) throw new Error(`${who}: unknown buffer id ${id}`);
@@ -203,21 +208,10 @@ export function serve(
       const slot = this.metaCount++;
       const w = META_WORDS;
       this.metaHost.set(meta.subarray(c.meta * w, (c.meta + 1) * w), slot * w);
-      const entries: GPUBindGroupEntry[] = [
-        { binding: 0, resource: { buffer: this.arena, offset: slot * w * 4, size: w * 4 } },
-      ];
-      c.ids.forEach((id, k) => {
-        if (id === NONE) return entries.push({ binding: k + 1, resource: { buffer: this.dummy } });
-        const b = this.get(id);
-        // Bind the logical size, not the (larger) size class, so binding limits apply to real data;
-        // a buffer over one binding is bound at the sub-range the dispatch covers.
-        const [offset, size] = c.ranges?.[k] ?? [0, Math.max(4, b.bytes)];
-        entries.push({ binding: k + 1, resource: { buffer: b.buf, offset, size } });
-      });
       this.keys.add(c.key);
-      const group = this.pipes.bindGroup(c.kind, c.key, entries);
+      const group = this.pipes.group(c.kind, c.key, slot * w * 4, c.ids, c.ranges, this.getter);
       if (!this.pass) this.pass = this.encoder().beginComputePass();
-      this.pass.setPipeline(this.pipes.get(c.kind, c.key, c.wgsl));
+      this.pass.setPipeline(this.pipes.get(c.kind, c.key, c.ids.length, c.wgsl));
       this.pass.setBindGroup(0, group);
       this.pass.dispatchWorkgroups(c.groups[0], c.groups[1]);
     }
@@ -228,7 +222,14 @@ export function serve(
       this.pass = null;
       const q = this.d.device.queue;
       // Queue writes land before this submit's work and after every earlier submit's.
-      if (this.metaCount) q.writeBuffer(this.arena, 0, this.metaHost, 0, this.metaCount * META_WORDS);
+      const words = this.metaCount * META_WORDS, sent = this.sent;
+      let same = this.metaCount <= this.sentCount;
+      for (let i = 0; same && i < words; i++) same = this.metaHost[i] === sent[i];
+      if (words && !same) {
+        q.writeBuffer(this.arena, 0, this.metaHost, 0, words);
+        this.sentCount = Math.min(this.metaCount, SENT);
+        sent.set(this.metaHost.subarray(0, this.sentCount * META_WORDS));
+      }
       q.submit([this.enc.finish()]);
       this.enc = null;
       this.metaCount = 0;

@@ -102,8 +102,10 @@ export class WorkerLink {
     if (this.timer) clearImmediate(this.timer);
     this.timer = null;
     if (this.cmds.length === 0 || this.dead) return;
-    const meta = new Uint32Array(this.metas.length * META_WORDS);
-    this.metas.forEach((m, i) => meta.set(m, i * META_WORDS));
+    // One block (a read per dispatch) goes as it is: planners hand each dispatch a fresh one.
+    const one = this.metas.length === 1 && (this.metas[0] as Uint32Array).buffer.byteLength === META_WORDS * 4;
+    const meta = (one ? this.metas[0] : new Uint32Array(this.metas.length * META_WORDS)) as Uint32Array<ArrayBuffer>;
+    if (!one) this.metas.forEach((m, i) => meta.set(m, i * META_WORDS));
     const batch: Batch = { cmds: this.cmds, meta }, transfer = [...this.transfer, meta.buffer];
     this.cmds = [];
     this.metas = [];

@@ -60,11 +60,10 @@ export function grid(threads: number, maxPerDim: number): [number, number] {
   return [maxPerDim, y];
 }
 
-/** A copy of a dispatch's meta block with word 95, gw_thread's threads per grid row (common.wgsl). */
+/** Sets word 95 of a dispatch's meta block (its own, fresh: planners hand each run a new one), gw_thread's threads per grid row (common.wgsl). */
 export function withRow(meta: Uint32Array, groupsX: number): Uint32Array {
-  const m = meta.slice();
-  m[95] = groupsX * WORKGROUP;
-  return m;
+  meta[95] = groupsX * WORKGROUP;
+  return meta;
 }
 
 /** How a map input is read: 0 in the output's layout, 1 its only element, 2 through strides. */

@@ -1,7 +1,8 @@
 // Messages between WebGpuBackend (main thread) and webgpu_exec.ts, which owns every Dawn object.
 // The main thread names buffers with its own integer ids, so creating one needs no round trip.
 
-/** Shader kinds; each has a fixed bind group layout (binding 0 is always the meta uniform). */
+/** Shader kinds; binding 0 is always the meta uniform, then a kernel binds the first storage
+ * bindings of its kind that it needs (a map: its output and inputs). */
 export type Kind = "map" | "vmap" | "mapreduce" | "reduce" | "arg" | "onehot";
 
 /** Storage bindings after the meta uniform, in order: "rw" read_write, "r" read-only. */

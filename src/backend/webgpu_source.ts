@@ -4,7 +4,6 @@
 // fits one binding. Each lane evaluates the same expression as the scalar kernel, so results agree.
 import { render } from "../ops/render.js";
 import type { Kernel } from "./backend.js";
-import { MAX_INPUTS, NONE } from "./webgpu_protocol.js";
 import type { Sink } from "./webgpu_plan.js";
 
 const LANES = ["x", "y", "z", "w"] as const;
@@ -64,11 +63,10 @@ export function vec4Source(k: Kernel, modes: readonly number[]): string {
   return `${loads.join(" ")}\n  return vec4<f32>(${LANES.map((c) => lane(k, modes, c).src).join(",\n    ")});`;
 }
 
-/** Dispatches the vec4 map: `meta` is the scalar map's block (constants), sized here in float4s. */
+/** Dispatches the vec4 map: `meta` is the scalar map's block (constants), resized here to float4s. */
 export function planVec4(
   sink: Sink, key: string, dst: number, ids: readonly number[], meta: Uint32Array, n: number, wgsl?: string,
 ): void {
-  const m = meta.slice(), all = [dst, ...ids, ...Array<number>(MAX_INPUTS - ids.length).fill(NONE)];
-  m[0] = n / 4;
-  sink.run("vmap", key, all, m, n / 4, wgsl);
+  meta[0] = n / 4;
+  sink.run("vmap", key, [dst, ...ids], meta, n / 4, wgsl);
 }

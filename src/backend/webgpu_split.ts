@@ -5,7 +5,7 @@ import type { ReduceOp, Shape } from "./backend.js";
 import { numelOf } from "./backend.js";
 import { bindView, type MapDim, newMeta, planArg, planReduce, type Sink } from "./webgpu_plan.js";
 import { type View, whole } from "./webgpu_plan.js";
-import { MAX_INPUTS, NONE, type Range } from "./webgpu_protocol.js";
+import { NONE, type Range } from "./webgpu_protocol.js";
 
 /** A map input: its buffer (NONE: dst itself), size in floats and read mode (webgpu_plan.ts). */
 export interface MapIn {
@@ -96,7 +96,6 @@ export function planMap(
   const negative = big.find(({ k }) => dims.some((d) => (d.s[k] as number) < 0));
   if (negative) throw tooWide(`a map of ${n} floats`, ins[negative.j]?.size ?? 0, sink);
   const ids = [dst, ...ins.map((s) => s.id)];
-  while (ids.length < MAX_INPUTS + 1) ids.push(NONE);
   const views = (b: number, e: number) =>
     big.map(({ j, k }) => {
       const sp = span(ns, dims.map((d) => d.s[k] as number), b, e);
