@@ -33,8 +33,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // W1/W2/W4 at 1e3 0.87-0.94x of before, two builds alternated in one process: bench/ab.ts,
 // bench/results/lavapipe-2cpu-ab-intern-2026-12-02.md); 5510 from then: the WebGPU executor's bind
 // groups by binding count and a hashed cache, its meta writes skipped when unchanged (~40 lines:
-// W3/W4 at 1e3 on lavapipe 0.83-0.89x of before, bench/results/lavapipe-2cpu-ab-executor-2026-12-02.md).
-const BUDGET = 5510;
+// W3/W4 at 1e3 on lavapipe 0.83-0.89x of before, bench/results/lavapipe-2cpu-ab-executor-2026-12-02.md);
+// 5515 from then: a collection every 4 096 bind groups (~5 lines: long W3 runs died of SIGSEGV).
+const BUDGET = 5515;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

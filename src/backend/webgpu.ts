@@ -3,14 +3,14 @@
 // Buffers dropped without free() are freed once garbage collected. Buffers may exceed one storage
 // binding (up to maxBufferSize): webgpu_split.ts cuts their work into binding-sized parts.
 // Allocations past maxBufferSize or the memory budget throw "out of memory on webgpu: ...".
-import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
-import { numelOf } from "./backend.js";
+import { type Backend, type Buf, type Kernel, type MapSource, type MemoryStats, numelOf, type ReduceOp, type Shape, type Strided } from "./backend.js";
 import { checkKernel, grid, mapMeta, mapReduceFits, planMapReduce, readMode, type Sink, withRow } from "./webgpu_plan.js";
 import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.js";
 import { WorkerLink } from "./webgpu_link.js";
 import { directSource, planVec4, scalarSource, vec4Fits, vec4Source } from "./webgpu_source.js";
 import { type Budget, type Cmd, type Kind, type Limits, NONE, type Range } from "./webgpu_protocol.js";
-import { collectGarbage, startInThread, startWorker } from "./webgpu_spawn.js";
+import { collect } from "./webgpu_pool.js";
+import { startInThread, startWorker } from "./webgpu_spawn.js";
 
 class WebGpuBuf implements Buf {
   constructor(readonly id: number, readonly size: number) {}
@@ -253,7 +253,7 @@ export class WebGpuBackend implements Backend {
     this.live.set(b.id, bytes);
     this.liveBytes += bytes;
     if (this.liveBytes > Math.max(this.gcMark, this.gcFloorBytes)) {
-      collectGarbage();
+      collect();
       this.gcMark = 2 * this.liveBytes;
     }
     if (collectable) this.registry.register(b, b.id, b);

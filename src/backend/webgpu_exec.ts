@@ -5,11 +5,9 @@
 // one staging piece pauses the commands while it copies piece by piece. Dawn errors are reported
 // naming the kernel (the next call throws them); device loss and crashes are fatal.
 import type { MessagePort } from "node:worker_threads";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { closeDawn, type Dawn, linger, openDawn } from "./dawn.js";
 import { Pipelines } from "./webgpu_pipelines.js";
-import { creatingBytes, DevicePools, prefaulted } from "./webgpu_pool.js";
+import { collect, creatingBytes, DevicePools, prefaulted } from "./webgpu_pool.js";
 import {
   type Batch, type Cmd, CTRL_DEAD, CTRL_ERR, CTRL_SEQ, type Main, META_WORDS, type PoolStats,
   type Reply, type WorkerInit,
@@ -75,10 +73,8 @@ export function serve(
     private sentCount = 0;
     private arena: GPUBuffer;
     private pipes: Pipelines;
-    /** A gc() for the worker's own heap, for the GC regression test only. */
-    private gc: (() => void) | null = init.exposeGc
-      ? (setFlagsFromString("--expose-gc"), runInNewContext("gc"))
-      : null;
+    /** A gc() for the worker's own heap on request, for the GC regression test only. */
+    private gc: (() => unknown) | null = init.exposeGc ? () => collect() : null;
     /** Batches not run yet, the first from command `at`; `paused` while a big read copies. */
     private backlog: Batch[] = [];
     private at = 0;
@@ -95,7 +91,7 @@ export function serve(
       this.arena = dev.createBuffer({ size: this.metaHost.byteLength, usage: uniform });
       const dummy = dev.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
       // WGSL errors also reach onError, inside createShaderModule.
-      this.pipes = new Pipelines(dev, init.shaders, this.arena, dummy);
+      this.pipes = new Pipelines(dev, init.shaders, this.arena, dummy, () => collect(true));
     }
 
     exec(b: Batch): void {

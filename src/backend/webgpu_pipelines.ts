@@ -6,6 +6,8 @@ import { type Kind, LAYOUTS, META_WORDS, NONE, type Range, SHADER_FILES } from "
 
 const SPLICE = "/*splice:expr*/0.0";
 const LANES = "/*splice:lanes*/";
+/** Bind groups created between collections (see group()). */
+export const MAX_GROUPS = 4096;
 
 export class Pipelines {
   private pipelines = new Map<string, GPUComputePipeline>();
@@ -13,6 +15,8 @@ export class Pipelines {
   private groups = new Map<number, { kind: Kind; key: string; nums: number[]; group: GPUBindGroup }[]>();
   private ids = new WeakMap<GPUBuffer, number>();
   private nextId = 0;
+  /** Bind groups created since the last collection. */
+  private created = 0;
   private seenDestroyed = 0;
 
   constructor(
@@ -22,6 +26,8 @@ export class Pipelines {
     /** The meta arena (binding 0 of every group), and what binds an absent input. */
     private readonly arena: GPUBuffer,
     private readonly dummy: GPUBuffer,
+    /** Starts a major collection of this thread's heap. */
+    private readonly collect: () => unknown,
   ) {}
 
   /**
@@ -59,15 +65,18 @@ export class Pipelines {
    * the same buffers at the same meta slot (a read per step, as W1 and W2); long batches rarely hit
    * (slots differ, pooled buffers return in collection order; a dynamic offset for the slot made
    * W2 and W4 at 1e3 ~1.3x slower). A destroyed buffer never comes back, so groups naming one
-   * never match again: all are dropped when a pool destroys a buffer, and past 4096. Looked up by
-   * a hash of the numbers, compared in full: a hit allocates nothing.
+   * never match again: all are dropped when a pool destroys a buffer. Looked up by a hash of the
+   * numbers, compared in full: a hit allocates nothing. Each MAX_GROUPS created, all are dropped
+   * and a collection starts: a group holds native memory V8 does not count (on lavapipe a memory
+   * mapping each), so a loop creating groups ran the process out of mappings (SIGSEGV at
+   * vm.max_map_count, 65 530, after ~250 000 groups: some 40 000 steps of W3) before V8 collected.
    */
   group(
     kind: Kind, key: string, metaAt: number, ids: readonly number[], ranges: readonly (Range | null)[] | undefined,
     get: (id: number) => { buf: GPUBuffer; bytes: number },
   ): GPUBindGroup {
-    if (this.seenDestroyed !== destroyedCount() || this.groups.size > 4096)
-      this.groups.clear(), (this.seenDestroyed = destroyedCount());
+    if (this.created >= MAX_GROUPS) this.groups.clear(), this.collect(), (this.created = 0);
+    if (this.seenDestroyed !== destroyedCount()) this.groups.clear(), (this.seenDestroyed = destroyedCount());
     const { bufs, nums } = this, n = ids.length;
     nums[0] = metaAt;
     let h = Math.imul(key.length ^ metaAt, 0x9e3779b1);
@@ -93,6 +102,7 @@ export class Pipelines {
       resource: buffer ? { buffer, offset: nums[3 * k + 2] as number, size: nums[3 * k + 3] as number } : { buffer: this.dummy },
     }));
     const group = this.device.createBindGroup({ label: key, layout: this.layout(kind, n).group, entries });
+    this.created++;
     if (!bucket) this.groups.set(h, (bucket = []));
     return bucket.push({ kind, key, nums: nums.slice(), group }), group;
   }

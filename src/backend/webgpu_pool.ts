@@ -4,7 +4,17 @@
 // bigger than the whole pool (up to maxBufferSize) is created at its exact size and destroyed
 // when given back. DevicePools holds the worker's two pools (storage, readback staging) under one
 // memory budget: pooled buffers are destroyed before a new one would exceed it.
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { type Budget, IDLE_MS, type PoolStats } from "./webgpu_protocol.js";
+
+let gc: ((o?: object) => unknown) | null = null;
+/** Collects this thread's heap (turning on --expose-gc the first time): in full at once, or
+ * (`soon`) a major collection that V8 runs incrementally, without one long pause. */
+export const collect = (soon = false): unknown =>
+  (gc ??= (setFlagsFromString("--expose-gc"), runInNewContext("gc") as (o?: object) => unknown))(
+    soon ? { type: "major", execution: "async" } : undefined,
+  );
 
 /** Rounds a byte size up to its class: powers of two to 4 KiB, then quarter steps per octave. */
 export function sizeClass(bytes: number, max: number): number {

@@ -3,8 +3,6 @@
 // Built (dist/src/backend/*.js) the worker is a sibling .js file. From sources (vitest runs .ts
 // directly, and its loader does not reach into worker threads) the worker's module graph is
 // transpiled with TypeScript's transpileModule into a content-addressed folder in the OS temp dir.
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { statSync, writeFileSync } from "node:fs";
@@ -210,14 +208,4 @@ function pruneStale(keep: string): void {
       // Another process may be pruning the same folder.
     }
   }
-}
-
-let gc: (() => void) | null = null;
-/** A full collection on the main thread (turning on --expose-gc the first time, as tests do). */
-export function collectGarbage(): void {
-  if (!gc) {
-    setFlagsFromString("--expose-gc");
-    gc = runInNewContext("gc") as () => void;
-  }
-  gc();
 }
