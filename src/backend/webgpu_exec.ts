@@ -91,7 +91,7 @@ export function serve(
       this.arena = dev.createBuffer({ size: this.metaHost.byteLength, usage: uniform });
       const dummy = dev.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
       // WGSL errors also reach onError, inside createShaderModule.
-      this.pipes = new Pipelines(dev, init.shaders, this.arena, dummy, () => collect(true));
+      this.pipes = new Pipelines(dev, init.shaders, this.arena, dummy, () => collect(!inWorker));
     }
 
     exec(b: Batch): void {

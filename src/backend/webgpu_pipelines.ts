@@ -26,7 +26,7 @@ export class Pipelines {
     /** The meta arena (binding 0 of every group), and what binds an absent input. */
     private readonly arena: GPUBuffer,
     private readonly dummy: GPUBuffer,
-    /** Starts a major collection of this thread's heap. */
+    /** Collects this thread's heap: the worker's (small) at once, the main thread's incrementally. */
     private readonly collect: () => unknown,
   ) {}
 
