@@ -1,6 +1,6 @@
 // Worker-side cache of compute pipelines (one per kernel key), of bind group layouts (per shader
-// kind and binding count) and of bind groups; a map kernel's WGSL expression is spliced into elementwise.wgsl
-// on first use.
+// kind and binding count) and of bind groups; a map kernel's WGSL expression is spliced into
+// elementwise.wgsl on first use.
 import { destroyedCount } from "./webgpu_pool.js";
 import { type Kind, LAYOUTS, META_WORDS, NONE, type Range, SHADER_FILES } from "./webgpu_protocol.js";
 
@@ -32,10 +32,10 @@ export class Pipelines {
 
   /**
    * The layout of `kind` with its first `count` storage bindings: a kernel binds only the inputs it
-   * has (its shader uses no other), and a group of 8 bindings cost twice one of 4 to create (~40 vs
-   * ~20 µs on lavapipe) and more to submit.
+   * has (its shader uses no other), and a group of 8 bindings cost about twice one of 4 to create
+   * on lavapipe (bench/results/lavapipe-2cpu-ab-executor-2026-12-02.md).
    */
-  layout(kind: Kind, count: number): { group: GPUBindGroupLayout; pipe: GPUPipelineLayout } {
+  private layout(kind: Kind, count: number): { group: GPUBindGroupLayout; pipe: GPUPipelineLayout } {
     let l = this.layouts.get(`${kind}${count}`);
     if (l) return l;
     const vis = GPUShaderStage.COMPUTE;

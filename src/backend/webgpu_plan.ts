@@ -60,7 +60,8 @@ export function grid(threads: number, maxPerDim: number): [number, number] {
   return [maxPerDim, y];
 }
 
-/** Sets word 95 of a dispatch's meta block (its own, fresh: planners hand each run a new one), gw_thread's threads per grid row (common.wgsl). */
+/** Sets word 95 of a dispatch's meta block, gw_thread's threads per grid row (common.wgsl), in
+ * place: planners hand each run a fresh block. */
 export function withRow(meta: Uint32Array, groupsX: number): Uint32Array {
   meta[95] = groupsX * WORKGROUP;
   return meta;
