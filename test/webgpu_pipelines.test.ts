@@ -1,7 +1,8 @@
 // The WebGPU executor's bind group cache (webgpu_pipelines.ts) against a fake device, so it runs
 // without an adapter: what a group binds, when it is reused, layouts by binding count, and the
 // collection every MAX_GROUPS groups created (a loop of fresh groups once ran lavapipe out of
-// memory mappings: SIGSEGV after ~40 000 SGD steps, before V8 collected their wrappers).
+// memory mappings: SIGSEGV after ~40 000 SGD steps, before V8 collected their wrappers), and the
+// wait for an event loop turn it asks for when two collections come without one.
 import { expect, test } from "vitest";
 import { MAX_GROUPS, Pipelines } from "../src/backend/webgpu_pipelines.js";
 import { NONE } from "../src/backend/webgpu_protocol.js";
@@ -77,4 +78,24 @@ test(`every ${MAX_GROUPS} groups created, the cache is dropped and the heap coll
   expect(collected()).toBe(1);
   for (let i = 0; i < MAX_GROUPS; i++) fresh(MAX_GROUPS + i);
   expect(collected()).toBe(2);
+});
+
+test("a second collection before the event loop turns asks the executor to wait for a turn (rest)", async () => {
+  const { p, collected, get, add } = setup();
+  let id = 0;
+  const collection = () => {
+    const had = collected();
+    while (collected() === had) add(++id, 64), p.group("reduce", "r", 0, [id, id], undefined, get);
+  };
+  collection();
+  expect(p.rest).toBe(false); // the first since a turn: dropped groups are freed at the next
+  collection();
+  expect(p.rest).toBe(true); // no turn between the two: the executor must wait for one
+  p.rest = false; // as the executor does
+  await new Promise((r) => setImmediate(r));
+  collection();
+  expect(p.rest).toBe(false);
+  await new Promise((r) => setImmediate(r));
+  collection();
+  expect(p.rest).toBe(false);
 });

@@ -103,7 +103,8 @@ export function serve(
       for (let b = this.backlog[0]; b && Atomics.load(ctrl, CTRL_DEAD) === 0; b = this.backlog[0]) {
         if (this.at === 0) (this.keys = new Set()), (this.failed = false);
         while (this.at < b.cmds.length) {
-          const wait = this.one((this.cur = b.cmds[this.at++] as Cmd), b.meta);
+          let wait = this.one((this.cur = b.cmds[this.at++] as Cmd), b.meta);
+          if (this.pipes.rest) (this.pipes.rest = false), this.submit(), (wait ??= new Promise((r) => setImmediate(r)));
           if (!wait) continue;
           this.paused = true;
           const go = () => ((this.paused = false), this.drain());

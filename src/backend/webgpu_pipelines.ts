@@ -18,6 +18,12 @@ export class Pipelines {
   /** Bind groups created since the last collection. */
   private created = 0;
   private seenDestroyed = 0;
+  /** Dropped groups are freed once this thread's event loop turns (their finalizers run, and Dawn
+   * recycles their memory). A collection with none since the last turn sets `rest`: the executor
+   * then submits and waits for one. A busy thread (a worker behind its queue, a main-thread loop
+   * that never awaits) once piled them up to SIGSEGV (test/soak.test.ts). */
+  rest = false;
+  private turned = true;
 
   constructor(
     private readonly device: GPUDevice,
@@ -67,15 +73,19 @@ export class Pipelines {
    * W2 and W4 at 1e3 ~1.3x slower). A destroyed buffer never comes back, so groups naming one
    * never match again: all are dropped when a pool destroys a buffer. Looked up by a hash of the
    * numbers, compared in full: a hit allocates nothing. Each MAX_GROUPS created, all are dropped
-   * and a collection starts: a group holds native memory V8 does not count (on lavapipe a memory
-   * mapping each), so a loop creating groups ran the process out of mappings (SIGSEGV at
-   * vm.max_map_count, 65 530, after ~250 000 groups: some 40 000 steps of W3) before V8 collected.
+   * and a collection starts (see `rest`): a group holds native memory V8 does not count (on lavapipe a memory mapping each),
+   * so a loop creating groups ran the process out of mappings (SIGSEGV at vm.max_map_count,
+   * 65 530, after ~250 000 groups: some 40 000 steps of W3) before V8 collected.
    */
   group(
     kind: Kind, key: string, metaAt: number, ids: readonly number[], ranges: readonly (Range | null)[] | undefined,
     get: (id: number) => { buf: GPUBuffer; bytes: number },
   ): GPUBindGroup {
-    if (this.created >= MAX_GROUPS) this.groups.clear(), this.collect(), (this.created = 0);
+    if (this.created >= MAX_GROUPS) {
+      this.groups.clear(), this.collect(), (this.created = 0);
+      if (!this.turned) this.rest = true;
+      else (this.turned = false), setImmediate(() => (this.turned = true));
+    }
     if (this.seenDestroyed !== destroyedCount()) this.groups.clear(), (this.seenDestroyed = destroyedCount());
     const { bufs, nums } = this, n = ids.length;
     nums[0] = metaAt;
