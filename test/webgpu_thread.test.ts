@@ -59,6 +59,21 @@ describe.runIf(hasGpu)("webgpu, thread main", () => {
     expect(Array.from(await tensor([4], { device }).sqrt().data())).toEqual([2]);
   });
 
+  it("reads a pending result in one batch: its kernel, the copy out, and the free of its buffer", async () => {
+    const a = tensor([1, 2, 3], { device }), b = tensor([4, 5, 6], { device });
+    await a.data(); // the uploads go first, in a batch of their own
+    const peer = (device.backend as unknown as { q: { worker: { postMessage(b: { cmds: { op: string }[] }): void } } }).q.worker;
+    const sent: string[][] = [], post = peer.postMessage;
+    peer.postMessage = (batch) => (sent.push(batch.cmds.map((c) => c.op)), post.call(peer, batch));
+    try {
+      expect(Array.from(await a.mul(b).add(2).data())).toEqual([6, 12, 20]);
+      await new Promise((r) => setImmediate(r)); // a free queued apart would be posted by now
+    } finally {
+      peer.postMessage = post;
+    }
+    expect(sent).toEqual([["alloc", "run", "read", "free"]]);
+  });
+
   it("throws on every sync read, naming data(); the tensor stays usable", async () => {
     const t = tensor([1, 2, 3], { device }).mul(2);
     expect(() => t.dataSync()).toThrow(NO_SYNC);

@@ -71,16 +71,16 @@ export class WebGpuBackend implements Backend {
   /** A released buffer is freed once its read is queued: the copy out runs first on the queue. */
   read(buf: Buf, release = false): Promise<Float32Array> {
     try {
-      const b = this.own(buf), p = b.size === 0 ? Promise.resolve(new Float32Array(0)) : this.q.read(b.id);
-      return release && this.free(b), p;
+      const b = this.own(buf), p = b.size === 0 ? Promise.resolve(new Float32Array(0)) : this.q.read(b.id, release);
+      return release && this.free(b, b.size > 0), p;
     } catch (e) {
       return Promise.reject(e as Error);
     }
   }
 
   readSync(buf: Buf, release = false): Float32Array {
-    const b = this.own(buf), out = b.size === 0 ? new Float32Array(0) : this.q.readSync(b.id);
-    return release && this.free(b), out;
+    const b = this.own(buf), out = b.size === 0 ? new Float32Array(0) : this.q.readSync(b.id, release);
+    return release && this.free(b, b.size > 0), out;
   }
 
   map(
@@ -184,10 +184,10 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
-  free(buf: Buf): void {
+  free(buf: Buf, queued = false): void { // queued: its free command went with its read
     if (!(buf instanceof WebGpuBuf)) return;
     this.registry.unregister(buf);
-    this.release(buf.id);
+    this.release(buf.id, false, queued);
   }
 
   /**
@@ -267,13 +267,13 @@ export class WebGpuBackend implements Backend {
   }
 
   /** `collected`: freed by the registry; garbage being reclaimed lowers the collection mark. */
-  private release(id: number, collected = false): void {
+  private release(id: number, collected = false, queued = false): void {
     const bytes = this.live.get(id);
     if (bytes === undefined) return;
     this.live.delete(id);
     this.liveBytes -= bytes;
     if (collected && 4 * this.liveBytes < this.gcMark) this.gcMark = 2 * this.liveBytes;
-    if (!this.dead) this.q.push({ op: "free", id });
+    if (!this.dead && !queued) this.q.push({ op: "free", id });
   }
 
   private own(buf: Buf): WebGpuBuf {

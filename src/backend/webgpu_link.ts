@@ -113,20 +113,22 @@ export class WorkerLink {
     this.worker.postMessage(batch, transfer); // InThread runs it now
   }
 
-  read(id: number): Promise<Float32Array> {
+  /** `free`: the buffer is freed in the same batch, after its copy out (no second batch for it). */
+  read(id: number, free = false): Promise<Float32Array> {
     const req = this.nextReq++;
     const p = new Promise<Float32Array>((resolve, reject) => {
       this.reads.set(req, { resolve, reject });
     });
     this.push({ op: "read", id, req });
+    if (free) this.push({ op: "free", id });
     this.flush();
     this.worker.ref();
     return p;
   }
 
-  readSync(id: number): Float32Array {
+  readSync(id: number, free = false): Float32Array {
     if (this.worker.inThread) throw new Error(NO_SYNC);
-    return this.call({ op: "readSync", id, seq: ++this.seq });
+    return this.call({ op: "readSync", id, seq: ++this.seq }, free);
   }
 
   /** Destroys every buffer pooled in the worker; `stats` are current afterwards. */
@@ -135,9 +137,10 @@ export class WorkerLink {
   }
 
   /** Sends `c` and blocks until the worker answers it (or dies, or the timeout passes). */
-  private call(c: Extract<Cmd, { seq: number }>): Float32Array {
+  private call(c: Extract<Cmd, { seq: number }>, free = false): Float32Array {
     const seq = c.seq;
     this.push(c);
+    if (free && c.op === "readSync") this.push({ op: "free", id: c.id });
     this.flush();
     // In-thread, a trim is answered within flush(); behind a paused big read it is not, and the
     // caller's budget check goes on without it (the trim runs after the read).
