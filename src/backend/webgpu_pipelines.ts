@@ -73,9 +73,9 @@ export class Pipelines {
    * W2 and W4 at 1e3 ~1.3x slower). A destroyed buffer never comes back, so groups naming one
    * never match again: all are dropped when a pool destroys a buffer. Looked up by a hash of the
    * numbers, compared in full: a hit allocates nothing. Each MAX_GROUPS created, all are dropped
-   * and a collection starts (see `rest`): a group holds native memory V8 does not count (on lavapipe a memory mapping each),
-   * so a loop creating groups ran the process out of mappings (SIGSEGV at vm.max_map_count,
-   * 65 530, after ~250 000 groups: some 40 000 steps of W3) before V8 collected.
+   * and a collection starts (see `rest`): a group holds native memory V8 does not count (on
+   * lavapipe a memory mapping each), so a loop creating groups ran the process out of mappings
+   * (SIGSEGV at vm.max_map_count, 65 530, after ~250 000 groups: some 40 000 steps of W3).
    */
   group(
     kind: Kind, key: string, metaAt: number, ids: readonly number[], ranges: readonly (Range | null)[] | undefined,
