@@ -83,18 +83,19 @@ export class BufferPool {
 
   /** Takes back a buffer no queued or future GPU work uses any more. */
   give(b: GPUBuffer): void {
-    if (b.size > this.capBytes) {
+    const size = b.size; // a call into Dawn (~0.1 µs): read once
+    if (size > this.capBytes) {
       // Dawn defers the release until submitted work that uses it is done.
-      this.allocatedBytes -= b.size;
+      this.allocatedBytes -= size;
       b.destroy(), destroyed++;
       return;
     }
-    let list = this.free.get(b.size);
-    if (!list) this.free.set(b.size, (list = []));
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
     list.push(b);
     this.order.set(b, performance.now());
-    this.pooledBytes += b.size;
-    this.trim(this.capBytes);
+    this.pooledBytes += size;
+    if (this.pooledBytes > this.capBytes) this.trim(this.capBytes);
   }
 
   /** Destroys the oldest pooled buffers until at most `cap` bytes remain pooled. */
