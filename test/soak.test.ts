@@ -55,8 +55,8 @@ const STEPS = 15_000, LIMIT = 20_000;
 /**
  * STEPS SGD steps that never await (no log, no read) until the end, sampling the mappings every 500
  * steps. Dawn frees a dropped bind group only after a turn of the event loop of the thread running
- * it; before the executor waited for one after each collection, this loop reached vm.max_map_count
- * and died of SIGSEGV (~20 000 steps with the worker, ~10 000 on the main thread). It stops at
+ * it; before the executor waited for one when two collections came without one, this loop reached
+ * vm.max_map_count and died of SIGSEGV (~20 000 steps with the worker, ~10 000 on the main thread). It stops at
  * LIMIT more mappings, so that a regression fails here instead of crashing the run.
  */
 async function noAwait(device: Device): Promise<{ growth: number; w: Tensor }> {
