@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { median, timedBatch } from "./measure.js";
+import { alternate } from "./measure.js";
 import { cellsFor, type Lib } from "./systems/gradwise.js";
 
 type W = "W1" | "W2" | "W3" | "W4";
@@ -35,23 +35,7 @@ const lines = [`| workload | N | A (µs/call) | B (µs/call) | B/A |`, `|---|---
 for (const w of workloads) {
   for (const n of w === "W4" ? [1000] : sizes) {
     const cells = { A: cellsFor(libs.A, devices.A)[w](n), B: cellsFor(libs.B, devices.B)[w](n) };
-    // Each warmed for about 0.5 s alone (JIT, caches), then rounds of about 5 ms of calls each:
-    // one call per round would time the switch between the builds more than either build.
-    let once = 0;
-    for (const c of [cells.A, cells.B]) {
-      let calls = 0, spent = 0;
-      while (spent < 0.5 && calls < 20_000) (spent += 10 * (await timedBatch(c, 10))[0]), (calls += 10);
-      once = Math.max(once, spent / calls);
-    }
-    const k = Math.max(1, Math.round(0.005 / once));
-    const t: Record<"A" | "B", number[]> = { A: [], B: [] };
-    for (let r = 0; r < rounds; r++) {
-      for (const b of r % 2 ? (["A", "B"] as const) : (["B", "A"] as const)) {
-        const [s] = await timedBatch(cells[b], k); // seconds per call
-        if (r >= rounds / 2) t[b].push(s * 1e6);
-      }
-    }
-    const a = median(t.A), b = median(t.B);
+    const { A: a, B: b } = (await alternate(cells, rounds)) as Record<"A" | "B", number>;
     lines.push(`| ${w} | ${n} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(b / a).toFixed(3)} |`);
     console.log(lines[lines.length - 1]);
   }

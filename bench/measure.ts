@@ -53,6 +53,31 @@ export async function timedBatch(cell: Cell, k: number): Promise<[number, Output
 }
 
 /**
+ * Cells of one process run alternately (bench/ab.ts, bench/vsraw.ts): each warmed alone for about
+ * 0.5 s (JIT, caches), then `rounds` rounds of about 5 ms of calls each, in alternating order (one
+ * call per round would time the switch between them more than either). Medians in µs per call of
+ * the second half of the rounds. A shared machine drifts by tens of percent between separate
+ * runs; alternating makes the drift hit every cell alike.
+ */
+export async function alternate(cells: Record<string, Cell>, rounds: number): Promise<Record<string, number>> {
+  let once = 0;
+  for (const c of Object.values(cells)) {
+    let calls = 0, spent = 0;
+    while (spent < 0.5 && calls < 20_000) (spent += 10 * (await timedBatch(c, 10))[0]), (calls += 10);
+    once = Math.max(once, spent / calls);
+  }
+  const k = Math.max(1, Math.round(0.005 / once)), names = Object.keys(cells);
+  const t: Record<string, number[]> = Object.fromEntries(names.map((s) => [s, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const s of r % 2 ? names : [...names].reverse()) {
+      const [sec] = await timedBatch(cells[s] as Cell, k);
+      if (r >= rounds / 2) t[s]?.push(sec * 1e6);
+    }
+  }
+  return Object.fromEntries(names.map((s) => [s, median(t[s] as number[])]));
+}
+
+/**
  * The warm-up also runs at least WARM_CALLS calls, within the budget's warmMaxS: V8 optimizes a
  * function after it has run enough, not after a time, and gradwise-cpu's W1 at 1e3 compiles ~100
  * functions in its first ~2 300 calls (~1.9 s of TurboFan work on the second core), its calls

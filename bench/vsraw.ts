@@ -7,11 +7,11 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { median, timedBatch } from "./measure.js";
+import { alternate } from "./measure.js";
 import { cellsFor, type Lib } from "./systems/gradwise.js";
 import { wgsl } from "./systems/wgsl.js";
 import { wgslWorker } from "./systems/wgsl_worker.js";
-import type { Cell, SystemImpl } from "./types.js";
+import type { SystemImpl } from "./types.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string): string => {
@@ -25,25 +25,6 @@ const threads = flag("--threads", "main,worker").split(",") as ("main" | "worker
 const out = flag("--out", "");
 const lib = (await import(pathToFileURL(resolve(dir, "src", "index.js")).href)) as Lib;
 
-/** Medians (µs per call) of the second half of `rounds` alternating rounds of ~5 ms of calls. */
-async function alternate(cells: Record<string, Cell>): Promise<Record<string, number>> {
-  let once = 0;
-  for (const c of Object.values(cells)) {
-    let calls = 0, spent = 0;
-    while (spent < 0.5 && calls < 20_000) (spent += 10 * (await timedBatch(c, 10))[0]), (calls += 10);
-    once = Math.max(once, spent / calls);
-  }
-  const k = Math.max(1, Math.round(0.005 / once)), names = Object.keys(cells);
-  const t: Record<string, number[]> = Object.fromEntries(names.map((s) => [s, []]));
-  for (let r = 0; r < rounds; r++) {
-    for (const s of r % 2 ? names : [...names].reverse()) {
-      const [sec] = await timedBatch(cells[s] as Cell, k);
-      if (r >= rounds / 2) t[s]?.push(sec * 1e6);
-    }
-  }
-  return Object.fromEntries(names.map((s) => [s, median(t[s] as number[])]));
-}
-
 const lines = ["| thread | N | gradwise (µs/call) | raw row | raw (µs/call) | gradwise ÷ raw |", "|---|---:|---:|---|---:|---:|"];
 for (const thread of threads) {
   const device = await lib.requestDevice("webgpu", { thread });
@@ -51,7 +32,7 @@ for (const thread of threads) {
   for (const n of sizes) {
     const rawCell = await raw[1].cells.W2?.(n);
     if (!rawCell) throw new Error(`${raw[0]} has no W2 cell`);
-    const m = await alternate({ gradwise: cellsFor(lib, device).W2(n), raw: rawCell });
+    const m = await alternate({ gradwise: cellsFor(lib, device).W2(n), raw: rawCell }, rounds);
     const [g, r] = [m.gradwise as number, m.raw as number];
     lines.push(`| ${thread} | ${n} | ${g.toFixed(1)} | ${raw[0]} | ${r.toFixed(1)} | ${(g / r).toFixed(3)} |`);
     console.log(lines[lines.length - 1]);

@@ -128,7 +128,7 @@ export class WorkerLink {
 
   readSync(id: number, free = false): Float32Array {
     if (this.worker.inThread) throw new Error(NO_SYNC);
-    return this.call({ op: "readSync", id, seq: ++this.seq }, free);
+    return this.call({ op: "readSync", id, seq: ++this.seq }, free ? { op: "free", id } : undefined);
   }
 
   /** Destroys every buffer pooled in the worker; `stats` are current afterwards. */
@@ -136,11 +136,12 @@ export class WorkerLink {
     this.call({ op: "trim", seq: ++this.seq });
   }
 
-  /** Sends `c` and blocks until the worker answers it (or dies, or the timeout passes). */
-  private call(c: Extract<Cmd, { seq: number }>, free = false): Float32Array {
+  /** Sends `c` (then `after`, in the same batch) and blocks until the worker answers it (or dies,
+   * or the timeout passes). */
+  private call(c: Extract<Cmd, { seq: number }>, after?: Cmd): Float32Array {
     const seq = c.seq;
     this.push(c);
-    if (free && c.op === "readSync") this.push({ op: "free", id: c.id });
+    if (after) this.push(after);
     this.flush();
     // In-thread, a trim is answered within flush(); behind a paused big read it is not, and the
     // caller's budget check goes on without it (the trim runs after the read).
