@@ -4,10 +4,10 @@ import type { Shape } from "./backend/backend.js";
 import { errors } from "./errors.js";
 
 export function broadcastShapes(a: Shape, b: Shape): number[] {
-  const n = Math.max(a.length, b.length);
+  const na = a.length, nb = b.length, n = na > nb ? na : nb;
   const out = new Array<number>(n);
-  for (let i = n - 1; i >= 0; i--) {
-    const da = a[i - n + a.length] ?? 1, db = b[i - n + b.length] ?? 1;
+  for (let i = n - 1; i >= 0; i--) { // bounds checked: a negative index is a slow property lookup
+    const ia = i - n + na, ib = i - n + nb, da = ia >= 0 ? (a[ia] as number) : 1, db = ib >= 0 ? (b[ib] as number) : 1;
     if (da !== db && da !== 1 && db !== 1) throw errors.broadcast(da, db, i);
     out[i] = da === 1 ? db : da;
   }

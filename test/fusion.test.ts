@@ -144,6 +144,14 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(Array.from(b.dataSync())).toEqual([2, 4, 6]);
     expect(Array.from(a.dataSync())).toEqual([11, 12, 13]);
   });
+
+  test("a pending result keeps its shape when the user edits an operand's shape array", () => {
+    const a = tensor([[1, 2, 3], [4, 5, 6]], { device });
+    const b = a.mul(2); // its recipe's shape comes from a's
+    (a.shape as number[])[0] = 1;
+    expect(b.shape).toEqual([2, 3]);
+    expect(Array.from(b.dataSync())).toEqual([2, 4, 6, 8, 10, 12]);
+  });
 });
 
 test("CPU loops compute invariant subexpressions once and repeated ones once per element", () => {

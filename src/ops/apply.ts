@@ -48,7 +48,7 @@ function checkOperand(fn: string, o: unknown, i: number): asserts o is Operand {
 /** Runs (or, fused, records) op `name`'s forward at the broadcast shape, or at `at`. */
 function forward(name: OpName, ops: readonly Operand[], at?: readonly number[]) {
   const spec = OPS[name];
-  let variant = "", dev: Device | undefined, shape: readonly number[] = at ?? [];
+  let variant = "", dev: Device | undefined, shape: readonly number[] | undefined = at;
   for (let i = 0; i < ops.length; i++) {
     const o = ops[i];
     checkOperand(name, o, i);
@@ -59,7 +59,9 @@ function forward(name: OpName, ops: readonly Operand[], at?: readonly number[]) 
     if (dev && o._dev !== dev) throw errors.device(dev.type, o._dev.type);
     dev = o._dev;
   }
-  for (const o of ops) if (o instanceof Tensor) shape = broadcastShapes(shape, o.shape);
+  for (const o of ops) // the first shape copied: t.shape is the user's array, a recipe's must not change
+    if (o instanceof Tensor) shape = !shape ? o.shape.slice() : sameShape(shape, o.shape) ? shape : broadcastShapes(shape, o.shape);
+  shape ??= NO_SHAPE;
   const storage = compose(shape, dev as Device, (b) => bind(b, spec.fwd, spec.args, ops));
   return { spec, dev, shape, variant: variant as Variant, storage };
 }
