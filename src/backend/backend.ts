@@ -7,6 +7,8 @@ export type Shape = readonly number[];
 /** An opaque device buffer of `size` float32 elements. */
 export interface Buf {
   readonly size: number;
+  /** Its holders (storages, pending recipes), counted by ops/lazy.ts; a backend creates it at 0. */
+  holders: number;
 }
 
 /** A buffer read through strides (in elements; 0 broadcasts a dimension) at an output shape. */

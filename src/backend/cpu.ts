@@ -8,6 +8,7 @@ import { numelOf } from "./backend.js";
 import { SIMD_MIN, simdKernel, type SimdKernel } from "./cpu_simd.js";
 
 export class CpuBuf implements Buf {
+  holders = 0;
   constructor(readonly data: Float32Array) {}
   get size(): number {
     return this.data.length;

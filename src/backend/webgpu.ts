@@ -13,7 +13,7 @@ import { collect } from "./webgpu_pool.js";
 import { startInThread, startWorker } from "./webgpu_spawn.js";
 
 class WebGpuBuf implements Buf {
-  constructor(readonly id: number, readonly size: number) {}
+  constructor(readonly id: number, readonly size: number, public holders = 0) {}
 }
 
 export class WebGpuBackend implements Backend {

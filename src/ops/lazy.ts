@@ -31,18 +31,10 @@ export interface LazyInput {
 // Explicit release on top of GC: every holder of a buffer (a storage, a pending recipe) counts
 // once, and the last one to let go frees it at once. Holders that are dropped without letting go
 // (collected tensors) keep their count, and the backend's FinalizationRegistry frees the buffer.
-const holds = new WeakMap<Buf, number>();
-const hold = (b: Buf): void => {
-  holds.set(b, (holds.get(b) ?? 0) + 1);
-};
+// The count lives on the buffer (b.holders): a WeakMap cost ~7 % of a small training step.
+const hold = (b: Buf): void => void b.holders++;
 function letGo(b: Buf, dev: Device): void {
-  const n = holds.get(b);
-  if (n === undefined) return;
-  if (n > 1) holds.set(b, n - 1);
-  else {
-    holds.delete(b);
-    dev.backend.free(b);
-  }
+  if (b.holders > 0 && --b.holders === 0) dev.backend.free(b);
 }
 const holdAll = (L: Lazy): void => L.inputs.forEach((x) => hold(x.buf));
 const letGoAll = (L: Lazy, dev: Device): void => L.inputs.forEach((x) => letGo(x.buf, dev));
