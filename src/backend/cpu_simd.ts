@@ -26,7 +26,7 @@ export const simdRuns = (): number => runs;
  * computed is periodic (element i is a[i % a.length], e.g. a bias row): one period, then doubled.
  */
 function fill(a: Float32Array, n: number, off: number, len: number, to: number): void {
-  if (a.length >= n) return heap.set(a.subarray(off, off + len), to);
+  if (a.length >= n) return heap.set(len === a.length ? a : a.subarray(off, off + len), to); // a view is ~50 ns
   const p = a.length, phase = off % p, first = Math.min(len, p - phase);
   heap.set(a.subarray(phase, phase + first), to);
   if (first < len) heap.set(a.subarray(0, Math.min(phase, len - first)), to + first);
@@ -59,6 +59,8 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
     sum: (end: number, rem: number) => number;
   };
   const at = header / 4, outAt = at + arrays.length * CHUNK;
+  let view = new Float32Array(0); // the last chunk's output as a view: loops repeat one length
+  const output = (len: number) => (view.length === len && view.buffer === heap.buffer ? view : (view = heap.subarray(outAt, outAt + len)));
   /** Writes the header (consts rounded to float32, as every kernel reads them) and returns a chunk loader. */
   const begin = (ins: readonly Float32Array[], consts: readonly number[], n: number) => {
     if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);
@@ -75,7 +77,7 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
         const len = Math.min(CHUNK, out.length - off);
         load(off, len);
         fns.map(((len + 3) >> 2) << 4, 0);
-        out.set(heap.subarray(outAt, outAt + len), off);
+        out.set(output(len), off);
       }
     },
     sum(ins, consts, n) {
