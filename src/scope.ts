@@ -10,6 +10,7 @@ export interface Scoped {
   _kept: boolean;
   readonly isDisposed: boolean;
   dispose(): void;
+  realize(): unknown;
 }
 
 const frames = new AsyncLocalStorage<Scoped[]>();
@@ -76,8 +77,10 @@ function end(made: Scoped[], parent: Scoped[] | undefined, result: unknown): voi
   if (returned) collect(result, returned);
   for (const t of made) {
     if (t.isDisposed || t._kept) continue;
-    if (returned?.has(t)) parent?.push(t);
-    else t.dispose();
+    // Returned: computed, so that it holds its own buffer, not its inputs' (an unread loss would
+    // keep the parameter values a step overwrote).
+    if (!returned?.has(t)) t.dispose();
+    else parent?.push(t), t.realize();
   }
 }
 

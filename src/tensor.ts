@@ -25,6 +25,8 @@ export class Tensor {
   private leafRequiresGrad = false;
   private _gradFn: Node | null = null;
   private _grad: Tensor | null = null;
+  /** Whether .grad was handed out (read or assigned by the user): else replacing it frees it. */
+  private gradOut = false;
   private retains = false;
   private acc: AccumulateGrad | null = null;
   private disposed = false;
@@ -85,14 +87,23 @@ export class Tensor {
       warnNonLeafGrad();
       return null;
     }
+    this.gradOut ||= this._grad !== null;
     return this._grad;
   }
   set grad(g: Tensor | null) {
     if (g !== null && !(g instanceof Tensor)) throw errors.badArg("grad", "grad", "a Tensor or null", g);
     if (g && !sameShape(g.shape, this.shape))
       throw new Error(`assigned grad has data of a different size: [${g.shape}] vs [${this.shape}]`);
+    this._setGrad(g, g !== null);
+  }
+  /** @internal .grad for the optimizer: not handed out, so zeroGrad() can free it at once. */
+  get _gradRef(): Tensor | null { return this._grad; }
+  /** @internal Replaces .grad, freeing the old one now if it was never handed out. */
+  _setGrad(g: Tensor | null, out: boolean): void {
+    if (this._grad && this._grad !== g && !this.gradOut) this._grad.dispose();
     if (g) g._kept = true;
     this._grad = g;
+    this.gradOut = out;
   }
 
   /** Sets requiresGrad on a leaf. @example w.requiresGrad_() */
@@ -150,10 +161,10 @@ export class Tensor {
   }
   /** @internal grad += g (g copied when someone else holds it or a view of it, as reshape's grad). */
   _accumulateGrad(g: Tensor, shared: boolean): void {
-    if (this._grad === null) this._grad = shared || g._storage.handles > 1 ? g.clone() : g;
-    else if (this._grad._dev !== g._dev || !sameShape(this._grad.shape, g.shape)) this._grad = this._grad.add(g);
-    else applyInplace("add", [this._grad, g]);
-    this._grad._kept = true;
+    const old = this._grad;
+    if (old === null) this._setGrad(shared || g._storage.handles > 1 ? g.clone() : g, false);
+    else if (old._dev !== g._dev || !sameShape(old.shape, g.shape)) this._setGrad(old.add(g), false);
+    else applyInplace("add", [old, g]);
   }
   /** @internal Sums a broadcast gradient back to `shape`. */
   _sumTo(shape: readonly number[]): Tensor { return R.sumTo(this, shape); }

@@ -36,8 +36,11 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // W3/W4 at 1e3 on lavapipe 0.83-0.89x of before, bench/results/lavapipe-2cpu-ab-executor-2026-12-02.md);
 // 5515 from then: a collection every 4 096 bind groups (~5 lines: long W3 runs died of SIGSEGV);
 // 5530 from then: the executor waits for a turn of its event loop when two come without one
-// (~12 lines: loops that never await died of SIGSEGV, test/soak.test.ts).
-const BUDGET = 5530;
+// (~12 lines: loops that never await died of SIGSEGV, test/soak.test.ts); 5565 from then: what
+// reference counting frees in PyTorch is let go explicitly (saved recipes computed for backward's
+// kernels alone, a .grad replaced unread, a scope's returned result computed; ~35 lines: SGD loops
+// that never await kept a copy of each parameter per step, test/sync_memory.test.ts).
+const BUDGET = 5565;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

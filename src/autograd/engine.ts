@@ -1,5 +1,6 @@
 // backward: runs the graph below a root in topological order with a per-call gradient map; sums
 // broadcast gradients to their input's shape, accumulates into leaves, frees saved tensors.
+import { ownInputs } from "../ops/lazy.js";
 import type { Tensor } from "../tensor.js";
 import { noGrad } from "./grad_mode.js";
 import { AccumulateGrad, type Node } from "./node.js";
@@ -42,7 +43,7 @@ export function runBackward(root: Node, seed: Tensor, retainGraph: boolean): voi
         node.variable._accumulateGrad(g, shared.has(g));
         continue;
       }
-      const grads = node.apply(g);
+      const grads = ownInputs(node, g);
       grads.forEach((gi, k) => {
         const next = node.next[k];
         if (!gi || !next) return;

@@ -139,6 +139,25 @@ function kernelByKey(L: Lazy): Kernel {
 
 const realize = (L: Lazy, dev: Device): Buf => dev.backend.map(kernelOf(L), L.inputs, L.consts, L.shape);
 
+// Backward runs each node through ownInputs: a pending input its kernels cannot inline (a saved
+// recipe) goes to a buffer only they hold (freed with them), not to its storage, often a dropped
+// intermediate's that a loop never awaiting would keep until it awaits (test/sync_memory.test.ts).
+const made = new Map<Storage, Buf>();
+let owning = false;
+export function ownInputs<G, R>(node: { apply(g: G): R }, g: G): R {
+  if (owning) return node.apply(g);
+  owning = true;
+  try {
+    return node.apply(g);
+  } finally {
+    owning = false;
+    if (made.size) {
+      for (const [s, b] of made) if (b.holders === 0) s.dev.backend.free(b); // made, then not used
+      made.clear();
+    }
+  }
+}
+
 const DIV = substitute(OPS.div.fwd, [leaf("x"), leaf("y")], [leaf("i0"), leaf("c0")]); // mean: sum i0 / count c0
 
 /**
@@ -227,7 +246,9 @@ export class Builder {
       }
       return identity ? L.expr : substitute(L.expr, from, to);
     }
-    return this.input(s.buf, restride(contiguousStrides(t.shape), t.shape, this.shape));
+    const m = L && !L.run && owning ? made : null; // backward: a buffer of its kernels' own, not the storage's
+    if (m && L && !m.has(s)) m.set(s, realize(L, s.dev));
+    return this.input(m ? (m.get(s) as Buf) : s.buf, restride(contiguousStrides(t.shape), t.shape, this.shape));
   }
   get tooBig(): boolean {
     return this.inputs.length > MAX_INPUTS || this.nodes > MAX_NODES || this.consts.length > MAX_CONSTS;

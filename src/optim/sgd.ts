@@ -54,7 +54,7 @@ export class SGD {
     // In a scope: the overwritten values and temporaries are freed now, not when collected.
     noGrad(() => scopeSync(() => {
       this.params.forEach((p, i) => {
-        const grad = p.grad;
+        const grad = p._gradRef;
         if (!grad) return;
         let d = maximize ? grad.neg() : grad;
         if (weightDecay !== 0) d = d.add(p.mul(weightDecay));

@@ -1,0 +1,102 @@
+// Loops that never await: JS frees nothing by reference counting, and FinalizationRegistry runs only
+// between tasks, so what PyTorch frees when the last reference goes must be let go explicitly here:
+// values computed for backward alone, a .grad replaced before anyone read it, the unread loss a
+// scope() returns. Counted on every device as the backend's buffers (of n elements) never freed.
+import { describe, expect, test } from "vitest";
+import { type Device, type Tensor, optim, scope, tensor, zeros } from "../src/index.js";
+import { isFusionEnabled } from "../src/ops/lazy.js";
+import { availableDevices } from "./setup.js";
+
+const devices = await availableDevices();
+const N = 4096;
+
+/** Runs fn and returns how many buffers of N elements the backend made in it and never freed. */
+function unfreed(device: Device, fn: () => void): number {
+  const b = device.backend as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const made = new Set<unknown>(), saved = new Map<string, (...a: unknown[]) => unknown>();
+  for (const m of ["map", "reduce", "mapReduce", "upload", "free"]) {
+    const f = b[m];
+    if (!f) continue;
+    saved.set(m, f);
+    b[m] = (...a: unknown[]) => {
+      if (m === "free") made.delete(a[0]);
+      const r = f.apply(device.backend, a);
+      if (m !== "free" && (r as { size: number }).size === N) made.add(r);
+      return r;
+    };
+  }
+  try {
+    fn();
+  } finally {
+    for (const [m, f] of saved) b[m] = f;
+  }
+  return made.size;
+}
+
+describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, device) => {
+  const xs = Float32Array.from({ length: N }, (_, i) => (i % 17) / 8 - 1);
+  const input = () => tensor(xs, { device });
+
+  test("SGD steps in scope() returning the unread loss leave nothing behind", () => {
+    const steps = (k: number) => {
+      const x = input(), y = x.mul(3).add(1); // y stays a pending recipe
+      const w = zeros([N], { device, requiresGrad: true }), b = zeros([1], { device, requiresGrad: true });
+      const opt = new optim.SGD([w, b], { lr: 0.1, momentum: 0.9 });
+      let loss: Tensor | null = null;
+      for (let s = 0; s < k; s++)
+        loss = scope(() => {
+          opt.zeroGrad();
+          const l = x.mul(w).add(b).sub(y).square().mean();
+          l.backward();
+          opt.step();
+          return l;
+        });
+      return loss as Tensor;
+    };
+    let last: Tensor | null = null;
+    const few = unfreed(device, () => void steps(3));
+    const many = unfreed(device, () => void (last = steps(13)));
+    expect(many).toBe(few); // before: one more per step (the old w, read by each step's loss)
+    // The same loss as the loop without scope(): mean((x*w + b - y)^2) after 13 steps.
+    const ref = steps(13).item(), got = (last as unknown as Tensor).item();
+    expect(got).toBe(ref);
+    expect(got).toBeGreaterThan(0);
+  });
+
+  // Fused only: unfused, x*w - y has a buffer from the start, which its dropped tensor holds (as
+  // every unfused intermediate: in such a loop only scope() frees them, as the test above does).
+  test.runIf(isFusionEnabled())("backward without reading .grad: saved recipes and replaced grads are freed at once", () => {
+    const x = input(), y = x.mul(3).add(1); // x*w - y is over RECOMPUTE_NODES: backward computes it
+    const w = zeros([N], { device, requiresGrad: true });
+    const steps = (k: number) => {
+      for (let s = 0; s < k; s++) {
+        w.grad = null;
+        x.mul(w).sub(y).square().mean().backward();
+      }
+    };
+    const few = unfreed(device, () => steps(3));
+    const many = unfreed(device, () => steps(13));
+    expect(many).toBe(few); // before: one more per step (x*w - y, kept by the dropped tensor)
+    // d/dw mean((x*w - y)^2) at w = 0 is -2 y x / N.
+    const g = Array.from((w.grad as unknown as Tensor).dataSync());
+    g.forEach((v, i) => {
+      const xi = xs[i] as number;
+      expect(v).toBeCloseTo((-2 * Math.fround(3 * xi + 1) * xi) / N, 6);
+    });
+  });
+
+  test("zeroGrad() leaves a .grad the user read alone", () => {
+    const w = tensor([1, 2, 3], { device, requiresGrad: true });
+    const opt = new optim.SGD([w], { lr: 0.1 });
+    w.mul(w).sum().backward();
+    const g = w.grad as Tensor; // handed out: the user may still use it
+    opt.zeroGrad();
+    expect(w.grad).toBe(null);
+    expect(g.isDisposed).toBe(false);
+    expect(Array.from(g.dataSync())).toEqual([2, 4, 6]);
+    const mine = tensor([1, 1, 1], { device });
+    w.grad = mine; // assigned by the user: theirs too
+    opt.zeroGrad();
+    expect(Array.from(mine.dataSync())).toEqual([1, 1, 1]);
+  });
+});
