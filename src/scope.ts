@@ -75,13 +75,12 @@ function collect(v: unknown, out: Set<Scoped>, depth = 0): void {
 function end(made: Scoped[], parent: Scoped[] | undefined, result: unknown): void {
   const returned = typeof result === "object" && result !== null ? new Set<Scoped>() : null;
   if (returned) collect(result, returned);
-  for (const t of made) {
-    if (t.isDisposed || t._kept) continue;
-    // Returned: computed, so that it holds its own buffer, not its inputs' (an unread loss would
-    // keep the parameter values a step overwrote).
-    if (!returned?.has(t)) t.dispose();
-    else parent?.push(t), t.realize();
-  }
+  const out: Scoped[] = [];
+  for (const t of made) if (!t.isDisposed && !t._kept) returned?.has(t) ? out.push(t) : t.dispose();
+  parent?.push(...out);
+  // Returned results are computed (after the rest is freed, in case that throws): each then holds
+  // its own buffer, not its inputs' (an unread loss would keep the parameter values a step overwrote).
+  for (const t of out) t.realize();
 }
 
 /**
