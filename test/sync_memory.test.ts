@@ -2,7 +2,7 @@
 // between tasks, so what PyTorch frees when the last reference goes must be let go explicitly here:
 // values computed for backward alone, a .grad replaced before anyone read it, the unread loss a
 // scope() returns. Counted on every device as the backend's buffers (of n elements) never freed.
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { type Device, type Tensor, optim, scope, tensor, zeros } from "../src/index.js";
 import { isFusionEnabled } from "../src/ops/lazy.js";
 import { availableDevices } from "./setup.js";
@@ -83,6 +83,21 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       const xi = xs[i] as number;
       expect(v).toBeCloseTo((-2 * Math.fround(3 * xi + 1) * xi) / N, 6);
     });
+  });
+
+  // The warning is said once per process: this is the only test here that makes it.
+  test.runIf(device.type === "webgpu")("a loop whose GPU memory doubles without an await is told once what to do", () => {
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    const held: Tensor[] = [];
+    try {
+      for (let i = 0; i < 16; i++) held.push(zeros([4 << 20], { device }).add(i).realize()); // 16 MiB each
+      const said = warn.mock.calls.filter((c) => c[1] === "GradwiseMemoryWarning").map((c) => String(c[0]));
+      expect(said.length).toBe(1);
+      expect(said[0]).toMatch(/^\d+ MiB of WebGPU memory in use, doubled with no await: .* scope\(fn\) or dispose\(\)/);
+    } finally {
+      warn.mockRestore();
+      held.forEach((t) => t.dispose());
+    }
   });
 
   test("zeroGrad() leaves a .grad the user read alone", () => {

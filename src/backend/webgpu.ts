@@ -9,7 +9,7 @@ import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.j
 import { WorkerLink } from "./webgpu_link.js";
 import { directSource, planVec4, scalarSource, vec4Fits, vec4Source } from "./webgpu_source.js";
 import { type Budget, type Cmd, type Kind, type Limits, NONE, type Range } from "./webgpu_protocol.js";
-import { collect } from "./webgpu_pool.js";
+import { collectHeld } from "./webgpu_pool.js";
 import { startInThread, startWorker } from "./webgpu_spawn.js";
 
 class WebGpuBuf implements Buf {
@@ -253,7 +253,7 @@ export class WebGpuBackend implements Backend {
     this.live.set(b.id, bytes);
     this.liveBytes += bytes;
     if (this.liveBytes > Math.max(this.gcMark, this.gcFloorBytes)) {
-      collect();
+      collectHeld(this.liveBytes);
       this.gcMark = 2 * this.liveBytes;
     }
     if (collectable) this.registry.register(b, b.id, b);

@@ -16,6 +16,24 @@ export const collect = (soon = false): unknown =>
     soon ? { type: "major", execution: "async" } : undefined,
   );
 
+let turned = true, warned = false;
+/**
+ * The backend's collection past its memory mark. A second with no turn of the event loop since
+ * the first is a loop that never awaits while its GPU memory doubles: what it dropped is freed
+ * only when it awaits (FinalizationRegistry runs between tasks). Said once, with what to do.
+ */
+export function collectHeld(liveBytes: number): void {
+  collect();
+  if (!turned && !warned) {
+    warned = true;
+    process.emitWarning(
+      `${Math.round(liveBytes / 2 ** 20)} MiB of WebGPU memory in use, doubled with no await: the buffers of ` +
+        "tensors dropped meanwhile are freed only when the loop awaits. In a loop, run each step in scope(fn) " +
+        "or dispose() what you drop.", "GradwiseMemoryWarning");
+  }
+  if (turned) (turned = false), setImmediate(() => (turned = true));
+}
+
 /** Rounds a byte size up to its class: powers of two to 4 KiB, then quarter steps per octave. */
 export function sizeClass(bytes: number, max: number): number {
   const b = Math.max(16, Math.ceil(bytes / 4) * 4);
