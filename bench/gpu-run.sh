@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/gpu-out}
 mkdir -p "$out" /tmp/node node_modules
-ldconfig -p | grep -q 'libvulkan\.so\.1 ' || { dpkg -x .carry/libvulkan1_*.deb /; ldconfig; }
+ldconfig -p | grep 'libvulkan\.so\.1 ' > /dev/null || { dpkg -x .carry/libvulkan1_*.deb /; ldconfig; }
 [ -x /tmp/node/node ] || { xz -dc .carry/node.xz > /tmp/node/node; chmod +x /tmp/node/node; }
 export PATH=/tmp/node:$PATH XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 nvidia=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
