@@ -32,6 +32,7 @@ export class Tensor {
   private disposed = false;
   /** @internal Not disposed by scope(): kept, a .grad, or saved for backward. */
   _kept = false;
+  /** @internal The handle a SavedTensor unpacks. */ _saved = false;
 
   /** @internal Use tensor(), zeros(), ... to create tensors. */
   constructor(storage: Storage, shape: readonly number[], dev: Device, dtype: DType = "float32") {

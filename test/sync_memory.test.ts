@@ -86,14 +86,14 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
   });
 
   // The warning is said once per process: this is the only test here that makes it.
-  test.runIf(device.type === "webgpu")("a loop whose GPU memory doubles without an await is told once what to do", () => {
+  test.runIf(device.type === "webgpu")("GPU memory doubling with no turn of the event loop is told once what to do", () => {
     const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
     const held: Tensor[] = [];
     try {
       for (let i = 0; i < 16; i++) held.push(zeros([4 << 20], { device }).add(i).realize()); // 16 MiB each
       const said = warn.mock.calls.filter((c) => c[1] === "GradwiseMemoryWarning").map((c) => String(c[0]));
       expect(said.length).toBe(1);
-      expect(said[0]).toMatch(/^\d+ MiB of WebGPU memory in use, doubled with no await: .* scope\(fn\) or dispose\(\)/);
+      expect(said[0]).toMatch(/^\d+ MiB of WebGPU memory in use, doubled with no turn of the event loop: .* scope\(fn\) or dispose\(\)/);
     } finally {
       warn.mockRestore();
       held.forEach((t) => t.dispose());

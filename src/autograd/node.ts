@@ -13,7 +13,7 @@ export class SavedTensor {
   private readonly version: number;
   constructor(t: Tensor, private readonly producer: string | null) {
     this.t = t.detach();
-    this.t._kept = true;
+    this.t._kept = this.t._saved = true;
     this.version = t._version;
   }
   unpack(): Tensor {

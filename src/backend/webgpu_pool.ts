@@ -19,17 +19,17 @@ export const collect = (soon = false): unknown =>
 let turned = true, warned = false;
 /**
  * The backend's collection past its memory mark. A second with no turn of the event loop since
- * the first is a loop that never awaits while its GPU memory doubles: what it dropped is freed
- * only when it awaits (FinalizationRegistry runs between tasks). Said once, with what to do.
+ * the first: GPU memory doubled in a stretch of code whose dropped tensors are freed only once the
+ * loop turns (FinalizationRegistry runs between tasks). Said once, with what to do.
  */
 export function collectHeld(liveBytes: number): void {
   collect();
   if (!turned && !warned) {
     warned = true;
     process.emitWarning(
-      `${Math.round(liveBytes / 2 ** 20)} MiB of WebGPU memory in use, doubled with no await: the buffers of ` +
-        "tensors dropped meanwhile are freed only when the loop awaits. In a loop, run each step in scope(fn) " +
-        "or dispose() what you drop.", "GradwiseMemoryWarning");
+      `${Math.round(liveBytes / 2 ** 20)} MiB of WebGPU memory in use, doubled with no turn of the event loop: ` +
+        "tensors dropped meanwhile are freed only once it turns (an await of a read, I/O or a timer). In a loop, " +
+        "run each step in scope(fn) or dispose() what you drop.", "GradwiseMemoryWarning");
   }
   if (turned) (turned = false), setImmediate(() => (turned = true));
 }

@@ -48,7 +48,7 @@ function checkOperand(fn: string, o: unknown, i: number): asserts o is Operand {
 /** Runs (or, fused, records) op `name`'s forward at the broadcast shape, or at `at`. */
 function forward(name: OpName, ops: readonly Operand[], at?: readonly number[]) {
   const spec = OPS[name];
-  let variant = "", dev: Device | undefined, shape: readonly number[] | undefined = at;
+  let variant = "", dev: Device | undefined, shape: readonly number[] | undefined = at?.slice();
   for (let i = 0; i < ops.length; i++) {
     const o = ops[i];
     checkOperand(name, o, i);
@@ -155,5 +155,6 @@ export function copyTo(t: Tensor, shape: readonly number[], dtype = t.dtype, int
     writeInto(into, t);
     return into;
   }
-  return Tensor._fromStorage(compose(shape, t._dev, (b) => b.tensor(t)), shape, dtype);
+  const own = shape.slice(); // often another tensor's shape (a user's array): never the recipe's
+  return Tensor._fromStorage(compose(own, t._dev, (b) => b.tensor(t)), own, dtype);
 }

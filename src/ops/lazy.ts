@@ -139,9 +139,9 @@ function kernelByKey(L: Lazy): Kernel {
 
 const realize = (L: Lazy, dev: Device): Buf => dev.backend.map(kernelOf(L), L.inputs, L.consts, L.shape);
 
-// Backward runs each node through ownInputs: a pending input its kernels cannot inline (a saved
-// recipe) goes to a buffer only they hold (freed with them), not to its storage, often a dropped
-// intermediate's that a loop never awaiting would keep until it awaits (test/sync_memory.test.ts).
+// Backward runs each node through ownInputs: a saved pending recipe its kernels cannot inline goes
+// to a buffer only they hold (freed with them), not to its storage, often a dropped intermediate's
+// that a loop never awaiting would keep until it awaits (test/sync_memory.test.ts).
 const made = new Map<Storage, Buf>();
 let owning = false;
 export function ownInputs<G, R>(node: { apply(g: G): R }, g: G): R {
@@ -152,7 +152,7 @@ export function ownInputs<G, R>(node: { apply(g: G): R }, g: G): R {
   } finally {
     owning = false;
     if (made.size) {
-      for (const [s, b] of made) if (b.holders === 0) s.dev.backend.free(b); // made, then not used
+      for (const [s, b] of made) letGo(b, s.dev); // the map's own hold: kernels still reading it keep it
       made.clear();
     }
   }
@@ -200,6 +200,7 @@ function restride(strides: readonly number[], from: readonly number[], to: reado
 export interface Source {
   readonly _storage: Storage;
   readonly shape: readonly number[];
+  readonly _saved?: boolean; // a SavedTensor's handle (see ownInputs)
 }
 
 /** Collects the inputs and constants of one kernel while an expression is composed. */
@@ -246,8 +247,8 @@ export class Builder {
       }
       return identity ? L.expr : substitute(L.expr, from, to);
     }
-    const m = L && !L.run && owning ? made : null; // backward: a buffer of its kernels' own, not the storage's
-    if (m && L && !m.has(s)) m.set(s, realize(L, s.dev));
+    const m = L && !L.run && owning && t._saved ? made : null; // backward: a buffer of its kernels' own
+    if (m && L && !m.has(s)) m.set(s, realize(L, s.dev)), hold(m.get(s) as Buf);
     return this.input(m ? (m.get(s) as Buf) : s.buf, restride(contiguousStrides(t.shape), t.shape, this.shape));
   }
   get tooBig(): boolean {

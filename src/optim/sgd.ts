@@ -74,7 +74,7 @@ export class SGD {
     if (typeof setToNone !== "boolean") throw errors.badArg("zeroGrad", "setToNone", "a boolean", setToNone);
     for (const p of this.params) {
       if (setToNone) p.grad = null;
-      else p.grad?.zero_();
+      else p._gradRef?.zero_();
     }
   }
 }
