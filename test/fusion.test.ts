@@ -4,26 +4,14 @@ import { describe, expect, test } from "vitest";
 import { type Device, arange, manualSeed, randn, tensor } from "../src/index.js";
 import { factor, leaf } from "../src/ops/expr.js";
 import { isFusionEnabled, setFusion } from "../src/ops/lazy.js";
-import { availableDevices } from "./setup.js";
+import { availableDevices, watchBackend } from "./setup.js";
 
 const devices = await availableDevices();
 
 /** Counts the backend calls that launch kernels (each allocates one result buffer). */
 function counting(device: Device, fn: () => void): { launches: number; calls: string[] } {
-  const b = device.backend as unknown as Record<string, (...a: unknown[]) => unknown>;
   const calls: string[] = [];
-  const saved = new Map<string, (...a: unknown[]) => unknown>();
-  for (const m of ["map", "reduce", "mapReduce", "argReduce", "oneHot"]) {
-    const f = b[m] as ((...a: unknown[]) => unknown) | undefined;
-    if (!f) continue;
-    saved.set(m, f);
-    b[m] = (...a: unknown[]) => (calls.push(m), f.apply(device.backend, a));
-  }
-  try {
-    fn();
-  } finally {
-    for (const [m, f] of saved) b[m] = f;
-  }
+  watchBackend(device, ["map", "reduce", "mapReduce", "argReduce", "oneHot"], (m) => calls.push(m), fn);
   return { launches: calls.length, calls };
 }
 

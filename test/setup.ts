@@ -79,3 +79,27 @@ export function mainThreadDevice(): Promise<Device | null> {
 }
 
 export const deviceName = (d: Device): string => d.type;
+
+/** Runs fn with the backend's `methods` watched: each call's name, arguments and result go to
+ * `seen` (the methods a backend lacks are skipped); the originals are back afterwards. */
+export function watchBackend(
+  device: Device, methods: readonly string[], seen: (m: string, args: unknown[], result: unknown) => void, fn: () => void,
+): void {
+  const b = device.backend as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const saved = new Map<string, (...a: unknown[]) => unknown>();
+  for (const m of methods) {
+    const f = b[m];
+    if (!f) continue;
+    saved.set(m, f);
+    b[m] = (...a: unknown[]) => {
+      const r = f.apply(device.backend, a);
+      seen(m, a, r);
+      return r;
+    };
+  }
+  try {
+    fn();
+  } finally {
+    for (const [m, f] of saved) b[m] = f;
+  }
+}

@@ -5,31 +5,18 @@
 import { describe, expect, test, vi } from "vitest";
 import { type Device, type Tensor, optim, scope, tensor, zeros } from "../src/index.js";
 import { isFusionEnabled } from "../src/ops/lazy.js";
-import { availableDevices } from "./setup.js";
+import { availableDevices, watchBackend } from "./setup.js";
 
 const devices = await availableDevices();
 const N = 4096;
 
 /** Runs fn and returns how many buffers of N elements the backend made in it and never freed. */
 function unfreed(device: Device, fn: () => void): number {
-  const b = device.backend as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const made = new Set<unknown>(), saved = new Map<string, (...a: unknown[]) => unknown>();
-  for (const m of ["map", "reduce", "mapReduce", "upload", "free"]) {
-    const f = b[m];
-    if (!f) continue;
-    saved.set(m, f);
-    b[m] = (...a: unknown[]) => {
-      if (m === "free") made.delete(a[0]);
-      const r = f.apply(device.backend, a);
-      if (m !== "free" && (r as { size: number }).size === N) made.add(r);
-      return r;
-    };
-  }
-  try {
-    fn();
-  } finally {
-    for (const [m, f] of saved) b[m] = f;
-  }
+  const made = new Set<unknown>();
+  watchBackend(device, ["map", "reduce", "mapReduce", "upload", "free"], (m, args, r) => {
+    if (m === "free") made.delete(args[0]);
+    else if ((r as { size: number }).size === N) made.add(r);
+  }, fn);
   return made.size;
 }
 
