@@ -1,7 +1,7 @@
 // Worker-side cache of compute pipelines (one per kernel key), of bind group layouts (per shader
 // kind and binding count) and of bind groups; a map kernel's WGSL expression is spliced into
 // elementwise.wgsl on first use.
-import { destroyedCount } from "./webgpu_pool.js";
+import { destroyedCount, turnMark } from "./webgpu_pool.js";
 import { type Kind, LAYOUTS, META_WORDS, NONE, type Range, SHADER_FILES } from "./webgpu_protocol.js";
 
 const SPLICE = "/*splice:expr*/0.0";
@@ -23,7 +23,7 @@ export class Pipelines {
    * then submits and waits for one. A busy thread (a worker behind its queue, a main-thread loop
    * that never awaits) once piled them up to SIGSEGV (test/soak.test.ts). */
   rest = false;
-  private turned = true;
+  private noTurnSince = turnMark();
 
   constructor(
     private readonly device: GPUDevice,
@@ -83,8 +83,7 @@ export class Pipelines {
   ): GPUBindGroup {
     if (this.created >= MAX_GROUPS) {
       this.groups.clear(), this.collect(), (this.created = 0);
-      if (!this.turned) this.rest = true;
-      else (this.turned = false), setImmediate(() => (this.turned = true));
+      if (this.noTurnSince()) this.rest = true;
     }
     if (this.seenDestroyed !== destroyedCount()) this.groups.clear(), (this.seenDestroyed = destroyedCount());
     const { bufs, nums } = this, n = ids.length;

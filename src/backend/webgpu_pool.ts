@@ -16,22 +16,23 @@ export const collect = (soon = false): unknown =>
     soon ? { type: "major", execution: "async" } : undefined,
   );
 
-let turned = true, warned = false;
-/**
- * The backend's collection past its memory mark. A second with no turn of the event loop since
- * the first: GPU memory doubled in a stretch of code whose dropped tensors are freed only once the
- * loop turns (FinalizationRegistry runs between tasks). Said once, with what to do.
- */
+/** A watch on this thread's event loop: true when it has not turned since the last call that
+ * found it had (that call starts watching for the next turn). */
+export function turnMark(): () => boolean {
+  let turned = true;
+  return () => (turned ? ((turned = false), setImmediate(() => (turned = true)), false) : true);
+}
+const noTurnSince = turnMark();
+let warned = false;
+/** The backend's collection past its memory mark. A second with no turn of the event loop since the
+ * first: memory doubled while dropped tensors wait for a turn (FinalizationRegistry). Said once. */
 export function collectHeld(liveBytes: number): void {
   collect();
-  if (!turned && !warned) {
-    warned = true;
-    process.emitWarning(
+  if (noTurnSince() && !warned)
+    (warned = true), process.emitWarning(
       `${Math.round(liveBytes / 2 ** 20)} MiB of WebGPU memory in use, doubled with no turn of the event loop: ` +
         "tensors dropped meanwhile are freed only once it turns (an await of a read, I/O or a timer). In a loop, " +
         "run each step in scope(fn) or dispose() what you drop.", "GradwiseMemoryWarning");
-  }
-  if (turned) (turned = false), setImmediate(() => (turned = true));
 }
 
 /** Rounds a byte size up to its class: powers of two to 4 KiB, then quarter steps per octave. */
