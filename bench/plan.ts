@@ -39,6 +39,8 @@ export const SYSTEMS: readonly SystemSpec[] = [
   { id: "torch-cuda", role: "peer", device: "gpu", label: "PyTorch CUDA", workloads: ALL },
   { id: "cpu-ceiling", role: "ceiling", device: "cpu", label: "CPU ceiling: C loop c=a*b+2", workloads: ["W2"],
     load: async () => (await import("./systems/cpu_ceiling.js")).cpuCeiling() },
+  { id: "cpu-ceiling-fresh", role: "ceiling", device: "cpu", label: "CPU ceiling with a new result per call: the C loop into a fresh malloc", workloads: ["W2"],
+    load: async () => (await import("./systems/cpu_ceiling.js")).cpuCeiling("fresh") },
   { id: "wgsl-w2", role: "ceiling", device: "gpu", label: "WGSL ceiling: one dispatch", workloads: ["W2"],
     load: async () => (await import("./systems/wgsl.js")).wgsl("scalar") },
   { id: "wgsl-w2-vec4", role: "ceiling", device: "gpu", label: "WGSL ceiling: one vec4 dispatch", workloads: ["W2"],

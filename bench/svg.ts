@@ -6,7 +6,7 @@ import type { Row, RunResult, WorkloadId } from "./types.js";
 const COLORS: Record<string, string> = {
   "gradwise-cpu": "#d62728", "gradwise-webgpu": "#ff7f0e", "gradwise-webgpu-main": "#e377c2", "js-fused": "#2ca02c", "js-per-op": "#8fd175",
   "tfjs-cpu": "#1f77b4", "tfjs-wasm": "#7fb2e5", "tfjs-webgpu": "#17becf", "torch-cpu-1t": "#9467bd",
-  "torch-cpu": "#c0a5e0", "torch-cuda": "#8c564b", "cpu-ceiling": "#7f7f7f", "wgsl-w2": "#222222",
+  "torch-cpu": "#c0a5e0", "torch-cuda": "#8c564b", "cpu-ceiling": "#7f7f7f", "cpu-ceiling-fresh": "#a9a9a9", "wgsl-w2": "#222222",
   "wgsl-w2-vec4": "#5a5a5a", "wgsl-w1": "#17becf", "wgsl-fixed": "#bcbd22",
 };
 const W = 1200, H = 760, PW = 400, PH = 290;

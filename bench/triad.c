@@ -1,6 +1,8 @@
 /* CPU ceiling for W2, built at bench time by systems/cpu_ceiling.ts: c[i] = a[i] * b[i] + 2 over
  * float32, one thread, the STREAM triad's shape. A line protocol on stdin/stdout:
- * "alloc N" -> "ok"; "run" -> "<seconds> <sum of c>"; anything else ends the program. */
+ * "alloc N" -> "ok"; "run" -> "<seconds> <sum of c>"; "fresh": the same into a new c (malloc'd
+ * and freed inside the timing, as an engine that hands back a new array pays); anything else ends
+ * the program. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include <stdint.h>
 #include <stdio.h>
@@ -44,12 +46,20 @@ int main(void) {
       fill(a, n, 2), fill(b, n, 3);
       memset(c, 0, n * 4);
       printf("ok\n");
-    } else if (strncmp(line, "run", 3) == 0) {
+    } else if (strncmp(line, "run", 3) == 0 || strncmp(line, "fresh", 5) == 0) {
+      int fresh = line[0] == 'f';
       double t = now();
-      w2(c, a, b, n);
+      float *out = fresh ? malloc(n * 4 + 4) : c;
+      if (!out) return 2;
+      w2(out, a, b, n);
       t = now() - t;
       double s = 0;
-      for (long i = 0; i < n; i++) s += c[i];
+      for (long i = 0; i < n; i++) s += out[i];
+      if (fresh) {
+        double t2 = now();
+        free(out);
+        t += now() - t2;
+      }
       printf("%.9e %.17g\n", t, s);
     } else {
       return 0;

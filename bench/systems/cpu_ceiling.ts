@@ -1,5 +1,7 @@
 // The CPU ceiling for W2: triad.c's loop built at bench time with the C compiler when there is one
 // (it times itself, so no process hop is counted), else a Float64Array copy loop scaled to 12 B/elem.
+// "fresh": the same loop writing a new malloc'd array each call (freed inside the timing), what an
+// engine pays that hands its reader a new result, as PyTorch and gradwise do.
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,11 +44,12 @@ function server(exe: string): { ask(line: string): Promise<string>; proc: ChildP
   };
 }
 
-export async function cpuCeiling(): Promise<SystemImpl> {
+export async function cpuCeiling(kind: "reuse" | "fresh" = "reuse"): Promise<SystemImpl> {
   const dir = mkdtempSync(join(tmpdir(), "gradwise-bench-"));
   const built = build(dir);
   if (!built) {
     rmSync(dir, { recursive: true, force: true });
+    if (kind === "fresh") throw new Error("needs a C compiler (cc, gcc or clang): none built triad.c");
     return { info: { method: "Float64Array copy loop, timed at 16 B/elem, scaled to 12" }, cells: { W2: copyCell } };
   }
   const c = server(built.exe);
@@ -54,14 +57,14 @@ export async function cpuCeiling(): Promise<SystemImpl> {
     const r = await c.ask(`alloc ${n}`);
     if (r !== "ok") throw new Error(`triad alloc ${n}: ${r}`);
     const selfTimed = async (): Promise<[number, number]> => {
-      const [t, s] = (await c.ask("run")).split(" ").map(Number);
+      const [t, s] = (await c.ask(kind === "fresh" ? "fresh" : "run")).split(" ").map(Number);
       if (t === undefined || s === undefined || Number.isNaN(t)) throw new Error("triad: bad reply");
       return [t, s];
     };
     return { selfTimed, run: async () => (await selfTimed())[1] };
   };
   return {
-    info: { method: "C loop c=a*b+2 (float32, 1 thread)", compiler: built.cc },
+    info: { method: `C loop c=a*b+2 (float32, 1 thread${kind === "fresh" ? ", c malloc'd and freed per call" : ""})`, compiler: built.cc },
     cells: { W2: cell },
     close: async () => {
       c.proc.stdin.end("quit\n");
