@@ -29,6 +29,20 @@ export const errors = {
     ),
   leafInplace: () =>
     new Error("a leaf Variable that requires grad is being used in an in-place operation."),
+  leafViewInplace: () =>
+    new Error("a view of a leaf Variable that requires grad is being used in an in-place operation."),
+  viewNoGrad: (indirect: boolean) =>
+    new Error(
+      `A view was created in no_grad mode and ${indirect ? "its base or another view of its base has been" : "is being"} modified inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).`,
+    ),
+  detachView: () =>
+    new Error(
+      "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence detach_() cannot be called on these gradients. To fix this error, please refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.",
+    ),
+  memOverlap: () =>
+    new Error(
+      "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation.",
+    ),
   versionMismatch: (shape: Shape, producer: string | null, version: number, expected: number) =>
     new Error(
       `one of the variables needed for gradient computation has been modified by an inplace operation: ${torchShape(shape)}${producer ? `, which is output 0 of ${producer},` : ""} is at version ${version}; expected version ${expected} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).`,

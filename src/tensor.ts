@@ -1,7 +1,8 @@
 // Tensor: shape, dtype, device, requiresGrad, grad and gradFn over a backend buffer; every math
 // method goes through ops/ (apply for the op table, rules for reductions and shapes).
 import { runBackward } from "./autograd/engine.js";
-import { AccumulateGrad, type Node } from "./autograd/node.js";
+import { AccumulateGrad, type Node, shortName } from "./autograd/node.js";
+import { type ViewOf, viewGradFn, viewOf } from "./autograd/views.js";
 import type { Buf } from "./backend/backend.js";
 import { type Device, type DeviceLike, resolveDevice } from "./device.js";
 import { errors, warnNonLeafGrad } from "./errors.js";
@@ -23,7 +24,8 @@ export class Tensor {
   readonly shape: number[];
   readonly dtype: DType;
   private leafRequiresGrad = false;
-  private _gradFn: Node | null = null;
+  /** @internal As set (a view's may be stale: read gradFn). */ _gradFn: Node | null = null;
+  /** @internal Set on views (autograd/views.ts). */ _viewOf: ViewOf | null = null;
   private _grad: Tensor | null = null;
   /** Whether .grad was handed out (read or assigned by the user): else replacing it frees it. */
   private gradOut = false;
@@ -51,14 +53,20 @@ export class Tensor {
   static _fromStorage(s: Storage, shape: readonly number[], dtype: DType = "float32"): Tensor {
     return new Tensor(s, shape, s.dev, dtype);
   }
-  /** @internal A tensor sharing this one's storage and version counter. */
-  _view(shape: readonly number[]): Tensor {
+  /** @internal A tensor sharing this one's storage and version counter; `view`: autograd's view. */
+  _view(shape: readonly number[], view = false): Tensor {
     if (this.disposed) throw errors.disposed();
-    return new Tensor(this._storage, shape, this._dev, this.dtype);
+    const t = new Tensor(this._storage, shape, this._dev, this.dtype);
+    return view && (t._viewOf = viewOf(this)), t;
   }
   get _buf(): Buf { return this._storage.buf; }
   get _version(): number { return this._storage.version; }
-  /** @internal */ _setGradFn(n: Node): void { this._gradFn = n; }
+  /** @internal Sets grad_fn; `move`: a retainGrad() mark follows (an in-place op rebasing it). */
+  _setGradFn(n: Node, move = true): void {
+    if (move && this._gradFn && this.retains) (this._gradFn.retained = null), (n.retained = new WeakRef(this));
+    this._gradFn = n;
+  }
+  private get fn(): Node | null { return this._viewOf ? viewGradFn(this, this._viewOf) : this._gradFn; }
 
   /**
    * Releases this tensor's memory now rather than when it is garbage collected (views and saved
@@ -77,9 +85,9 @@ export class Tensor {
   get device(): Device["type"] { return this._dev.type; }
   get ndim(): number { return this.shape.length; }
   get numel(): number { return this.shape.reduce((a, b) => a * b, 1); }
-  get isLeaf(): boolean { return this._gradFn === null; }
-  get gradFn(): Node | null { return this._gradFn; }
-  get requiresGrad(): boolean { return this.leafRequiresGrad || this._gradFn !== null; }
+  get isLeaf(): boolean { return this.fn === null; }
+  get gradFn(): Node | null { return this.fn; }
+  get requiresGrad(): boolean { return this.leafRequiresGrad || this.fn !== null; }
   set requiresGrad(v: boolean) { this.requiresGrad_(v); }
 
   /** The accumulated gradient of a leaf (or of a tensor that called retainGrad()). */
@@ -121,14 +129,15 @@ export class Tensor {
   /** Keeps .grad on a non-leaf during backward. @example y.retainGrad() */
   retainGrad(): void {
     if (this.isLeaf) return;
-    if (!this.retains && this._gradFn) this._gradFn.retained = new WeakRef(this);
+    if (!this.retains) (this.fn as Node).retained = new WeakRef(this); // not a leaf: it has one
     this.retains = true;
   }
   get retainsGrad(): boolean { return this.retains; }
   /** A tensor sharing storage with no history. @example const d = y.detach() */
   detach(): Tensor { return this._view(this.shape); }
-  /** Detaches in place. */
+  /** Detaches in place (not a view: PyTorch refuses). */
   detach_(): this {
+    if (this._viewOf) throw errors.detachView();
     this._gradFn = null;
     this.leafRequiresGrad = false;
     return this;
@@ -156,7 +165,8 @@ export class Tensor {
   }
   /** @internal The graph edge for this tensor as an input: its grad_fn, or its leaf accumulator. */
   _edge(): Node | null {
-    if (this._gradFn) return this._gradFn;
+    const fn = this.fn;
+    if (fn) return fn;
     if (!this.leafRequiresGrad) return null;
     return (this.acc ??= new AccumulateGrad(this));
   }
@@ -164,7 +174,8 @@ export class Tensor {
   _accumulateGrad(g: Tensor, shared: boolean): void {
     const old = this._grad;
     if (old === null) this._setGrad(shared || g._storage.handles > 1 ? g.clone() : g, false);
-    else if (old._dev !== g._dev || !sameShape(old.shape, g.shape)) this._setGrad(old.add(g), false);
+    // A non-leaf's retained grad out of place, as PyTorch's retain_grad hook: a held one stays.
+    else if (old._dev !== g._dev || !sameShape(old.shape, g.shape) || !this.isLeaf) this._setGrad(old.add(g), false);
     else applyInplace("add", [old, g]);
   }
   /** @internal Sums a broadcast gradient back to `shape`. */
@@ -213,7 +224,8 @@ export class Tensor {
   [inspect](): string { return this.toString(); }
   private repr(d: Float32Array): string {
     const sfx: string[] = [];
-    if (this._gradFn) sfx.push(`grad_fn=<${this._gradFn.name}>`);
+    const fn = this.fn;
+    if (fn) sfx.push(`grad_fn=<${shortName(fn.name)}>`);
     else if (this.requiresGrad) sfx.push("requires_grad=True");
     return formatTensor(d, this.shape, sfx, this.dtype);
   }

@@ -41,8 +41,11 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // kernels alone, a .grad replaced unread, a scope's returned result computed; ~35 lines: SGD loops
 // that never await kept a copy of each parameter per step, test/sync_memory.test.ts); 5580 from
 // then: a GradwiseMemoryWarning when GPU memory doubles with no await (~15 lines, same test file);
-// 5585 from then: saved handles marked, so that only saved recipes get backward's own buffers.
-const BUDGET = 5585;
+// 5585 from then: saved handles marked, so that only saved recipes get backward's own buffers;
+// 5695 from then: views and in-place ops as PyTorch's autograd has them (autograd/views.ts: CopySlices,
+// AsStridedBackward0, the view errors; aliased operands saved before the write; ~110 lines: in-place
+// ops through views and on tensors read by themselves gave silently wrong gradients, test/views.test.ts).
+const BUDGET = 5695;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

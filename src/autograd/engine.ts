@@ -39,8 +39,8 @@ export function runBackward(root: Node, seed: Tensor, retainGraph: boolean): voi
       pending.set(node, undefined);
       const keep = node.retained?.deref();
       if (keep) keep._accumulateGrad(g, true);
-      if (node instanceof AccumulateGrad) {
-        node.variable._accumulateGrad(g, shared.has(g));
+      if (node instanceof AccumulateGrad) { // skipped for a leaf that stopped requiring grad, as PyTorch
+        if (node.variable.requiresGrad) node.variable._accumulateGrad(g, shared.has(g));
         continue;
       }
       const grads = ownInputs(node, g);

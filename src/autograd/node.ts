@@ -6,26 +6,30 @@ import type { Tensor } from "../tensor.js";
 /**
  * A tensor saved for backward: a handle of its own on the values, so disposing the tensor (or its
  * scope ending) leaves them to backward, which releases them. Unpacking checks it was neither
- * freed nor modified in place.
+ * freed nor modified in place; the error names, as PyTorch's does, the saving node for its own
+ * output, else the tensor's grad_fn at that moment.
  */
 export class SavedTensor {
   private t: Tensor | null;
+  private input: Tensor | null;
   private readonly version: number;
-  constructor(t: Tensor, private readonly producer: string | null) {
+  /** `output`: the saving node's name when t is its output; `version`: the one expected. */
+  constructor(t: Tensor, private readonly output: string | null, version = t._version) {
+    this.input = output === null ? t : null;
     this.t = t.detach();
     this.t._kept = this.t._saved = true;
-    this.version = t._version;
+    this.version = version;
   }
   unpack(): Tensor {
     const t = this.t;
     if (!t) throw errors.backwardTwice();
     if (t._version !== this.version)
-      throw errors.versionMismatch(t.shape, this.producer, t._version, this.version);
+      throw errors.versionMismatch(t.shape, this.output ?? this.input?.gradFn?.name ?? null, t._version, this.version);
     return t;
   }
   release(): void {
     this.t?.dispose();
-    this.t = null;
+    this.t = this.input = null;
   }
 }
 
@@ -42,6 +46,8 @@ export class SavedScalar {
 }
 
 export type Saved = SavedTensor | SavedScalar;
+/** The class name PyTorch prints: CopySlices for torch::autograd::CopySlices. */
+export const shortName = (name: string): string => name.replace("torch::autograd::", "");
 export type Edge = Node | null;
 export type BackwardFn = (g: Tensor, saved: Tensor[]) => (Tensor | null)[];
 
@@ -75,7 +81,7 @@ export class Node {
     for (const s of this.saved) s.release();
   }
   toString(): string {
-    return `<${this.name} object>`;
+    return `<${shortName(this.name)} object>`;
   }
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();

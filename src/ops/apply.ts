@@ -2,6 +2,7 @@
 // Node whose backward runs one gradient kernel per input that needs it. Also the in-place variant.
 import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type Edge, Node, type Saved, SavedScalar, SavedTensor } from "../autograd/node.js";
+import { checkViewInplace, rebaseView } from "../autograd/views.js";
 import { errors } from "../errors.js";
 import { broadcastShapes, sameShape } from "../shape.js";
 import { Tensor } from "../tensor.js";
@@ -66,13 +67,19 @@ function forward(name: OpName, ops: readonly Operand[], at?: readonly number[]) 
   return { spec, dev, shape, variant: variant as Variant, storage };
 }
 
-/** Records the Node of op `name` for `out`; `savedSelf` replaces ops[0] where it was overwritten. */
-function record(name: OpName, ops: readonly Operand[], out: Tensor, variant: Variant, savedSelf?: Tensor) {
+/**
+ * Records the Node of op `name` for `out` and returns it. In place: `savedSelf` replaces ops[0]
+ * (overwritten), and operands sharing its storage are saved at version `before`, as PyTorch saved
+ * them before the write (backward then raises, as PyTorch's does, if it needs them).
+ */
+function record(
+  name: OpName, ops: readonly Operand[], out: Tensor, variant: Variant, savedSelf?: Tensor, before?: number,
+): Node | null {
   const spec = OPS[name];
   const fnName = gradFnName(spec, variant);
-  if (!fnName || !isGradEnabled()) return;
+  if (!fnName || !isGradEnabled()) return null;
   const next: Edge[] = ops.map((o) => (o instanceof Tensor ? o._edge() : null));
-  if (next.every((e) => e === null)) return;
+  if (next.every((e) => e === null)) return null;
   const need = saves(spec, next.reduce((m, e, i) => (e ? m | (1 << i) : m), 0));
   const savedLeaves: Leaf[] = [];
   const saved: Saved[] = [];
@@ -85,7 +92,7 @@ function record(name: OpName, ops: readonly Operand[], out: Tensor, variant: Var
     } else if (need.has(l)) {
       savedLeaves.push(l);
       const t = i === 0 && savedSelf ? savedSelf : o;
-      saved.push(new SavedTensor(t, t === out ? fnName : t.gradFn?.name ?? null));
+      saved.push(new SavedTensor(t, null, t._storage === out._storage && savedSelf ? before : t._version));
     }
   });
   if (need.has("out")) {
@@ -107,6 +114,7 @@ function record(name: OpName, ops: readonly Operand[], out: Tensor, variant: Var
       return Tensor._fromStorage(compose(shape, g._dev, (b) => bind(b, d, ls, vs)), shape);
     }));
   out._setGradFn(node);
+  return node;
 }
 
 /** Out-of-place op. @example apply("mul", [x, 2]) */
@@ -126,15 +134,20 @@ export function applyAt(name: OpName, ops: readonly Operand[], shape: readonly n
 /** In-place op on ops[0]: its storage takes the result (views see it), its version is bumped,
  * and under grad mode its history is rebased onto the op, which saves the overwritten values. */
 export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
-  const self = ops[0] as Tensor;
+  const self = ops[0] as Tensor, view = self._viewOf;
+  if (view) checkViewInplace(self, view, ops.some((o, i) => i > 0 && o instanceof Tensor && o.requiresGrad));
   if (isGradEnabled() && self.isLeaf && self.requiresGrad) throw errors.leafInplace();
   if (ops[1] !== undefined) checkOperand(`${name}_`, ops[1], 1);
+  // Another layout of the same memory (a view of another shape) overlaps it partially: PyTorch refuses.
+  if (ops.some((o) => o instanceof Tensor && o._storage === self._storage && !sameShape(o.shape, self.shape)))
+    throw errors.memOverlap();
   const { variant, storage, shape } = forward(name, ops);
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
-  const old = Tensor._fromStorage(self._storage.snapshot(), self.shape, self.dtype);
+  const old = Tensor._fromStorage(self._storage.snapshot(), self.shape, self.dtype), before = self._version;
   void storage.buf; // a sync point, as writeInto
   self._storage.assign(storage);
-  record(name, ops, self, variant, old);
+  const node = record(name, ops, self, variant, old, before);
+  if (node && view) rebaseView(self, view, node);
   old.dispose(); // a saved copy has a handle of its own
   return self;
 }

@@ -18,7 +18,7 @@ function record(out: Tensor, name: string, inputs: Tensor[], saved: Tensor[], fn
   if (!isGradEnabled()) return out;
   const next = inputs.map((t) => t._edge());
   if (next.every((e) => e === null)) return out;
-  const sv = saved.map((t) => new SavedTensor(t, t.gradFn?.name ?? null));
+  const sv = saved.map((t) => new SavedTensor(t, t === out ? name : null));
   out._setGradFn(new Node(name, next, inputs.map((t) => t.shape), sv, fn));
   return out;
 }
@@ -148,17 +148,17 @@ function inferShape(fn: string, shape: number[], numel: number): number[] {
 }
 
 export function reshape(t: Tensor, shape: number[], name: string): Tensor {
-  const out = t._view(inferShape(name === "ViewBackward0" ? "view" : "reshape", shape, t.numel));
+  const out = t._view(inferShape(name === "ViewBackward0" ? "view" : "reshape", shape, t.numel), true);
   return record(out, name, [t], [], (g) => [g.reshape(t.shape)]);
 }
 
 export function squeeze(t: Tensor, dim?: number): Tensor {
   if (dim === undefined) {
-    const out = t._view(t.shape.filter((d) => d !== 1));
+    const out = t._view(t.shape.filter((d) => d !== 1), true);
     return record(out, "SqueezeBackward0", [t], [], (g) => [g.reshape(t.shape)]);
   }
   const a = normDim("squeeze", dim, t.ndim);
-  const out = t._view(t.shape.filter((d, i) => i !== a || d !== 1));
+  const out = t._view(t.shape.filter((d, i) => i !== a || d !== 1), true);
   return record(out, "SqueezeBackward1", [t], [], (g) => [g.reshape(t.shape)]);
 }
 
@@ -166,7 +166,7 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
   const a = normDim("unsqueeze", dim, t.ndim + 1);
   const shape = [...t.shape];
   shape.splice(a, 0, 1);
-  return record(t._view(shape), "UnsqueezeBackward0", [t], [], (g) => [g.reshape(t.shape)]);
+  return record(t._view(shape, true), "UnsqueezeBackward0", [t], [], (g) => [g.reshape(t.shape)]);
 }
 
 export function expand(t: Tensor, sizes: number[]): Tensor {

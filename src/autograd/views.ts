@@ -1,0 +1,63 @@
+// Views and in-place ops as PyTorch's autograd has them. A view (view, reshape, squeeze, unsqueeze;
+// not detach) shares its base's storage and version counter. An in-place op recorded on a view
+// rebases the base's history onto CopySlices; a view whose storage was written since its grad_fn
+// was set gets a new one, AsStridedBackward0 of its base, when it is next asked for. gradwise's
+// views always cover their whole base, so both only reshape gradients.
+import { errors } from "../errors.js";
+import type { Tensor } from "../tensor.js";
+import { isGradEnabled } from "./grad_mode.js";
+import { Node } from "./node.js";
+
+/** A view's link to its base (the root one: never itself a view). */
+export interface ViewOf {
+  readonly base: Tensor;
+  /** Made under noGrad: PyTorch forbids recording an in-place op through it. */
+  readonly noGrad: boolean;
+  /** The storage version its grad_fn describes. */
+  version: number;
+}
+
+/** The link for a new view of `t`. */
+export const viewOf = (t: Tensor): ViewOf =>
+  ({ base: t._viewOf?.base ?? t, noGrad: !isGradEnabled(), version: t._version });
+
+const asStrided = (base: Tensor): Node =>
+  new Node("AsStridedBackward0", [base._edge()], [base.shape], [], (g) => [g.reshape(base.shape)]);
+
+/** A view's grad_fn, renewed first when its storage was written since it was set. */
+export function viewGradFn(t: Tensor, v: ViewOf): Node | null {
+  if (t._version === v.version || (!t._gradFn && !v.base.requiresGrad)) return t._gradFn;
+  if (v.noGrad) throw errors.viewNoGrad(true);
+  v.version = t._version;
+  t._setGradFn(asStrided(v.base));
+  return t._gradFn;
+}
+
+/** PyTorch's checks before an in-place op on view `t`; `others`: another operand requires grad. */
+export function checkViewInplace(t: Tensor, v: ViewOf, others: boolean): void {
+  if (!isGradEnabled()) return;
+  if (v.base.isLeaf && v.base.requiresGrad) throw errors.leafViewInplace();
+  if (v.noGrad && (others || v.base.requiresGrad)) throw errors.viewNoGrad(false);
+}
+
+/** In-place op `op` on the whole of a base, seen through a view of `shape`: PyTorch's CopySlices. */
+class CopySlices extends Node {
+  constructor(base: Tensor, private readonly op: Node, shape: readonly number[]) {
+    super("torch::autograd::CopySlices", [base._edge(), ...op.next.slice(1)], [base.shape, ...op.inputShapes.slice(1)], [],
+      (g) => {
+        const [self, ...rest] = op.apply(g.reshape(shape));
+        return [self ? self.reshape(base.shape) : null, ...rest];
+      });
+  }
+  override release(): void {
+    this.op.release();
+  }
+}
+
+/** After in-place op `op` was recorded on view `t`: the base's history runs through it. */
+export function rebaseView(t: Tensor, v: ViewOf, op: Node): void {
+  // PyTorch 1.13 leaves a base's retain_grad() on its old grad_fn here (it moves the view's).
+  v.base._setGradFn(new CopySlices(v.base, op, t.shape), false);
+  v.version = t._version;
+  t._setGradFn(asStrided(v.base));
+}

@@ -1,0 +1,119 @@
+// In-place ops meeting views, aliases, saved tensors and retainGrad, on every device: the same
+// scenarios as test/fixtures/gen_views.py, by name, against PyTorch's grads, grad_fn names, flags,
+// reprs and errors (views.json).
+import { describe, expect, test } from "vitest";
+import { type Device, type Node, type Tensor, noGrad, ones, tensor } from "../src/index.js";
+import { availableDevices, loadFixture } from "./setup.js";
+
+type Out = Record<string, unknown>;
+const fixture = loadFixture<Record<string, { result?: Out; error?: string }>>("views.json");
+const devices = await availableDevices();
+
+const name = (t: Tensor | null): string | null => t?.gradFn?.name ?? null;
+const val = (t: Tensor | null) => t?.tolist() ?? null;
+const nexts = (fn: Node | null): (string | null)[] => fn?.nextFunctions.map(([n]) => n?.name ?? null) ?? [];
+
+function scenarios(device: Device): Record<string, () => Out | undefined> {
+  const P = (d: number[]) => tensor(d, { device, requiresGrad: true });
+  const x4 = () => P([1, 2, 3, 4]);
+  return {
+    self_mul: () => { const x = P([1, 2, 3]); const y = x.mul(2); y.mul_(y); y.sum().backward(); return undefined; },
+    self_div: () => { const x = P([1, 2, 3]); const y = x.mul(2); y.div_(y); y.sum().backward(); return undefined; },
+    self_add: () => { const x = P([1, 2, 3]); const y = x.mul(2); y.add_(y); y.sum().backward(); return { "x.grad": val(x.grad) }; },
+    alias_same_shape: () => { const x = P([1, 2, 3]); const y = x.mul(2); y.mul_(y.view(3)); y.sum().backward(); return undefined; },
+    alias_partial: () => { const y = P([1, 2, 3]).mul(2); y.mul_(y.view(1, 3)); return undefined; },
+    view_inplace: () => {
+      const x = x4(); const a = x.mul(2); const v = a.view(2, 2); const r = v.mul_(3);
+      const out: Out = { a: name(a), v: name(v), same: r === v, "a.next": nexts(a.gradFn), "v.next": nexts(v.gradFn) };
+      out.repr = [a.toString(), v.toString()];
+      a.sum().backward();
+      return { ...out, "x.grad": val(x.grad) };
+    },
+    view_inplace_backward_view: () => { const x = x4(); const v = x.mul(2).view(2, 2); v.mul_(3); v.sum().backward(); return { "x.grad": val(x.grad) }; },
+    base_inplace: () => {
+      const x = x4(); const a = x.mul(2); const b = a.view(2, 2); a.mul_(3); const n = name(b); b.sum().backward();
+      return { b: n, a: name(a), "x.grad": val(x.grad) };
+    },
+    nograd_base_inplace: () => {
+      const x = x4(); const v = x.view(2, 2); noGrad(() => x.add_(1));
+      return { v: name(v), "v.next": nexts(v.gradFn), x: val(x) };
+    },
+    nograd_view_inplace: () => { const a = x4().mul(2); const v = noGrad(() => a.view(2, 2)); v.mul_(2); return undefined; },
+    nograd_view_indirect: () => { const a = x4().mul(2); const v = noGrad(() => a.view(2, 2)); a.mul_(2); return { v: name(v) }; },
+    nograd_view_nograd_inplace: () => {
+      const a = x4().mul(2); const v = noGrad(() => a.view(2, 2)); noGrad(() => a.mul_(2)); return { v: name(v) };
+    },
+    plain_base_gets_history: () => {
+      const w = P([2]); const a = ones([4], { device }); const v = a.view(2, 2); v.mul_(w);
+      const out: Out = { "a.requires_grad": a.requiresGrad, a: name(a), v: name(v), "a.is_leaf": a.isLeaf };
+      a.sum().backward();
+      return { ...out, "w.grad": val(w.grad) };
+    },
+    no_grad_anywhere: () => {
+      const a = ones([4], { device }); const v = a.view(2, 2); v.mul_(3);
+      return { a: val(a), v: name(v), "a.fn": name(a), "a.requires_grad": a.requiresGrad };
+    },
+    leaf_view_nograd_inplace: () => {
+      const x = x4(); const v = x.view(2, 2); noGrad(() => v.mul_(2)); return { x: val(x), v: name(v), "x.is_leaf": x.isLeaf };
+    },
+    leaf_view_inplace: () => { x4().view(2, 2).add_(1); return undefined; },
+    view_chain: () => {
+      const x = x4(); const a = x.mul(2); const v = a.view(2, 2); const u = v.unsqueeze(0); u.mul_(3);
+      const out: Out = { a: name(a), v: name(v), u: name(u) };
+      v.sum().backward();
+      return { ...out, "x.grad": val(x.grad) };
+    },
+    view_self_mul: () => { const a = x4().mul(2); const v = a.view(2, 2); v.mul_(v); a.sum().backward(); return undefined; },
+    base_partial_overlap: () => { const a = x4().mul(2); a.mul_(a.view(2, 2)); return undefined; },
+    detached_view_inplace: () => { const a = x4().mul(2); a.detach().view(2, 2).mul_(3); return { a: val(a), "a.fn": name(a) }; },
+    view_inplace_twice: () => {
+      const x = x4(); const a = x.mul(2); const v = a.view(2, 2); v.mul_(3); v.mul_(2); a.sum().backward();
+      return { "x.grad": val(x.grad), "a.next": nexts(a.gradFn) };
+    },
+    view_of_view: () => {
+      const x = x4(); const a = x.mul(2); const v = a.view(2, 2); const w = v.view(4); w.add_(P([1, 1, 1, 1]));
+      const out: Out = { v: name(v), a: name(a), w: name(w), "a.next": nexts(a.gradFn) };
+      a.mul(v.view(4)).sum().backward();
+      return { ...out, "x.grad": val(x.grad) };
+    },
+    saved_view_then_base_inplace: () => {
+      const a = x4().mul(2); const v = a.view(2, 2); const z = v.mul(v); a.mul_(3); z.sum().backward(); return undefined;
+    },
+    retain_then_inplace: () => {
+      const y = P([1, 2, 3]).mul(2); y.retainGrad(); y.mul_(2); y.mul(y).sum().backward();
+      return { "y.grad": val(y.grad), retains: y.retainsGrad };
+    },
+    retain_accumulates_out_of_place: () => {
+      const y = P([1, 2, 3]).mul(2); y.retainGrad(); const z = y.mul(y).sum();
+      z.backward(null, { retainGraph: true }); const g1 = y.grad; z.backward();
+      return { g1: val(g1), "y.grad": val(y.grad), same: g1 === y.grad };
+    },
+    retain_base_then_view_inplace: () => {
+      const a = x4().mul(2); a.retainGrad(); a.view(2, 2).mul_(3); a.sum().backward(); return { "a.grad": val(a.grad) };
+    },
+    retain_view_then_view_inplace: () => {
+      const v = x4().mul(2).view(2, 2); v.retainGrad(); v.mul_(3); v.mul(1).sum().backward(); return { "v.grad": val(v.grad) };
+    },
+    requires_grad_off_after_graph: () => {
+      const x = P([1, 2, 3]); const y = x.mul(x).sum(); x.requiresGrad_(false); y.backward(); return { "x.grad": val(x.grad) };
+    },
+    version_error_names_current_fn: () => {
+      const y = P([1, 2, 3]).mul(2); const z = y.mul(y); y.add_(1); z.sum().backward(); return undefined;
+    },
+    detach_view_in_place: () => { x4().mul(2).view(2, 2).detach_(); return undefined; },
+    version_error_saved_output: () => {
+      const m = P([1, 5, 3]).mul(1).max(); noGrad(() => m.add_(1)); m.backward(); return undefined;
+    },
+  };
+}
+
+describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, device) => {
+  const runs = scenarios(device);
+  test("every fixture scenario has a gradwise twin", () => expect(Object.keys(runs).sort()).toEqual(Object.keys(fixture).sort()));
+  test.each(Object.keys(fixture))("%s", (key) => {
+    const want = fixture[key] as { result?: Out; error?: string };
+    const run = runs[key] as () => Out | undefined;
+    if (want.error !== undefined) expect(run).toThrow(want.error);
+    else expect(run() ?? {}).toEqual(want.result);
+  });
+});
