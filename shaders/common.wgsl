@@ -30,13 +30,22 @@ fn gw_div(a: f32, b: f32) -> f32 {
   if (a == 0.0 || gw_isnan(a)) { return gw_nan(); }
   return select(gw_inf(), -gw_inf(), gw_signbit(a) != gw_signbit(b));
 }
+// 2^e where the result is subnormal (e < -126): builtin exp2 flushes it to 0 (lavapipe), so the
+// result is taken at e + 64 and scaled by 2^-64 in a multiplication, which keeps subnormals.
+fn gw_exp2(e: f32) -> f32 { return select(exp2(e), exp2(e + 64.0) * 5.421011e-20, e < -126.0); }
+fn gw_exp(a: f32) -> f32 { return select(exp(a), gw_exp2(a * 1.442695), a < -87.0); }
+// log2 with a subnormal a scaled by 2^23 first (as gw_log).
+fn gw_log2(m: f32) -> f32 {
+  let d = m < 1.1754944e-38;
+  return log2(select(m, m * 8388608.0, d)) - select(0.0, 23.0, d);
+}
 // exp(a) - 1 cancels near 0: a Taylor series to a^9/9! keeps |a| < 0.5 within 1e-8 relative.
 fn gw_expm1(a: f32) -> f32 {
   let e = select(exp(a) - 1.0, gw_inf(), a > 88.72284);
   if (!(abs(a) < 0.5)) { return select(e, a, gw_isnan(a)); }
   var t = a; var s = a;
   for (var k = 2.0; k < 10.0; k += 1.0) { t *= a / k; s += t; }
-  return s;
+  return select(s, a, a == 0.0); // -0 stays -0
 }
 // log1p(a) = 2 atanh(s) with s = a / (2 + a): a short odd series for |a| < 0.25.
 fn gw_log1p(a: f32) -> f32 {
@@ -53,8 +62,9 @@ fn gw_tanh(a: f32) -> f32 {
 fn gw_pow(a: f32, b: f32) -> f32 {
   if (a == 1.0 || b == 0.0) { return 1.0; }
   if (gw_isnan(a) || gw_isnan(b)) { return gw_nan(); }
+  if (b == 1.0) { return a; }
   let m = abs(a);
-  var r = select(exp2(b * log2(m)), a * a, b == 2.0);
+  var r = select(gw_exp2(b * gw_log2(m)), a * a, b == 2.0);
   if (m == 0.0 || gw_isinf(m)) { r = select(0.0, gw_inf(), (m == 0.0) != (b > 0.0)); }
   if (gw_isinf(b)) { return select(select(0.0, gw_inf(), (m > 1.0) == (b > 0.0)), 1.0, m == 1.0); }
   if (!gw_signbit(a)) { return r; }

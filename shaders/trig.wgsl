@@ -43,7 +43,7 @@ fn gw_cosp(r: f32) -> f32 {
   return 1.0 + s * (-0.5 + s * (0.041666668 + s * t));
 }
 fn gw_sin(a: f32) -> f32 {
-  if (!(abs(a) > 0.7853982)) { return select(gw_sinp(a), gw_nan(), gw_isnan(a)); }
+  if (!(abs(a) > 0.7853982)) { return select(gw_sinp(a), a, gw_isnan(a) || a == 0.0); } // -0 stays -0
   if (gw_isinf(a)) { return gw_nan(); }
   let t = gw_reduce(abs(a));
   // Quadrants 0..3 give sin, cos, -sin, -cos of the remainder; sin is odd.

@@ -21,7 +21,8 @@ export const mul = binary("mul");
 /** torch.div(a, b). @example div(x, 2) */
 export const div = binary("div");
 /** torch.pow(a, b); a may be a number. @example pow(2, x) */
-export const pow = binary("pow");
+export const pow = (a: Operand, b: Operand): Tensor =>
+  a instanceof Tensor && typeof b === "number" ? a.pow(b) : binary("pow")(a, b);
 /** torch.rsub(a, b) = b - a. @example rsub(x, 2) // 2 - x */
 export const rsub = binary("rsub");
 /** torch.maximum. @example maximum(x, y) */

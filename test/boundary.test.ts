@@ -44,8 +44,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 5585 from then: saved handles marked, so that only saved recipes get backward's own buffers;
 // 5695 from then: views and in-place ops as PyTorch's autograd has them (autograd/views.ts: CopySlices,
 // AsStridedBackward0, the view errors; aliased operands saved before the write; ~110 lines: in-place
-// ops through views and on tensors read by themselves gave silently wrong gradients, test/views.test.ts).
-const BUDGET = 5695;
+// ops through views and on tensors read by themselves gave silently wrong gradients, test/views.test.ts);
+// 5700 from then: x ** number as PyTorch's pow_tensor_scalar (sqrt for 0.5: -0 and -inf differed).
+const BUDGET = 5700;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

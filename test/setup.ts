@@ -16,20 +16,24 @@ export function loadFixture<T>(name: string): T {
   return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")) as T;
 }
 
-function close(a: number, b: number, rtol: number, atol: number): boolean {
+function close(a: number, b: number, rtol: number, atol: number, signedZero: boolean): boolean {
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
+  if (signedZero && b === 0) return Object.is(a, b);
   if (!Number.isFinite(a) || !Number.isFinite(b)) return a === b;
   return Math.abs(a - b) <= atol + rtol * Math.abs(b);
 }
 
+/** Tolerances of toBeAllClose; `signedZero`: an expected 0 must match in sign too. */
+export interface Tol { rtol?: number; atol?: number; signedZero?: boolean }
+
 expect.extend({
-  toBeAllClose(received: unknown, want: Fx, tol: { rtol?: number; atol?: number } = {}) {
-    const { rtol = 1e-4, atol = 1e-5 } = tol;
+  toBeAllClose(received: unknown, want: Fx, tol: Tol = {}) {
+    const { rtol = 1e-4, atol = 1e-5, signedZero = false } = tol;
     if (!(received instanceof Tensor)) return { pass: false, message: () => `expected a Tensor, got ${String(received)}` };
     const shapeOk = received.shape.join() === want.shape.join();
     const got = Array.from(received.dataSync());
     const exp = want.data.map(decode);
-    const bad = exp.findIndex((e, i) => !close(got[i] as number, e, rtol, atol));
+    const bad = exp.findIndex((e, i) => !close(got[i] as number, e, rtol, atol, signedZero));
     const pass = shapeOk && got.length === exp.length && bad < 0;
     return {
       pass,
@@ -44,7 +48,7 @@ expect.extend({
 declare module "vitest" {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- must match vitest's declaration
   interface Matchers<T = any> {
-    toBeAllClose(want: Fx, tol?: { rtol?: number; atol?: number }): T;
+    toBeAllClose(want: Fx, tol?: Tol): T;
   }
 }
 

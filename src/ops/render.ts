@@ -11,7 +11,7 @@ const T = (t: Target): 0 | 1 => (t === "wgsl" ? 0 : 1);
 
 const UNARY: Record<UnaryPrim, [wgsl: F1, js: F1]> = {
   neg: [(a) => `(-${a})`, (a) => `(-${a})`],
-  exp: [(a) => `exp(${a})`, (a) => `Math.exp(${a})`],
+  exp: [(a) => `gw_exp(${a})`, (a) => `Math.exp(${a})`],
   log: [(a) => `gw_log(${a})`, (a) => `Math.log(${a})`],
   sqrt: [(a) => `gw_sqrt(${a})`, (a) => `Math.sqrt(${a})`],
   abs: [(a) => `abs(${a})`, (a) => `Math.abs(${a})`],

@@ -27,6 +27,9 @@ const one = lit(1);
 // the base is 0 and the exponent non-negative (PyTorch's pow_backward_self / _exponent).
 const powDx = select(y.eq(0), 0, g.mul(y.mul(x.pow(y.sub(1)))));
 const powDy = select(x.eq(0).and(y.ge(0)), 0, g.mul(out.mul(x.log())));
+// x ** number: PyTorch's pow_tensor_scalar takes sqrt for 0.5 and 1/sqrt for -0.5 (sqrt(-0) = -0,
+// sqrt(-inf) = NaN, where C pow gives +0 and +inf); its gradient's x ** (y - 1) as well.
+const spow = (e: E): E => select(e.eq(0.5), x.sqrt(), select(e.eq(-0.5), one.div(x.sqrt()), x.pow(e)));
 
 export const OPS = {
   neg: unary("NegBackward0", x.neg(), g.neg()),
@@ -41,7 +44,7 @@ export const OPS = {
   // NOTE: `x < 0 ? 0 : x` keeps NaN as torch.relu does; the gradient is 0 where out <= 0.
   relu: unary("ReluBackward0", select(x.lt(0), 0, x), select(out.le(0), 0, g)),
   reciprocal: unary("ReciprocalBackward0", one.div(x), g.neg().mul(out.mul(out))),
-  square: unary("PowBackward0", x.mul(x), g.mul(2).mul(x)),
+  square: unary("PowBackward0", x.mul(x), g.mul(x.mul(2))), // PyTorch: grad * (2 * x)
   log1p: unary("Log1PBackward0", x.log1p(), g.div(x.add(1))),
   expm1: unary("Expm1Backward0", x.expm1(), g.mul(out.add(1))),
   // clamp(x, min=y, max=z) with number bounds (±Infinity when absent).
@@ -58,6 +61,7 @@ export const OPS = {
   mul: binary("MulBackward0", x.mul(y), g.mul(y), g.mul(x)),
   div: binary("DivBackward0", x.div(y), g.div(y), g.neg().mul(x.div(y).div(y))),
   pow: binary({ tt: "PowBackward1", ts: "PowBackward0", st: "PowBackward2" }, x.pow(y), powDx, powDy),
+  pows: { args: ["x", "y"], gradFn: "PowBackward0", fwd: spow(y), grads: { x: select(y.eq(0), 0, g.mul(y.mul(spow(y.sub(1))))) } },
   maximum: binary(
     "MaximumBackward0",
     x.maximum(y),
