@@ -14,9 +14,8 @@ fn gw_signbit(a: f32) -> bool { return (bitcast<u32>(a) >> 31u) == 1u; }
 fn gw_fresh(v: f32, w: u32) -> f32 { return bitcast<f32>(bitcast<u32>(v) | gw_u(w)); }
 fn gw_nanif(r: f32, a: f32, b: f32) -> f32 { return select(r, gw_nan(), gw_isnan(a)|gw_isnan(b)); }
 fn gw_sign(a: f32) -> f32 { return f32(a > 0.0) - f32(a < 0.0); }  // NaN gives 0, as JS_PRELUDE
-// Ties give a (maximum(-0, 0) = -0), as PyTorch's std::max/min.
-fn gw_maximum(a: f32, b: f32) -> f32 { return gw_nanif(select(a, b, a < b), a, b); }
-fn gw_minimum(a: f32, b: f32) -> f32 { return gw_nanif(select(a, b, b < a), a, b); }
+fn gw_maximum(a: f32, b: f32) -> f32 { return gw_nanif(select(b, a, a > b), a, b); }
+fn gw_minimum(a: f32, b: f32) -> f32 { return gw_nanif(select(b, a, a < b), a, b); }
 fn gw_sqrt(a: f32) -> f32 { return select(sqrt(a), gw_nan(), a < 0.0 || gw_isnan(a)); }
 // Builtin log/div leave 0, negatives and Inf undefined; IEEE answers are spelled out instead.
 // A subnormal a is scaled by 2^23 first: builtin log is inexact there (where it is not flushed).

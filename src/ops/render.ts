@@ -92,7 +92,7 @@ function renderCond(c: Cond, t: Target, env: Partial<Record<Leaf, string>>): str
 /** JS helpers the JS rows call; C semantics where Math differs (pow(1, NaN) = 1, pow(-1, ±inf) = 1). */
 export const JS_PRELUDE = `
 const gw_pow = (a, b) => (a === 1 || b === 0 ? 1 : (a === -1 && !Number.isFinite(b) && !Number.isNaN(b)) ? 1 : Math.pow(a, b));
-const gw_maximum = (a, b) => (a !== a || b !== b ? NaN : a < b ? b : a); // ties give a (-0 vs 0), as std::max
-const gw_minimum = (a, b) => (a !== a || b !== b ? NaN : b < a ? b : a);
+const gw_maximum = (a, b) => (a !== a || b !== b ? NaN : a > b ? a : b);
+const gw_minimum = (a, b) => (a !== a || b !== b ? NaN : a < b ? a : b);
 const gw_sign = (a) => (a > 0 ? 1 : a < 0 ? -1 : 0);
 `;

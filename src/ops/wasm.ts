@@ -43,9 +43,10 @@ class Body {
         return void c.push(...simd(UNARY[n.op] ?? unsupported()));
       }
       case "bin": {
-        if (n.op === "maximum" || n.op === "minimum") { // b where a < b (b < a), else a; NaN if either is
-          const a = this.keep(n.a), b = this.keep(n.b), [l, r] = n.op === "maximum" ? [a, b] : [b, a];
-          return void c.push(...get(b), ...get(a), ...get(l), ...get(r), ...F32X4_LT, ...SELECT,
+        if (n.op === "maximum" || n.op === "minimum") { // a > b ? a : b, then NaN if either is NaN
+          const a = this.keep(n.a), b = this.keep(n.b);
+          return void c.push(...get(a), ...get(b), ...get(a), ...get(b),
+            ...(n.op === "maximum" ? F32X4_GT : F32X4_LT), ...SELECT,
             ...get(a), ...get(a), ...F32X4_NE, ...OR, ...get(b), ...get(b), ...F32X4_NE, ...OR);
         }
         this.emit(n.a), this.emit(n.b);
