@@ -2,7 +2,7 @@
 // scenarios as test/fixtures/gen_views.py, by name, against PyTorch's grads, grad_fn names, flags,
 // reprs and errors (views.json).
 import { describe, expect, test } from "vitest";
-import { type Device, type Node, type Tensor, noGrad, ones, tensor } from "../src/index.js";
+import { type Device, type Node, type Tensor, noGrad, ones, tensor, zeros } from "../src/index.js";
 import { availableDevices, loadFixture } from "./setup.js";
 
 type Out = Record<string, unknown>;
@@ -101,6 +101,14 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
       const y = P([1, 2, 3]).mul(2); const z = y.mul(y); y.add_(1); z.sum().backward(); return undefined;
     },
     detach_view_in_place: () => { x4().mul(2).view(2, 2).detach_(); return undefined; },
+    fill_nograd_view: () => { const a = x4().mul(2); noGrad(() => a.view(2, 2)).fill_(0); return undefined; },
+    zero_leaf_view: () => { x4().view(2, 2).zero_(); return undefined; },
+    leaf_view_after_base_detach_: () => {
+      const w = P([2]); const a = x4().mul(2); const v = a.view(2, 2); a.detach_(); v.mul_(w); return undefined;
+    },
+    view_requires_grad_then_inplace: () => {
+      const v = zeros([4], { device }).view(2, 2); v.requiresGrad_(); v.mul_(2); return undefined;
+    },
     version_error_saved_output: () => {
       const m = P([1, 5, 3]).mul(1).max(); noGrad(() => m.add_(1)); m.backward(); return undefined;
     },
@@ -109,6 +117,11 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
 
 describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, device) => {
   const runs = scenarios(device);
+  test("copy_ from a tensor that requires grad refuses under grad mode (PyTorch records CopyBackwards)", () => {
+    const w = tensor([1, 2, 3], { device, requiresGrad: true }), a = zeros([3], { device });
+    expect(() => a.copy_(w)).toThrow("copy_ from one that requires grad, records no graph");
+    expect(noGrad(() => a.copy_(w)).tolist()).toEqual([1, 2, 3]);
+  });
   test("every fixture scenario has a gradwise twin", () => expect(Object.keys(runs).sort()).toEqual(Object.keys(fixture).sort()));
   test.each(Object.keys(fixture))("%s", (key) => {
     const want = fixture[key] as { result?: Out; error?: string };

@@ -33,11 +33,13 @@ export function viewGradFn(t: Tensor, v: ViewOf): Node | null {
   return t._gradFn;
 }
 
-/** PyTorch's checks before an in-place op on view `t`; `others`: another operand requires grad. */
+/** PyTorch's checks (check_inplace) before an in-place op on view `t`, which records a graph when
+ * the view or `others` (another operand) requires grad; a view requires grad when its base does. */
 export function checkViewInplace(t: Tensor, v: ViewOf, others: boolean): void {
   if (!isGradEnabled()) return;
-  if (v.base.isLeaf && v.base.requiresGrad) throw errors.leafViewInplace();
-  if (v.noGrad && (others || v.base.requiresGrad)) throw errors.viewNoGrad(false);
+  if (v.noGrad) { // made under noGrad: its grad_fn was never set
+    if (others || v.base.requiresGrad) throw errors.viewNoGrad(false);
+  } else if ((t.requiresGrad || v.base.requiresGrad) && v.base.isLeaf) throw errors.leafViewInplace();
 }
 
 /** In-place op `op` on the whole of a base, seen through a view of `shape`: PyTorch's CopySlices. */

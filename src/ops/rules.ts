@@ -2,6 +2,7 @@
 // reductions (sum, mean, max, min), shapes (reshape, expand, squeeze), copies and fills.
 import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type BackwardFn, Node, SavedTensor } from "../autograd/node.js";
+import { checkViewInplace } from "../autograd/views.js";
 import { type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
@@ -226,12 +227,13 @@ export function compare(op: OpName, t: Tensor, o?: Operand): Tensor {
   return b;
 }
 
-function checkInplace(t: Tensor): void {
-  if (!isGradEnabled() || !t.requiresGrad) return;
-  if (t.isLeaf) throw errors.leafInplace();
-  throw new Error(
-    "fill_/zero_/copy_ on a tensor that has a grad_fn is not supported by gradwise; use detach() or noGrad()",
-  );
+/** fill_/zero_/copy_ record no graph: under grad mode they refuse what PyTorch would record. */
+function checkInplace(t: Tensor, src?: Tensor): void {
+  if (t._viewOf) checkViewInplace(t, t._viewOf, src?.requiresGrad ?? false);
+  if (!isGradEnabled() || !(t.requiresGrad || src?.requiresGrad)) return;
+  if (t.isLeaf && t.requiresGrad) throw errors.leafInplace();
+  throw new Error("fill_/zero_/copy_ on a tensor that has a grad_fn, or copy_ from one that requires grad, " +
+    "records no graph in gradwise; use detach() or noGrad()");
 }
 
 export function fillInplace(t: Tensor, v: number): void {
@@ -242,7 +244,7 @@ export function fillInplace(t: Tensor, v: number): void {
 
 export function copyInplace(t: Tensor, src: Tensor): void {
   if (!(src instanceof Tensor)) throw errors.badArg("copy_", "src", "a Tensor", src);
-  checkInplace(t);
+  checkInplace(t, src);
   const s = src._dev === t._dev ? src : src.to(t._dev);
   copyTo(s, t.shape, t.dtype, t);
   if (s !== src) s.dispose();

@@ -27,9 +27,11 @@ const one = lit(1);
 // the base is 0 and the exponent non-negative (PyTorch's pow_backward_self / _exponent).
 const powDx = select(y.eq(0), 0, g.mul(y.mul(x.pow(y.sub(1)))));
 const powDy = select(x.eq(0).and(y.ge(0)), 0, g.mul(out.mul(x.log())));
-// x ** number: PyTorch's pow_tensor_scalar takes sqrt for 0.5 and 1/sqrt for -0.5 (sqrt(-0) = -0,
-// sqrt(-inf) = NaN, where C pow gives +0 and +inf); its gradient's x ** (y - 1) as well.
-const spow = (e: E): E => select(e.eq(0.5), x.sqrt(), select(e.eq(-0.5), one.div(x.sqrt()), x.pow(e)));
+// x ** number: PyTorch's pow_tensor_scalar takes sqrt for 0.5, 1/sqrt for -0.5, x*x*x for 3, 1/x for
+// -1, 1/(x*x) for -2 (sqrt(-0) = -0, sqrt(-inf) = NaN where C pow gives +0, +inf; cubes exact on
+// WebGPU, whose pow goes through exp2/log2); its gradient's x ** (y - 1) as well.
+const spow = (e: E): E => select(e.eq(0.5), x.sqrt(), select(e.eq(-0.5), one.div(x.sqrt()),
+  select(e.eq(3), x.mul(x).mul(x), select(e.eq(-1), one.div(x), select(e.eq(-2), one.div(x.mul(x)), x.pow(e))))));
 
 export const OPS = {
   neg: unary("NegBackward0", x.neg(), g.neg()),
@@ -47,11 +49,12 @@ export const OPS = {
   square: unary("PowBackward0", x.mul(x), g.mul(x.mul(2))), // PyTorch: grad * (2 * x)
   log1p: unary("Log1PBackward0", x.log1p(), g.div(x.add(1))),
   expm1: unary("Expm1Backward0", x.expm1(), g.mul(out.add(1))),
-  // clamp(x, min=y, max=z) with number bounds (±Infinity when absent).
+  // clamp(x, min=y, max=z) with number bounds (±Infinity when absent). maximum/minimum give their
+  // second operand on ties (PyTorch's vector loop), so x goes second: clamp(-0, 0) is -0, as PyTorch's.
   clamp: {
     args: ["x", "y", "z"],
     gradFn: "ClampBackward1",
-    fwd: x.maximum(y).minimum(z),
+    fwd: z.minimum(y.maximum(x)),
     grads: { x: select(x.ge(y).and(x.le(z)), g, 0) },
   },
   add: binary("AddBackward0", x.add(y), g, g),
