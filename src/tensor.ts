@@ -268,7 +268,7 @@ export class Tensor {
   sub_(o: Operand): this { applyInplace("sub", [this, o]); return this; }
   mul_(o: Operand): this { applyInplace("mul", [this, o]); return this; }
   div_(o: Operand): this { applyInplace("div", [this, o]); return this; }
-  zero_(): this { return this.fill_(0); }
+  zero_(): this { R.fillInplace(this); return this; }
   fill_(v: number): this { R.fillInplace(this, v); return this; }
   copy_(src: Tensor): this { R.copyInplace(this, src); return this; }
 

@@ -2,13 +2,12 @@
 // reductions (sum, mean, max, min), shapes (reshape, expand, squeeze), copies and fills.
 import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type BackwardFn, Node, SavedTensor } from "../autograd/node.js";
-import { checkViewInplace } from "../autograd/views.js";
 import { type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
-import { checkInts, normDim, sameShape, sumToAxes } from "../shape.js";
+import { broadcastShapes, checkInts, normDim, sameShape, sumToAxes } from "../shape.js";
 import { type Dims, Tensor } from "../tensor.js";
-import { apply, applyAt, copyTo, fill, type Operand } from "./apply.js";
+import { apply, applyAt, applyInplace, copyTo, fill, type Operand } from "./apply.js";
 import { type Storage, deferred, producerOf } from "./lazy.js";
 import type { OpName } from "./table.js";
 
@@ -227,26 +226,24 @@ export function compare(op: OpName, t: Tensor, o?: Operand): Tensor {
   return b;
 }
 
-/** fill_/zero_/copy_ record no graph: under grad mode they refuse what PyTorch would record. */
-function checkInplace(t: Tensor, src?: Tensor): void {
-  if (t._viewOf) checkViewInplace(t, t._viewOf, src?.requiresGrad ?? false);
-  if (!isGradEnabled() || !(t.requiresGrad || src?.requiresGrad)) return;
-  if (t.isLeaf && t.requiresGrad) throw errors.leafInplace();
-  throw new Error("fill_/zero_/copy_ on a tensor that has a grad_fn, or copy_ from one that requires grad, " +
-    "records no graph in gradwise; use detach() or noGrad()");
-}
+/** Whether an in-place write to `t` from `ops` records a graph (then it goes through applyInplace). */
+const records = (t: Tensor, ops: readonly Operand[]): boolean =>
+  isGradEnabled() && (t.requiresGrad || !!t._viewOf?.base.requiresGrad || ops.some((o) => o instanceof Tensor && o.requiresGrad));
 
-export function fillInplace(t: Tensor, v: number): void {
-  if (typeof v !== "number") throw errors.badArg("fill_", "value", "a number", v);
-  checkInplace(t);
-  fill(t.shape, v, t._dev, t);
+/** fill_(v), or zero_() (v undefined): under grad mode recorded as FillBackward2 / ZeroBackward0. */
+export function fillInplace(t: Tensor, v?: number): void {
+  if (v !== undefined && typeof v !== "number") throw errors.badArg("fill_", "value", "a number", v);
+  if (records(t, [])) applyInplace(v === undefined ? "zero" : "fill", v === undefined ? [t] : [t, v]);
+  else fill(t.shape, v ?? 0, t._dev, t);
 }
 
 export function copyInplace(t: Tensor, src: Tensor): void {
   if (!(src instanceof Tensor)) throw errors.badArg("copy_", "src", "a Tensor", src);
-  checkInplace(t, src);
   const s = src._dev === t._dev ? src : src.to(t._dev);
-  copyTo(s, t.shape, t.dtype, t);
+  if (records(t, [s])) {
+    if (!sameShape(broadcastShapes(t.shape, s.shape), t.shape)) throw errors.inplaceShape(s.shape, t.shape);
+    applyInplace("copyInto", [t, s]); // CopyBackwards
+  } else copyTo(s, t.shape, t.dtype, t);
   if (s !== src) s.dispose();
 }
 

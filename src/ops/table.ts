@@ -64,6 +64,10 @@ export const OPS = {
   mul: binary("MulBackward0", x.mul(y), g.mul(y), g.mul(x)),
   div: binary("DivBackward0", x.div(y), g.div(y), g.neg().mul(x.div(y).div(y))),
   pow: binary({ tt: "PowBackward1", ts: "PowBackward0", st: "PowBackward2" }, x.pow(y), powDx, powDy),
+  // In-place writes under grad mode (fill_, zero_, copy_): the overwritten values get no gradient.
+  fill: { args: ["x", "y"], gradFn: "FillBackward2", fwd: y, grads: { x: lit(0) } },
+  zero: unary("ZeroBackward0", lit(0), lit(0)),
+  copyInto: { args: ["x", "y"], gradFn: "torch::autograd::CopyBackwards", fwd: y, grads: { x: lit(0), y: g } },
   pows: { args: ["x", "y"], gradFn: "PowBackward0", fwd: spow(y), grads: { x: select(y.eq(0), 0, g.mul(y.mul(spow(y.sub(1))))) } },
   maximum: binary(
     "MaximumBackward0",
