@@ -148,7 +148,6 @@ export class Tensor {
     if (typeof opts !== "object" || opts === null) throw errors.badArg("backward", "options", "an object", opts);
     if (opts.retainGraph !== undefined && typeof opts.retainGraph !== "boolean")
       throw errors.badArg("backward", "retainGraph", "a boolean", opts.retainGraph);
-    if (!this.requiresGrad) throw errors.noGrad();
     if (gradient === undefined || gradient === null) {
       if (this.numel !== 1) throw errors.implicitGrad();
     } else {
@@ -157,6 +156,7 @@ export class Tensor {
       if (!sameShape(gradient.shape, this.shape)) throw errors.gradShape(gradient.shape, this.shape);
       if (gradient._dev !== this._dev) throw errors.gradDevice(this.device, gradient.device);
     }
+    if (!this.requiresGrad) throw errors.noGrad(); // after the gradient's checks, as PyTorch
     // The implicit seed and intermediate gradients are disposed as backward ends; .grad is kept.
     scopeSync(() => {
       const seed = gradient ?? R.full(this.shape, 1, this._dev);

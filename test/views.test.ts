@@ -130,6 +130,14 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
       a.mul(a).sum().backward();
       return { ...out, "w.grad": val(w.grad) };
     },
+    reduction_overload_names: () => {
+      const x = tensor([[1, 2], [3, 4]], { device, requiresGrad: true });
+      return { "sum()": name(x.sum()), "sum(None, True)": name(x.sum(null, true)), "sum(None)": name(x.sum(null)),
+        "mean()": name(x.mean()), "mean(None, True)": name(x.mean(null, true)) };
+    },
+    mean_of_bool: () => { tensor([1, 2], { device }).gt(1).mean(); return undefined; },
+    mean_of_int64: () => { tensor([[1, 2]], { device }).max(1)[1].mean(); return undefined; },
+    backward_shape_checked_first: () => { tensor([1, 2], { device }).backward(tensor([1, 2, 3], { device })); return undefined; },
     view_requires_grad_then_inplace: () => {
       const v = zeros([4], { device }).view(2, 2); v.requiresGrad_(); v.mul_(2); return undefined;
     },

@@ -67,12 +67,13 @@ export function sum(t: Tensor, dim: Dims | null | undefined, keepdim: boolean): 
   const axes = axesOf("sum", t, dim, keepdim);
   const out = reduceSum(t, axes, keepdim);
   const keep = keptShape(t.shape, axes, true);
-  return record(out, dim == null ? "SumBackward0" : "SumBackward1", [t], [], (g) => [
+  return record(out, dim === undefined && !keepdim ? "SumBackward0" : "SumBackward1", [t], [], (g) => [
     copyTo(g.reshape(keep), t.shape),
   ]);
 }
 
 export function mean(t: Tensor, dim: Dims | null | undefined, keepdim: boolean): Tensor {
+  if (t.dtype !== "float32") throw errors.meanDtype(t.dtype);
   const axes = axesOf("mean", t, dim, keepdim);
   const n = numelOf(t.shape.filter((_, i) => axes.includes(i)));
   const shape = keptShape(t.shape, axes, keepdim);
@@ -84,7 +85,7 @@ export function mean(t: Tensor, dim: Dims | null | undefined, keepdim: boolean):
     s.dispose(); // out's recipe holds what it needs
   }
   const keep = keptShape(t.shape, axes, true);
-  return record(out, dim == null ? "MeanBackward0" : "MeanBackward1", [t], [], (g) => [
+  return record(out, dim === undefined && !keepdim ? "MeanBackward0" : "MeanBackward1", [t], [], (g) => [
     applyAt("div", [g.reshape(keep), n], t.shape),
   ]);
 }
