@@ -162,9 +162,14 @@ export function fill(shape: readonly number[], v: number, dev: Device, into?: Te
 }
 
 /** A contiguous copy of t broadcast to `shape`, or written into `into` (no graph). */
+/** copy_'s shape rule: `src` must broadcast to `shape`, the destination's. */
+export function checkCopyShape(src: Tensor, shape: readonly number[]): void {
+  if (!sameShape(broadcastShapes(shape, src.shape), shape)) throw errors.inplaceShape(src.shape, shape);
+}
+
 export function copyTo(t: Tensor, shape: readonly number[], dtype = t.dtype, into?: Tensor): Tensor {
-  if (into && !sameShape(broadcastShapes(shape, t.shape), shape)) throw errors.inplaceShape(t.shape, shape);
   if (into) {
+    checkCopyShape(t, shape);
     writeInto(into, t);
     return into;
   }

@@ -5,9 +5,9 @@ import { type BackwardFn, Node, SavedTensor } from "../autograd/node.js";
 import { type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
-import { broadcastShapes, checkInts, normDim, sameShape, sumToAxes } from "../shape.js";
+import { checkInts, normDim, sameShape, sumToAxes } from "../shape.js";
 import { type Dims, Tensor } from "../tensor.js";
-import { apply, applyAt, applyInplace, copyTo, fill, type Operand } from "./apply.js";
+import { apply, applyAt, applyInplace, checkCopyShape, copyTo, fill, type Operand } from "./apply.js";
 import { type Storage, deferred, producerOf } from "./lazy.js";
 import type { OpName } from "./table.js";
 
@@ -242,7 +242,7 @@ export function copyInplace(t: Tensor, src: Tensor): void {
   if (!(src instanceof Tensor)) throw errors.badArg("copy_", "src", "a Tensor", src);
   const s = src._dev === t._dev ? src : src.to(t._dev);
   if (records(t, [s])) {
-    if (!sameShape(broadcastShapes(t.shape, s.shape), t.shape)) throw errors.inplaceShape(s.shape, t.shape);
+    checkCopyShape(s, t.shape);
     applyInplace("copyInto", [t, s]); // CopyBackwards
   } else copyTo(s, t.shape, t.dtype, t);
   if (s !== src) s.dispose();
