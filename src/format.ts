@@ -241,6 +241,8 @@ export function formatTensor(
       while (at < all.length && (all[at] ?? "").startsWith("device=")) at += 1;
       all.splice(at, 0, `size=${pyTuple(shape)}`);
     }
+    // Values say int64 and bool when there are some; an empty one names its dtype after the size.
+    if (dtype !== "float32") all.splice(all.findIndex((x) => !/^(device|size)=/.test(x)) >>> 0, 0, `dtype=torch.${dtype}`);
     return addSuffixes(`${PREFIX}[]`, all, indent);
   }
   const strides: number[] = new Array<number>(shape.length).fill(1);

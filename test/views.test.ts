@@ -138,6 +138,13 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
     mean_of_bool: () => { tensor([1, 2], { device }).gt(1).mean(); return undefined; },
     mean_of_int64: () => { tensor([[1, 2]], { device }).max(1)[1].mean(); return undefined; },
     backward_shape_checked_first: () => { tensor([1, 2], { device }).backward(tensor([1, 2, 3], { device })); return undefined; },
+    bool_int64_dtypes_kept: () => {
+      const b = tensor([[1, 0], [0, 0]], { device }).gt(0.5), i = tensor([[1, 2], [3, 1]], { device }).max(1)[1];
+      const ts = [b.max(), b.min(), b.max(0)[0], b.min(1)[0], i.max(), i.min(), i.max(0)[0], i.min(0)[1],
+        zeros([0, 3], { device }).gt(0), zeros([0], { device }).gt(0), zeros([0, 2], { device }).max(1)[1],
+        zeros([2, 0, 1], { device }).max(2)[1]];
+      return { repr: ts.map((t) => t.toString()) };
+    },
     view_requires_grad_then_inplace: () => {
       const v = zeros([4], { device }).view(2, 2); v.requiresGrad_(); v.mul_(2); return undefined;
     },

@@ -95,7 +95,7 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
   const B = op === "max" ? "Max" : "Min";
   if (dim === undefined) {
     if (t.numel === 0) throw errors.emptyReduce(op);
-    const out = Tensor._fromStorage(reduceOf(op, t, t.shape.map((_, i) => i), []), []);
+    const out = Tensor._fromStorage(reduceOf(op, t, t.shape.map((_, i) => i), []), [], t.dtype);
     // NOTE: ties share the gradient evenly; a NaN result sends it to the NaN inputs. Chosen on
     // the device: a read here would block (and a { thread: "main" } device cannot).
     return record(out, `${B}Backward1`, [t], [t, out], (g, [x, o]) => {
@@ -111,13 +111,13 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
   const shape = keptShape(t.shape, t.ndim ? [axis] : [], keepdim);
   let values: Tensor, indices: Tensor;
   if (t.ndim === 0) {
-    values = copyTo(t, [], "float32");
+    values = copyTo(t, [], t.dtype);
     const zero = fill([], 0, t._dev);
     indices = Tensor._fromStorage(zero._storage, [], "int64");
     zero.dispose();
   } else {
     const [v, i] = t._dev.backend.argReduce(op, t._buf, t.shape, axis);
-    values = Tensor._make(v, shape, t._dev);
+    values = Tensor._make(v, shape, t._dev, t.dtype);
     indices = Tensor._make(i, shape, t._dev, "int64");
   }
   const keep = keptShape(t.shape, t.ndim ? [axis] : [], true);
