@@ -55,10 +55,10 @@ export const errors = {
     new Error(
       "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().",
     ),
-  device: (a: string, b: string) =>
-    new Error(
-      `Expected all tensors to be on the same device, but found at least two devices, ${a} and ${b}!`,
-    ),
+  device: (a: string, b: string) => // PyTorch names the non-CPU device first
+    new Error(`Expected all tensors to be on the same device, but found at least two devices, ${a === "cpu" ? b : a} and ${a === "cpu" ? a : b}!`),
+  cpuScalarGrad: () => new Error(
+    'a 0-d cpu tensor that requires grad cannot join an op on the webgpu device opened with { thread: "main" }: its gradient would need a synchronous read. Move it first (t.to(device)) or open the device with { thread: "worker" }'),
   itemNumel: () => new Error("only one element tensors can be converted to Python scalars"),
   viewShape: (shape: Shape, numel: number) =>
     new Error(`shape '${fmtShape(shape)}' is invalid for input of size ${numel}`),

@@ -179,10 +179,25 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
 });
 
 if (devices.length > 1) {
+  const [cpu, gpu] = devices as [Device, Device];
+  // PyTorch names the non-CPU device first, whichever operand comes first (checked with its meta device).
   test("mixed devices raise PyTorch's error", () => {
-    const [a, b] = devices as [Device, Device];
-    expect(() => tensor([1], { device: a }).add(tensor([1], { device: b }))).toThrow(
-      "Expected all tensors to be on the same device, but found at least two devices, cpu and webgpu!",
-    );
+    const same = "Expected all tensors to be on the same device, but found at least two devices, webgpu and cpu!";
+    expect(() => tensor([1], { device: cpu }).add(tensor([1], { device: gpu }))).toThrow(same);
+    expect(() => tensor([1], { device: gpu }).add(tensor([1], { device: cpu }))).toThrow(same);
+    // A 0-d CPU tensor may join, but not as the tensor an in-place op writes.
+    expect(() => tensor(1, { device: cpu }).add_(tensor(1, { device: gpu }))).toThrow(same);
+  });
+
+  test("a 0-d CPU tensor joins a webgpu op as PyTorch's CPU scalars join CUDA ops; its grad lands on the CPU", () => {
+    const x = tensor([1, 2, 3], { device: gpu, requiresGrad: true }), s = tensor(2, { requiresGrad: true });
+    const y = tensor(3, { device: cpu }).sub(x.mul(s)); // 3 - 2x
+    expect(y.device).toBe("webgpu");
+    expect(y.tolist()).toEqual([1, -1, -3]);
+    y.sum().backward();
+    expect(x.grad?.tolist()).toEqual([-2, -2, -2]);
+    expect([s.grad?.device, s.grad?.tolist()]).toEqual(["cpu", -6]);
+    const z = x.detach().clone();
+    expect(z.add_(tensor(5, { device: cpu })).tolist()).toEqual([6, 7, 8]);
   });
 }

@@ -76,6 +76,14 @@ describe.runIf(hasGpu)("webgpu, thread main", () => {
     expect(sent).toEqual([["alloc", "run", "read", "free"]]);
   });
 
+  it("takes a 0-d CPU tensor as a scalar; one that requires grad throws at the op, not in backward", async () => {
+    const x = tensor([1, 2], { device, requiresGrad: true });
+    expect(Array.from(await x.mul(tensor(3)).data())).toEqual([3, 6]);
+    expect(() => x.mul(tensor(3, { requiresGrad: true }))).toThrow(
+      'a 0-d cpu tensor that requires grad cannot join an op on the webgpu device opened with { thread: "main" }',
+    );
+  });
+
   it("throws on every sync read, naming data(); the tensor stays usable", async () => {
     const t = tensor([1, 2, 3], { device }).mul(2);
     expect(() => t.dataSync()).toThrow(NO_SYNC);

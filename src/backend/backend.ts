@@ -61,6 +61,8 @@ export interface Backend {
   oneHot(indices: Buf, outShape: Shape, axis: number): Buf;
   free(buf: Buf): void;
   memory(): MemoryStats;
+  /** True where readSync cannot block (webgpu opened with { thread: "main" }). */
+  readonly asyncReadsOnly?: boolean;
   /** Throws if the device can no longer run work (lost, crashed, shut down). */
   check?(): void;
 }

@@ -53,9 +53,9 @@ export class WebGpuBackend implements Backend {
   }
 
   check(): void { this.q.check(); }
-
   /** Where Dawn runs (requestDevice's `thread` option). */
   get thread(): "worker" | "main" { return this.q.inThread ? "main" : "worker"; }
+  get asyncReadsOnly(): boolean { return this.q.inThread; }
 
   /** True once the worker or device is gone; every later call throws. */
   get dead(): boolean { return this.q.dead; }

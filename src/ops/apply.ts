@@ -46,25 +46,35 @@ function checkOperand(fn: string, o: unknown, i: number): asserts o is Operand {
   }
 }
 
-/** Runs (or, fused, records) op `name`'s forward at the broadcast shape, or at `at`. */
-function forward(name: OpName, ops: readonly Operand[], at?: readonly number[]) {
+/** ops on one device: a 0-d CPU tensor may join an op of another device (copied there), as a CPU
+ * scalar joins a CUDA op in PyTorch, but not as the tensor an in-place op writes. */
+function placed(ops: readonly Operand[], inplace: boolean): readonly Operand[] {
+  let dev: Device | undefined, mixed = false;
+  for (const o of ops) if (o instanceof Tensor) (dev ??= o._dev) === o._dev || (mixed = true);
+  if (!mixed) return ops;
+  const scalar = (o: Operand, i: number): boolean => o instanceof Tensor && o._dev.type === "cpu" && o.ndim === 0 && !(inplace && i === 0);
+  dev = (ops.find((o, i) => o instanceof Tensor && !scalar(o, i)) as Tensor)._dev;
+  for (const [i, o] of ops.entries()) if (o instanceof Tensor && o._dev !== dev && !scalar(o, i)) throw errors.device(dev.type, o._dev.type);
+  if (isGradEnabled() && dev.backend.asyncReadsOnly && ops.some((o, i) => scalar(o, i) && (o as Tensor).requiresGrad)) throw errors.cpuScalarGrad();
+  return ops.map((o, i) => (scalar(o, i) ? (o as Tensor).to(dev as Device) : o));
+}
+
+/** Runs (or, fused, records) op `name`'s forward at the broadcast shape, or at `at`; `ops` as run. */
+function forward(name: OpName, operands: readonly Operand[], at?: readonly number[], inplace = false) {
   const spec = OPS[name];
-  let variant = "", dev: Device | undefined, shape: readonly number[] | undefined = at?.slice();
-  for (let i = 0; i < ops.length; i++) {
-    const o = ops[i];
+  let variant = "", shape: readonly number[] | undefined = at?.slice();
+  for (let i = 0; i < operands.length; i++) {
+    const o = operands[i];
     checkOperand(name, o, i);
     variant += o instanceof Tensor ? "t" : "s";
   }
-  for (const o of ops) {
-    if (!(o instanceof Tensor)) continue;
-    if (dev && o._dev !== dev) throw errors.device(dev.type, o._dev.type);
-    dev = o._dev;
-  }
+  const ops = placed(operands, inplace);
+  let dev: Device | undefined;
   for (const o of ops) // the first shape copied: t.shape is the user's array, a recipe's must not change
-    if (o instanceof Tensor) shape = !shape ? o.shape.slice() : sameShape(shape, o.shape) ? shape : broadcastShapes(shape, o.shape);
+    if (o instanceof Tensor) (dev = o._dev), (shape = !shape ? o.shape.slice() : sameShape(shape, o.shape) ? shape : broadcastShapes(shape, o.shape));
   shape ??= NO_SHAPE;
   const storage = compose(shape, dev as Device, (b) => bind(b, spec.fwd, spec.args, ops));
-  return { spec, dev, shape, variant: variant as Variant, storage };
+  return { spec, dev, shape, variant: variant as Variant, storage, ops };
 }
 
 /**
@@ -119,9 +129,9 @@ function record(
 
 /** Out-of-place op. @example apply("mul", [x, 2]) */
 export function apply(name: OpName, ops: readonly Operand[]): Tensor {
-  const { shape, variant, storage } = forward(name, ops);
-  const out = Tensor._fromStorage(storage, shape);
-  record(name, ops, out, variant);
+  const r = forward(name, ops);
+  const out = Tensor._fromStorage(r.storage, r.shape);
+  record(name, r.ops, out, r.variant);
   return out;
 }
 
@@ -141,12 +151,12 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   // Another layout of the same memory (a view of another shape) overlaps it partially: PyTorch refuses.
   if (ops.some((o) => o instanceof Tensor && o._storage === self._storage && !sameShape(o.shape, self.shape)))
     throw errors.memOverlap();
-  const { variant, storage, shape } = forward(name, ops);
+  const { variant, storage, shape, ops: run } = forward(name, ops, undefined, true);
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
   const old = Tensor._fromStorage(self._storage.snapshot(), self.shape, self.dtype), before = self._version;
   void storage.buf; // a sync point, as writeInto
   self._storage.assign(storage);
-  const node = record(name, ops, self, variant, old, before);
+  const node = record(name, run, self, variant, old, before);
   if (node && view) rebaseView(self, view, node);
   old.dispose(); // a saved copy has a handle of its own
   return self;
