@@ -2,7 +2,7 @@
 // randn/arange and the *Like variants. Shapes come as an array or as separate numbers.
 import { type DeviceLike, resolveDevice } from "./device.js";
 import { describe, errors } from "./errors.js";
-import { fill } from "./ops/apply.js";
+import { checkFloat, fill } from "./ops/apply.js";
 import { randData, randnData } from "./random.js";
 import { checkInts } from "./shape.js";
 import { type NestedNumbers, Tensor } from "./tensor.js";
@@ -80,6 +80,7 @@ export function tensor(data: NestedNumbers | Float32Array | boolean, opts?: Tens
 
 function filled(fn: string, args: readonly unknown[], v: number): Tensor {
   const [shape, opts] = sizeArgs(fn, args);
+  checkFloat(v);
   return finish(fill(shape, v, resolveDevice(opts.device, fn)), opts);
 }
 
@@ -124,6 +125,7 @@ function like(fn: string, t: Tensor, v: number, opts?: TensorOptions): Tensor {
   if (!(t instanceof Tensor)) throw errors.badArg(fn, "input", "a Tensor", t);
   if (typeof v !== "number") throw errors.badArg(fn, "fill_value", "a number", v);
   const o = checkOpts(fn, opts);
+  checkFloat(v);
   return finish(fill(t.shape, v, resolveDevice(o.device ?? t._dev, fn)), o);
 }
 /** @example zerosLike(x) */

@@ -59,6 +59,15 @@ export const errors = {
     new Error(`Expected all tensors to be on the same device, but found at least two devices, ${a === "cpu" ? b : a} and ${a === "cpu" ? a : b}!`),
   cpuScalarGrad: () => new Error(
     'a 0-d cpu tensor that requires grad cannot join an op on the webgpu device opened with { thread: "main" }: its gradient would need a synchronous read. Move it first (t.to(device)) or open the device with { thread: "worker" }'),
+  /** The checks of an assignment to .grad, in PyTorch's order. */
+  checkGrad(itself: boolean, type: boolean, size: boolean): void {
+    if (itself) throw new Error("can't assign Variable as its own grad");
+    if (type || size) throw new Error(`assigned grad has data of a different ${type ? "type" : "size"}`);
+  },
+  castResult: (result: string, to: string) => new Error(`result type ${result} can't be cast to the desired output type ${to}`),
+  boolSub: (both: boolean) => new Error(`Subtraction, the \`-\` operator, with ${both ? "two bool tensors is not supported. Use the `^` or `logical_xor()`"
+    : "a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()`"} operator instead.`),
+  scalarOverflow: (type: "float" | "int64_t") => new Error(`value cannot be converted to type ${type} without overflow`),
   itemNumel: () => new Error("only one element tensors can be converted to Python scalars"),
   viewShape: (shape: Shape, numel: number) =>
     new Error(`shape '${fmtShape(shape)}' is invalid for input of size ${numel}`),

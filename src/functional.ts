@@ -1,6 +1,6 @@
 // Function forms of binary ops (torch.where, torch.pow(2, x), ...), for operands that may be numbers.
 import { errors } from "./errors.js";
-import { apply, type Operand } from "./ops/apply.js";
+import { apply, checkFloat, type Operand } from "./ops/apply.js";
 import { Tensor } from "./tensor.js";
 
 function needTensor(fn: string, ops: readonly Operand[]): void {
@@ -34,5 +34,6 @@ export const minimum = binary("minimum");
 export function where(cond: Tensor, x: Operand, y: Operand): Tensor {
   if (!(cond instanceof Tensor)) throw errors.badArg("where", "condition", "a Tensor", cond);
   if (cond.dtype !== "bool") throw errors.whereCond(cond.dtype);
+  for (const v of [x, y]) if (typeof v === "number") checkFloat(v);
   return apply("where", [cond, x, y]);
 }

@@ -101,8 +101,7 @@ export class Tensor {
   }
   set grad(g: Tensor | null) {
     if (g !== null && !(g instanceof Tensor)) throw errors.badArg("grad", "grad", "a Tensor or null", g);
-    if (g && !sameShape(g.shape, this.shape))
-      throw new Error(`assigned grad has data of a different size: [${g.shape}] vs [${this.shape}]`);
+    if (g) errors.checkGrad(g === this, g.dtype !== this.dtype || g._dev !== this._dev, !sameShape(g.shape, this.shape));
     this._setGrad(g, g !== null);
   }
   /** @internal .grad for the optimizer: not handed out, so zeroGrad() can free it at once. */

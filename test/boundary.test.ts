@@ -50,8 +50,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 5710 from then: mean() of bool/int64 refused as PyTorch's, reductions' overload names; 5715 from
 // then: copy_'s shape rule one function (checkCopyShape) for both of its paths; 5717 from then: an
 // empty bool/int64 tensor's repr names its dtype; 5730 from then: a 0-d CPU tensor joins an op of
-// another device as PyTorch's CPU scalars join CUDA ops (it threw).
-const BUDGET = 5730;
+// another device as PyTorch's CPU scalars join CUDA ops (it threw); 5768 from then: PyTorch's dtype
+// rules for in-place writes into bool/int64 tensors (they stored floats the repr hid), its float
+// overflow error for fill/clamp/where numbers, and its .grad assignment checks (~30 lines).
+const BUDGET = 5768;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

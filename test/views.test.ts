@@ -2,7 +2,7 @@
 // scenarios as test/fixtures/gen_views.py, by name, against PyTorch's grads, grad_fn names, flags,
 // reprs and errors (views.json).
 import { describe, expect, test } from "vitest";
-import { type Device, type Node, type Tensor, noGrad, ones, tensor, zeros } from "../src/index.js";
+import { type Device, type Node, type Tensor, full, fullLike, noGrad, ones, rsub, tensor, where, zeros } from "../src/index.js";
 import { availableDevices, loadFixture } from "./setup.js";
 
 type Out = Record<string, unknown>;
@@ -11,6 +11,15 @@ const devices = await availableDevices();
 
 const name = (t: Tensor | null): string | null => t?.gradFn?.name ?? null;
 const val = (t: Tensor | null) => t?.tolist() ?? null;
+/** Each case's repr (PyTorch's repr(None) for no result), or its error's text. */
+const outcomes = (cases: Record<string, () => Tensor | undefined>): Out =>
+  Object.fromEntries(Object.entries(cases).map(([k, f]) => {
+    try {
+      return [k, f()?.toString() ?? "None"];
+    } catch (e) {
+      return [k, (e as Error).message];
+    }
+  }));
 const nexts = (fn: Node | null): (string | null)[] => fn?.nextFunctions.map(([n]) => n?.name ?? null) ?? [];
 
 function scenarios(device: Device): Record<string, () => Out | undefined> {
@@ -138,6 +147,28 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
     mean_of_bool: () => { tensor([1, 2], { device }).gt(1).mean(); return undefined; },
     mean_of_int64: () => { tensor([[1, 2]], { device }).max(1)[1].mean(); return undefined; },
     backward_shape_checked_first: () => { tensor([1, 2], { device }).backward(tensor([1, 2, 3], { device })); return undefined; },
+    dtype_casts: () => {
+      const I = () => tensor([[1, 5], [3, 2]], { device }).max(1)[1], B = () => tensor([1, 2, 3], { device }).gt(1);
+      const F = () => tensor([1.5, -2.5], { device }), one = (n: number) => ones([n], { device }), x = P([1, 2, 3]);
+      const assign = (g: Tensor) => void (x.grad = g);
+      return outcomes({
+        "I.add_(1)": () => I().add_(1), "I.add_(0.5)": () => I().add_(0.5), "I.mul_(2)": () => I().mul_(2),
+        "I.div_(2)": () => I().div_(2), "I.add_(I)": () => I().add_(I()), "I.add_(F)": () => I().add_(F()),
+        "I.add_(tensor(1.5))": () => I().add_(tensor(1.5, { device })), "B.add_(1)": () => B().add_(1),
+        "B.add_(B)": () => B().add_(B()), "B.mul_(B)": () => B().mul_(B()), "B.mul_(2)": () => B().mul_(2),
+        "B.sub_(B)": () => B().sub_(B()), "B.sub(1)": () => B().sub(1), "ones.sub(B)": () => one(3).sub(B()),
+        "rsub(B, 1)": () => rsub(B(), 1), "B.div_(B)": () => B().div_(B()), "I.fill_(1.5)": () => I().fill_(1.5),
+        "I.fill_(-1.5)": () => I().fill_(-1.5), "I.fill_(nan)": () => I().fill_(NaN), "I.fill_(1e39)": () => I().fill_(1e39),
+        "B.fill_(0.5)": () => B().fill_(0.5), "B.fill_(nan)": () => B().fill_(NaN), "B.fill_(1e39)": () => B().fill_(1e39),
+        "I.copy_(F)": () => I().copy_(F()), "B.copy_(0, -0, nan)": () => B().copy_(tensor([0, -0, NaN], { device })),
+        "B.zero_()": () => B().zero_(), "F.add_(I)": () => F().add_(I()), "full(1e39)": () => full([2], 1e39, { device }),
+        "fill_(3.4028235e38)": () => one(2).fill_(3.4028235e38), "fill_(inf)": () => one(2).fill_(Infinity),
+        "clamp(None, 1e39)": () => one(2).clamp(null, 1e39), "where(c, x, 1e39)": () => where(one(2).gt(0), one(2), 1e39),
+        "full_like(1e39)": () => fullLike(one(2), 1e39), "add(1e39)": () => one(2).add(1e39),
+        "grad = bool": () => assign(one(3).gt(0)), "grad = int64": () => assign(ones([3, 2], { device }).max(1)[1]),
+        "grad = size 4": () => assign(one(4)), "grad = itself": () => assign(x),
+      });
+    },
     bool_int64_dtypes_kept: () => {
       const b = tensor([[1, 0], [0, 0]], { device }).gt(0.5), i = tensor([[1, 2], [3, 1]], { device }).max(1)[1];
       const ts = [b.max(), b.min(), b.max(0)[0], b.min(1)[0], i.max(), i.min(), i.max(0)[0], i.min(0)[1],

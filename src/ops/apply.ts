@@ -5,9 +5,9 @@ import { type Edge, Node, type Saved, SavedScalar, SavedTensor } from "../autogr
 import { checkViewInplace, rebaseView } from "../autograd/views.js";
 import { errors } from "../errors.js";
 import { broadcastShapes, sameShape } from "../shape.js";
-import { Tensor } from "../tensor.js";
+import { type DType, Tensor } from "../tensor.js";
 import type { Device } from "../device.js";
-import { type E, type Leaf, g as g_, leaf, leavesCached, substitute, x as X } from "./expr.js";
+import { type E, type Leaf, g as g_, leaf, leavesCached, num, select, substitute, x as X } from "./expr.js";
 import { type Builder, compose } from "./lazy.js";
 import { OPS, type OpName, type Variant, gradFnName, saves } from "./table.js";
 
@@ -31,9 +31,28 @@ function bind(b: Builder, expr: E, leaves: readonly Leaf[], vals: readonly Opera
  * left as a growing recipe.
  */
 function writeInto(into: Tensor, v: Operand): void {
-  const s = compose(into.shape, into._dev, (b) => bind(b, X, ["x"], [v]));
+  const s = compose(into.shape, into._dev, (b) => castTo(bind(b, X, ["x"], [v]), into.dtype));
   void s.buf;
   into._storage.assign(s);
+}
+
+/** What a write into a tensor of `dtype` stores, as PyTorch casts: bool is != 0, int64 truncates. */
+const castTo = (e: E, dtype: DType): E =>
+  dtype === "bool" ? num(e.ne(0)) : dtype === "int64" ? select(e.trunc().eq(0), 0, e.trunc()) : e;
+const RANK = { bool: 0, int64: 1, float32: 2 } as const, TYPE = ["Bool", "Long", "Float"] as const;
+
+/** PyTorch's rule for arithmetic in place on a bool/int64 tensor: its result type must cast to it
+ * (a number counts as an integer when it is one; true division gives floats). */
+function checkCast(name: OpName, self: Tensor, o: Operand): void {
+  const to = RANK[self.dtype], arith = name === "add" || name === "sub" || name === "mul" || name === "div";
+  if (to === 2 || !arith) return;
+  const r = name === "div" ? 2 : Math.max(to, o instanceof Tensor ? RANK[o.dtype] : Number.isInteger(o) ? 1 : 2);
+  if (r > to) throw errors.castResult(TYPE[r] as string, TYPE[to]);
+}
+
+/** A number stored as float32 (fill, clamp, where): PyTorch refuses finite ones past its range. */
+export function checkFloat(v: number): void {
+  if (Math.abs(v) > 3.4028234663852886e38 && Number.isFinite(v)) throw errors.scalarOverflow("float");
 }
 
 /** Operands are tensors or numbers; torch.maximum/minimum take tensors only. */
@@ -68,12 +87,15 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
     checkOperand(name, o, i);
     variant += o instanceof Tensor ? "t" : "s";
   }
+  const bools = operands.filter((o) => o instanceof Tensor && o.dtype === "bool").length;
+  if (bools && (name === "sub" || name === "rsub")) throw errors.boolSub(bools === operands.length);
   const ops = placed(operands, inplace);
   let dev: Device | undefined;
   for (const o of ops) // the first shape copied: t.shape is the user's array, a recipe's must not change
     if (o instanceof Tensor) (dev = o._dev), (shape = !shape ? o.shape.slice() : sameShape(shape, o.shape) ? shape : broadcastShapes(shape, o.shape));
   shape ??= NO_SHAPE;
-  const storage = compose(shape, dev as Device, (b) => bind(b, spec.fwd, spec.args, ops));
+  const dtype = inplace ? (ops[0] as Tensor).dtype : "float32";
+  const storage = compose(shape, dev as Device, (b) => castTo(bind(b, spec.fwd, spec.args, ops), dtype));
   return { spec, dev, shape, variant: variant as Variant, storage, ops };
 }
 
@@ -153,6 +175,7 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
     throw errors.memOverlap();
   const { variant, storage, shape, ops: run } = forward(name, ops, undefined, true);
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
+  checkCast(name, self, ops[1] as Operand);
   const old = Tensor._fromStorage(self._storage.snapshot(), self.shape, self.dtype), before = self._version;
   void storage.buf; // a sync point, as writeInto
   self._storage.assign(storage);

@@ -4,7 +4,7 @@
 /** Table leaves, plus i<k>/c<k>: the k-th buffer / constant of a fused kernel. */
 export type Leaf = "x" | "y" | "z" | "out" | "g" | `i${number}` | `c${number}`;
 export type UnaryPrim =
-  | "neg" | "exp" | "log" | "sqrt" | "abs" | "sin" | "cos" | "tanh" | "log1p" | "expm1" | "sign";
+  | "neg" | "exp" | "log" | "sqrt" | "abs" | "sin" | "cos" | "tanh" | "log1p" | "expm1" | "sign" | "trunc";
 export type BinaryPrim = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
 export type CmpPrim = "lt" | "le" | "gt" | "ge" | "eq" | "ne";
 
@@ -58,6 +58,7 @@ export class E {
   log1p(): E { return un("log1p", this); }
   expm1(): E { return un("expm1", this); }
   sign(): E { return un("sign", this); }
+  trunc(): E { return un("trunc", this); }
   lt(b: E | number): Cond { return cmp("lt", this, b); }
   le(b: E | number): Cond { return cmp("le", this, b); }
   gt(b: E | number): Cond { return cmp("gt", this, b); }

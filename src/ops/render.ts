@@ -21,6 +21,7 @@ const UNARY: Record<UnaryPrim, [wgsl: F1, js: F1]> = {
   log1p: [(a) => `gw_log1p(${a})`, (a) => `Math.log1p(${a})`],
   expm1: [(a) => `gw_expm1(${a})`, (a) => `Math.expm1(${a})`],
   sign: [(a) => `gw_sign(${a})`, (a) => `gw_sign(${a})`],
+  trunc: [(a) => `trunc(${a})`, (a) => `Math.trunc(${a})`],
 };
 
 const BINARY: Record<BinaryPrim, [wgsl: F2, js: F2]> = {
