@@ -11,6 +11,18 @@ export interface Scoped {
   readonly isDisposed: boolean;
   dispose(): void;
   realize(): unknown;
+  /** Its own grad_fn, and a view's base (whose grad_fn its own is made from after an in-place op). */
+  readonly _gradFn: GraphNode | null;
+  readonly _viewOf: { readonly base: { readonly _gradFn: GraphNode | null } } | null;
+}
+/** What a scope needs of a graph node (autograd/node.ts's Node). */
+export interface GraphNode {
+  /** The scope it was made in, while that scope runs. */
+  frame: unknown;
+  /** How many nodes have an edge to it. */
+  users: number;
+  readonly next: readonly (GraphNode | null)[];
+  release(): void;
 }
 
 const frames = new AsyncLocalStorage<Scoped[]>();
@@ -40,6 +52,47 @@ export function track(t: Scoped): void {
   count(t.device, 1);
   counted.add(t);
   collected.register(t, t.device, t);
+}
+
+/** Per scope: the tensors that got a grad_fn while it ran (created there or not). */
+const graphedIn = new WeakMap<Scoped[], Scoped[]>();
+
+/** @internal Called when t gets a new grad_fn n. */
+export function graphed(t: Scoped, n: GraphNode): void {
+  const f = current();
+  if (!f) return;
+  n.frame = f;
+  const g = graphedIn.get(f);
+  g ? g.push(t) : graphedIn.set(f, [t]);
+}
+
+/**
+ * A scope's graph nodes that no tensor left alive reaches have their saved tensors freed, as PyTorch
+ * frees a graph once its tensors are gone (else a loop that never awaits keeps every step's graph
+ * until the collector runs); the others pass to the enclosing scope.
+ */
+function freeGraph(made: Scoped[], parent: Scoped[] | undefined): void {
+  const g = graphedIn.get(made);
+  if (!g) return;
+  graphedIn.delete(made);
+  const walk = (roots: Scoped[], into: Set<GraphNode>, skip?: Set<GraphNode>): void => {
+    const stack = roots.flatMap((t) => [t._gradFn, t._viewOf?.base._gradFn ?? null]);
+    for (let n = stack.pop(); n !== undefined; n = stack.pop())
+      if (n && n.frame === made && !into.has(n) && !skip?.has(n)) into.add(n), stack.push(...n.next);
+  };
+  const all = [...made, ...g], alive = all.filter((t) => !t.isDisposed), live = new Set<GraphNode>(), dead = new Set<GraphNode>();
+  walk(alive, live);
+  walk(all.filter((t) => t.isDisposed), dead, live);
+  // A node that a node outside `dead` points to stays: a graph built meanwhile outside the scope uses it.
+  const inside = new Map<GraphNode, number>(); // edges to it from nodes in `dead`
+  for (const n of dead) for (const m of n.next) if (m && dead.has(m)) inside.set(m, (inside.get(m) ?? 0) + 1);
+  const stay = [...dead].filter((n) => n.users > (inside.get(n) ?? 0));
+  for (let n = stay.pop(); n; n = stay.pop()) {
+    if (dead.delete(n)) for (const m of n.next) if (m && dead.has(m)) inside.set(m, (inside.get(m) ?? 1) - 1), m.users > (inside.get(m) ?? 0) && stay.push(m);
+  }
+  for (const n of dead) n.release(), n.next.forEach((m) => m && m.users--);
+  for (const n of live) n.frame = parent;
+  if (parent) graphedIn.set(parent, [...(graphedIn.get(parent) ?? []), ...alive.filter((t) => t._gradFn?.frame === parent)]);
 }
 
 /** @internal Called by dispose(). */
@@ -78,6 +131,7 @@ function end(made: Scoped[], parent: Scoped[] | undefined, result: unknown): voi
   const out: Scoped[] = [];
   for (const t of made) if (!t.isDisposed && !t._kept) returned?.has(t) ? out.push(t) : t.dispose();
   parent?.push(...out);
+  freeGraph(made, parent);
   // Returned results are computed (after the rest is freed, in case that throws): each then holds
   // its own buffer, not its inputs' (an unread loss would keep the parameter values a step overwrote).
   for (const t of out) t.realize();

@@ -10,7 +10,7 @@ import { formatTensor } from "./format.js";
 import { apply, applyInplace, type Operand } from "./ops/apply.js";
 import { Storage } from "./ops/lazy.js";
 import * as R from "./ops/rules.js";
-import { scopeSync, track, untrack } from "./scope.js";
+import { graphed, scopeSync, track, untrack } from "./scope.js";
 import { sameShape } from "./shape.js";
 
 export type DType = "float32" | "int64" | "bool";
@@ -64,7 +64,7 @@ export class Tensor {
   /** @internal Sets grad_fn; `move`: a retainGrad() mark follows (an in-place op rebasing it). */
   _setGradFn(n: Node, move = true): void {
     if (move && this._gradFn && this.retains) (this._gradFn.retained = null), (n.retained = new WeakRef(this));
-    this._gradFn = n;
+    graphed(this, (this._gradFn = n));
   }
   private get fn(): Node | null { return this._viewOf ? viewGradFn(this, this._viewOf) : this._gradFn; }
 
@@ -144,6 +144,7 @@ export class Tensor {
 
   /** Computes gradients of this tensor w.r.t. graph leaves. @example loss.backward() */
   backward(gradient?: Tensor | null, opts: { retainGraph?: boolean } = {}): void {
+    if (this.disposed) throw errors.disposed();
     if (typeof opts !== "object" || opts === null) throw errors.badArg("backward", "options", "an object", opts);
     if (opts.retainGraph !== undefined && typeof opts.retainGraph !== "boolean")
       throw errors.badArg("backward", "retainGraph", "a boolean", opts.retainGraph);

@@ -50,6 +50,32 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(got).toBeGreaterThan(0);
   });
 
+  test("forward-only steps in scope() free their graph's saved tensors; a returned graph keeps its own", () => {
+    const x = input(), w = input().requiresGrad_();
+    const steps = (k: number) => {
+      for (let s = 0; s < k; s++)
+        scope(() => {
+          const h = w.mul(x).tanh(); // tanh saves its output, mul saves x and w
+          h.realize();
+          h.mul(x).mean().realize();
+        });
+    };
+    expect(unfreed(device, () => steps(9))).toBe(unfreed(device, () => steps(2))); // before: 1 more per step
+    // A loss returned by the scope, and one built outside it from a tensor it returned, backpropagate.
+    const [l, h] = scope(() => {
+      const h = w.mul(x).tanh();
+      return [h.mul(2).sum(), h];
+    });
+    const m = h.mul(h).sum();
+    l.backward(null, { retainGraph: true }); // both share h's graph
+    m.backward();
+    const d = Array.from(xs, (v, i) => {
+      const t = Math.tanh((xs[i] as number) * v);
+      return (2 + 2 * t) * (1 - t * t) * v;
+    });
+    expect(w.grad).toBeAllClose({ shape: [N], data: d }, { rtol: 1e-5, atol: 1e-6 });
+  });
+
   // Fused only: unfused, x*w - y has a buffer from the start, which its dropped tensor holds (as
   // every unfused intermediate: in such a loop only scope() frees them, as the test above does).
   test.runIf(isFusionEnabled())("backward without reading .grad: saved recipes and replaced grads are freed at once", () => {

@@ -56,6 +56,10 @@ export class Node {
   readonly inputShapes: (readonly number[])[];
   /** Set by retainGrad() on this node's output. */
   retained: WeakRef<Tensor> | null = null;
+  /** The scope() it was made in, while that runs, and how many nodes have an edge to it: scope.ts
+   * frees its saved tensors when that scope ends and nothing left alive reaches it. */
+  frame: unknown;
+  users = 0;
   constructor(
     readonly name: string,
     readonly next: readonly Edge[],
@@ -64,6 +68,7 @@ export class Node {
     private readonly fn: BackwardFn,
   ) {
     this.inputShapes = inputShapes;
+    for (const n of next) if (n) n.users++;
   }
   /** PyTorch's next_functions: (node, output index) per input. */
   get nextFunctions(): [Edge, number][] {
