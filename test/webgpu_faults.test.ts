@@ -110,6 +110,18 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     await b.shutdown();
   });
 
+  it("collects dropped tensors under a budget below its 64 MiB floor: a loop that awaits does not run out", async () => {
+    const backend = await createWebGpuBackend({}, { memoryLimitBytes: 2 ** 24 });
+    const device = { type: "webgpu" as const, backend };
+    const w = tensor(new Float32Array(2 ** 18).fill(1), { device }); // 1 MiB of the 16
+    for (let i = 0; i < 40; i++) {
+      const y = w.mul(i).add(1); // 1 MiB each (2 unfused), dropped: before, the 16th threw out of memory
+      y.realize();
+      expect((await y.sum().data())[0]).toBe(2 ** 18 * (i + 1));
+    }
+    await backend.shutdown();
+  });
+
   it("a fused reduction that runs out of memory leaves the device usable for the same kernel", async () => {
     // x takes 2 MiB; the reduction's partial results (one per thread of its first pass: 128 KiB,
     // a sixteenth of x) do not fit the rest of the budget.

@@ -26,9 +26,9 @@ export class WebGpuBackend implements Backend {
   private registry = new FinalizationRegistry<number>((id) => this.release(id, true));
   /**
    * V8 cannot see GPU memory, so tensors dropped in a loop would wait for a collection that the
-   * small JS heap never asks for: past this many live bytes the backend collects garbage itself
-   * (their buffers are freed when the loop next yields), then waits until live bytes double.
-   * Only collected buffers lower that mark: a loop that frees explicitly is not collected again.
+   * small JS heap never asks for: past this many live bytes (or 3/4 of a memory limit) the backend
+   * collects garbage itself (their buffers are freed when the loop next yields), then waits until live
+   * bytes double. Only collected buffers lower that mark: a loop that frees explicitly is not collected again.
    */
   gcFloorBytes = 64 * 2 ** 20;
   private gcMark = this.gcFloorBytes;
@@ -252,7 +252,7 @@ export class WebGpuBackend implements Backend {
     const b = new WebGpuBuf(this.nextId++, elements);
     this.live.set(b.id, bytes);
     this.liveBytes += bytes;
-    if (this.liveBytes > Math.max(this.gcMark, this.gcFloorBytes)) {
+    if (this.liveBytes > Math.min(Math.max(this.gcMark, this.gcFloorBytes), 0.75 * this.memoryLimitBytes)) {
       collectHeld(this.liveBytes);
       this.gcMark = 2 * this.liveBytes;
     }
