@@ -2,7 +2,7 @@
 // maps, reductions, argReduce, oneHot, NaN/Inf, grid folding, a buffer over one binding, both
 // reads, and a GC regression run in a child process. Skips (one line) without an adapter unless
 // GRADWISE_REQUIRE_WEBGPU=1.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +13,7 @@ import { CpuBackend } from "../src/backend/cpu.js";
 import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu.js";
 import { transpileGraph } from "../src/backend/webgpu_spawn.js";
 import { type Cond, type E, type Leaf, leaf, num, select, x, y, z } from "../src/ops/expr.js";
-import { GC_SCRIPT, type In, SPECIAL, expectClose, kernel, rand } from "./webgpu_helpers.js";
+import { EXIT_SCRIPT, GC_SCRIPT, type In, SPECIAL, expectClose, kernel, rand } from "./webgpu_helpers.js";
 import { compareArgReduce, compareMap, compareOneHot, openOrSkip, randArray, specials } from "./webgpu_helpers.js";
 
 const opened = await openOrSkip("webgpu_backend");
@@ -260,5 +260,17 @@ describe.skipIf(!opened)("WebGpuBackend", () => {
     writeFileSync(script, GC_SCRIPT);
     const opts = { encoding: "utf8", timeout: 100_000 } as const;
     expect(execFileSync(process.execPath, ["--expose-gc", script], opts)).toContain("gc-ok");
+  });
+
+  it("lets the process exit while the worker is inside Dawn (process.exit, an uncaught error)", { timeout: 120_000 }, async () => {
+    const src = fileURLToPath(new URL("../src/", import.meta.url));
+    const out = await transpileGraph(["backend/webgpu.ts", "backend/webgpu_worker.ts", "ops/expr.ts"].map((f) => join(src, f)));
+    for (const [how, code] of [["exit", 0], ["throw", 1]] as const) {
+      const script = join(out, `exit_${how}.mjs`);
+      writeFileSync(script, EXIT_SCRIPT(how));
+      // Before: SIGABRT (napi_throw in a terminating worker, inside createComputePipeline).
+      const r = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 100_000 });
+      expect([r.status, r.signal]).toEqual([code, null]);
+    }
   });
 });

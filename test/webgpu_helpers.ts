@@ -114,6 +114,16 @@ for (let i = 0; i < 60; i++) {
 console.log("gc-ok");
 `;
 
+/** Exits (process.exit(0), or an uncaught error) while the worker compiles a new kernel. */
+export const EXIT_SCRIPT = (how: "exit" | "throw"): string => `
+import { createWebGpuBackend } from "./src/backend/webgpu.js";
+import { x } from "./src/ops/expr.js";
+const b = await createWebGpuBackend();
+const k = { key: "exit", expr: x.mul(2).add(1).exp().sqrt(), inputs: ["x"], consts: [] };
+void b.read(b.map(k, [{ buf: b.upload(new Float32Array(1000)), strides: [1] }], [], [1000]));
+${how === "exit" ? "process.exit(0);" : 'throw new Error("a bug of the user");'}
+`;
+
 /**
  * A WebGPU backend of a suite's own, or null with one line saying why the suite is skipped; with
  * GRADWISE_REQUIRE_WEBGPU=1 a missing adapter fails instead.

@@ -9,7 +9,7 @@ import { closeDawn, type Dawn, linger, openDawn } from "./dawn.js";
 import { Pipelines } from "./webgpu_pipelines.js";
 import { collect, creatingBytes, DevicePools, prefaulted } from "./webgpu_pool.js";
 import {
-  type Batch, type Cmd, CTRL_DEAD, CTRL_ERR, CTRL_SEQ, type Main, META_WORDS, type PoolStats,
+  type Batch, type Cmd, CTRL_BUSY, CTRL_DEAD, CTRL_ERR, CTRL_SEQ, type Main, META_WORDS, type PoolStats,
   type Reply, type WorkerInit,
 } from "./webgpu_protocol.js";
 
@@ -100,9 +100,13 @@ export function serve(
     }
 
     private drain(): void {
+      Atomics.store(ctrl, CTRL_BUSY, 1); // while inside Dawn's calls (see startWorker)
+      try { this.drainBatches(); } finally { Atomics.store(ctrl, CTRL_BUSY, 0), Atomics.notify(ctrl, CTRL_BUSY); }
+    }
+    private drainBatches(): void {
       for (let b = this.backlog[0]; b && Atomics.load(ctrl, CTRL_DEAD) === 0; b = this.backlog[0]) {
         if (this.at === 0) (this.keys = new Set()), (this.failed = false);
-        while (this.at < b.cmds.length) {
+        while (this.at < b.cmds.length && Atomics.load(ctrl, CTRL_DEAD) === 0) {
           let wait = this.one((this.cur = b.cmds[this.at++] as Cmd), b.meta);
           if (this.pipes.rest) (this.pipes.rest = false), this.submit(), (wait ??= new Promise((r) => setImmediate(r)));
           if (!wait) continue;
