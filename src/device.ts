@@ -40,8 +40,16 @@ export async function requestDevice(type: DeviceType = "webgpu", opts: DeviceOpt
   }
   if (type === "cpu") return cpu;
   if (type !== "webgpu") throw errors.badArg("requestDevice", "type", "'cpu' or 'webgpu'", type);
+  // One request at a time: two in flight would both find no device and open two.
+  const run = opening.then(() => openWebgpu(opts.thread));
+  opening = run.catch(() => undefined);
+  return run;
+}
+let opening: Promise<unknown> = Promise.resolve();
+
+async function openWebgpu(want: "worker" | "main" | undefined): Promise<Device> {
   const open = (webgpu?.backend as { thread?: "worker" | "main" } | undefined)?.thread;
-  const thread = opts.thread ?? open ?? "worker";
+  const thread = want ?? open ?? "worker";
   if (webgpu && !isDead(webgpu)) {
     if (open === thread) return webgpu;
     throw new Error(
@@ -70,7 +78,7 @@ export const defaultDevice = (): Device => current;
 
 export function resolveDevice(d: DeviceLike | undefined, fn: string): Device {
   if (d === undefined) return current;
-  if (typeof d === "object" && d && (d.type === "cpu" || d.type === "webgpu")) return d;
+  if (typeof d === "object" && d && (d.type === "cpu" || d.type === "webgpu") && typeof d.backend?.map === "function") return d;
   if (d === "cpu") return cpu;
   if (d === "webgpu") {
     if (!webgpu) {
@@ -85,6 +93,7 @@ export function resolveDevice(d: DeviceLike | undefined, fn: string): Device {
 
 /** Releases the WebGPU device and its worker, so a script can end. @example await shutdown() */
 export async function shutdown(): Promise<void> {
+  await opening;
   const d = webgpu;
   webgpu = null;
   if (current === d) current = cpu;

@@ -121,7 +121,7 @@ function collect(v: unknown, out: Set<Scoped>, depth = 0): void {
   if (isScoped(v)) out.add(v);
   else if (Array.isArray(v) || v instanceof Set) for (const x of v) collect(x, out, depth + 1);
   else if (v instanceof Map) for (const x of v.values()) collect(x, out, depth + 1);
-  else if (Object.getPrototypeOf(v) === Object.prototype)
+  else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)
     for (const x of Object.values(v)) collect(x, out, depth + 1);
 }
 

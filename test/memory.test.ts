@@ -94,6 +94,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
       });
       expect(r.r.isDisposed).toBe(false);
       expect((inner as unknown as Tensor).isDisposed).toBe(true);
+      const bare = scope(() => Object.assign(Object.create(null) as { t?: Tensor }, { t: x.add(2) }));
+      expect(bare.t?.isDisposed).toBe(false); // an object without a prototype is a plain object too
       return r.more[0] as Tensor;
     });
     expect(vals(out)).toEqual([-2, -3, -4]);

@@ -78,6 +78,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       "randn(): got an unexpected option 'requires_grad'"],
     ["device", () => zeros(2, { device: bad("cuda") }), TypeError,
       "zeros(): argument 'device' must be 'cpu', 'webgpu' or a Device, but got 'cuda'"],
+    ["device look-alike", () => zeros(2, { device: bad({ type: "cpu" }) }), TypeError,
+      "zeros(): argument 'device' must be 'cpu', 'webgpu' or a Device, but got Object"],
   ];
 
   const shapes: Case[] = [

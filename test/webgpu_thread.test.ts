@@ -126,5 +126,17 @@ describe.runIf(hasGpu)("webgpu, thread main", () => {
     expect(() => t.add(1)).toThrow(/^webgpu device was shut down/);
     device = await requestDevice("webgpu", { thread: "main" });
     expect(Array.from(await tensor([3], { device }).neg().data())).toEqual([-3]);
+    // A tensor of the shut-down device meeting the new one says the old one is shut down.
+    expect(() => t.add(tensor([1, 1], { device }))).toThrow(/^webgpu device was shut down/);
+  });
+
+  it("opens one device for requests in flight together: the same one, or the other thread's error", async () => {
+    await shutdown();
+    const [a, b] = await Promise.all([requestDevice("webgpu", { thread: "main" }), requestDevice("webgpu")]);
+    expect(a).toBe(b); // before: two devices, and shutdown() closed only one
+    await expect(Promise.all([requestDevice("webgpu"), requestDevice("webgpu", { thread: "worker" })])).rejects.toThrow(
+      'requestDevice(): the webgpu device is open with { thread: "main" }',
+    );
+    device = a;
   });
 });

@@ -73,7 +73,8 @@ function placed(ops: readonly Operand[], inplace: boolean): readonly Operand[] {
   if (!mixed) return ops;
   const scalar = (o: Operand, i: number): boolean => o instanceof Tensor && o._dev.type === "cpu" && o.ndim === 0 && !(inplace && i === 0);
   dev = (ops.find((o, i) => o instanceof Tensor && !scalar(o, i)) as Tensor)._dev;
-  for (const [i, o] of ops.entries()) if (o instanceof Tensor && o._dev !== dev && !scalar(o, i)) throw errors.device(dev.type, o._dev.type);
+  for (const [i, o] of ops.entries())
+    if (o instanceof Tensor && o._dev !== dev && !scalar(o, i)) throw (dev.backend.check?.(), o._dev.backend.check?.(), errors.device(dev.type, o._dev.type)); // a shut-down device says so
   if (isGradEnabled() && dev.backend.asyncReadsOnly && ops.some((o, i) => scalar(o, i) && (o as Tensor).requiresGrad)) throw errors.cpuScalarGrad();
   return ops.map((o, i) => (scalar(o, i) ? (o as Tensor).to(dev as Device) : o));
 }
