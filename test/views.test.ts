@@ -169,6 +169,11 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "grad = size 4": () => assign(one(4)), "grad = itself": () => assign(x),
       });
     },
+    error_texts: () => outcomes({
+      "expand last dim": () => ones([2, 3], { device }).expand(3, 4), "expand 3-d": () => ones([2, 1, 3], { device }).expand(4, 2, 5),
+      "rsub broadcast": () => rsub(ones([3], { device }), ones([4], { device })),
+      "max(-1) empty": () => zeros([2, 0], { device }).max(-1)[0],
+    }),
     bool_int64_dtypes_kept: () => {
       const b = tensor([[1, 0], [0, 0]], { device }).gt(0.5), i = tensor([[1, 2], [3, 1]], { device }).max(1)[1];
       const ts = [b.max(), b.min(), b.max(0)[0], b.min(1)[0], i.max(), i.min(), i.max(0)[0], i.min(0)[1],

@@ -92,7 +92,8 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
   if (bools && (name === "sub" || name === "rsub")) throw errors.boolSub(bools === operands.length);
   const ops = placed(operands, inplace);
   let dev: Device | undefined;
-  for (const o of ops) // the first shape copied: t.shape is the user's array, a recipe's must not change
+  // The first shape copied (t.shape is the user's array, a recipe's must not change); rsub(a, b) is b - a.
+  for (const o of name === "rsub" ? [...ops].reverse() : ops)
     if (o instanceof Tensor) (dev = o._dev), (shape = !shape ? o.shape.slice() : sameShape(shape, o.shape) ? shape : broadcastShapes(shape, o.shape));
   shape ??= NO_SHAPE;
   const dtype = inplace ? (ops[0] as Tensor).dtype : "float32";

@@ -107,7 +107,7 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
   if (typeof keepdim !== "boolean") throw errors.badArg(op, "keepdim", "a boolean", keepdim);
   const axis = normDim(op, dim, t.ndim);
   if (t.ndim > 0 && t.shape[axis] === 0)
-    throw new Error(`${op}(): Expected reduction dim ${dim} to have non-zero size.`);
+    throw new Error(`${op}(): Expected reduction dim ${axis} to have non-zero size.`);
   const shape = keptShape(t.shape, t.ndim ? [axis] : [], keepdim);
   let values: Tensor, indices: Tensor;
   if (t.ndim === 0) {
@@ -177,8 +177,8 @@ export function expand(t: Tensor, sizes: number[]): Tensor {
       `expand(torch.FloatTensor{[${t.shape.join(", ")}]}, size=[${sizes.join(", ")}]): the number of sizes provided (${sizes.length}) must be greater or equal to the number of dimensions in the tensor (${t.ndim})`,
     );
   const off = sizes.length - t.ndim;
-  const shape = sizes.map((s, i) => {
-    const have = i >= off ? (t.shape[i - off] as number) : 1;
+  const shape = [...sizes].reverse().map((s, r) => { // from the last dim, as PyTorch checks them
+    const i = sizes.length - 1 - r, have = i >= off ? (t.shape[i - off] as number) : 1;
     if (s === -1) {
       if (i < off) throw errors.expandLeading(s, i);
       return have;
@@ -186,7 +186,7 @@ export function expand(t: Tensor, sizes: number[]): Tensor {
     if (i >= off && have !== 1 && have !== s) throw errors.expand(sizes, t.shape, i, have, s);
     if (s < 0) throw errors.negativeDim(s, sizes);
     return s;
-  });
+  }).reverse();
   return record(copyTo(t, shape), "ExpandBackward0", [t], [], (g) => [g._sumTo(t.shape)]);
 }
 
