@@ -2,7 +2,7 @@
 // randn/arange and the *Like variants. Shapes come as an array or as separate numbers.
 import { type DeviceLike, resolveDevice } from "./device.js";
 import { describe, errors } from "./errors.js";
-import { checkFloat, fill } from "./ops/apply.js";
+import { checkFloat, fill, scalarAs } from "./ops/apply.js";
 import { randData, randnData } from "./random.js";
 import { checkInts } from "./shape.js";
 import { type NestedNumbers, Tensor } from "./tensor.js";
@@ -124,9 +124,13 @@ export function arange(start: number, end?: number, step = 1, opts?: TensorOptio
 function like(fn: string, t: Tensor, v: number, opts?: TensorOptions): Tensor {
   if (!(t instanceof Tensor)) throw errors.badArg(fn, "input", "a Tensor", t);
   if (typeof v !== "number") throw errors.badArg(fn, "fill_value", "a number", v);
-  const o = checkOpts(fn, opts);
-  checkFloat(v);
-  return finish(fill(t.shape, v, resolveDevice(o.device ?? t._dev, fn)), o);
+  const o = checkOpts(fn, opts), dtype = o.dtype ?? t.dtype; // PyTorch keeps a bool or int64 dtype
+  const f = fill(t.shape, scalarAs(dtype, v), resolveDevice(o.device ?? t._dev, fn));
+  if (dtype === f.dtype) return finish(f, o);
+  if (o.requiresGrad) throw new Error("Only Tensors of floating point and complex dtype can require gradients");
+  const out = Tensor._fromStorage(f._storage, f.shape, dtype);
+  f.dispose();
+  return finish(out, o);
 }
 /** @example zerosLike(x) */
 export const zerosLike = (t: Tensor, opts?: TensorOptions): Tensor => like("zerosLike", t, 0, opts);

@@ -2,7 +2,7 @@
 // scenarios as test/fixtures/gen_views.py, by name, against PyTorch's grads, grad_fn names, flags,
 // reprs and errors (views.json).
 import { describe, expect, test } from "vitest";
-import { type Device, type Node, type Tensor, full, fullLike, noGrad, ones, rsub, tensor, where, zeros } from "../src/index.js";
+import { type Device, type Node, type Tensor, full, fullLike, noGrad, ones, onesLike, rsub, tensor, where, zeros, zerosLike } from "../src/index.js";
 import { availableDevices, loadFixture } from "./setup.js";
 
 type Out = Record<string, unknown>;
@@ -167,6 +167,16 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "full_like(1e39)": () => fullLike(one(2), 1e39), "add(1e39)": () => one(2).add(1e39),
         "grad = bool": () => assign(one(3).gt(0)), "grad = int64": () => assign(ones([3, 2], { device }).max(1)[1]),
         "grad = size 4": () => assign(one(4)), "grad = itself": () => assign(x),
+      });
+    },
+    like_dtypes: () => {
+      const b = () => ones([2, 2], { device }).gt(0), i = () => ones([3, 2], { device }).max(1)[1];
+      return outcomes({
+        "ones_like(bool)": () => onesLike(b()), "zeros_like(int64)": () => zerosLike(i()),
+        "full_like(int64, 1.5)": () => fullLike(i(), 1.5), "full_like(bool, 0.5)": () => fullLike(b(), 0.5),
+        "full_like(int64, 1e39)": () => fullLike(i(), 1e39), "full_like(bool, 1e39)": () => fullLike(b(), 1e39),
+        "ones_like(bool, requires_grad)": () => onesLike(b(), { requiresGrad: true }),
+        "zeros_like(int64, float32)": () => zerosLike(i(), { dtype: "float32" }),
       });
     },
     error_texts: () => outcomes({

@@ -54,6 +54,12 @@ function checkCast(name: OpName, self: Tensor, o: Operand): void {
 export function checkFloat(v: number): void {
   if (Math.abs(v) > 3.4028234663852886e38 && Number.isFinite(v)) throw errors.scalarOverflow("float");
 }
+/** v as a tensor of `dtype` stores it, with PyTorch's range checks: float32 as checkFloat, int64
+ * truncated (finite, under 2^63), bool as v != 0. */
+export function scalarAs(dtype: DType, v: number): number {
+  if (dtype === "int64" && !(Math.abs(v) < 2 ** 63)) throw errors.scalarOverflow("int64_t");
+  return dtype === "float32" ? (checkFloat(v), v) : dtype === "bool" ? +(v !== 0) : Math.trunc(v) + 0;
+}
 
 /** Operands are tensors or numbers; torch.maximum/minimum take tensors only. */
 function checkOperand(fn: string, o: unknown, i: number): asserts o is Operand {

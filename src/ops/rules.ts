@@ -7,7 +7,7 @@ import type { Device } from "../device.js";
 import { errors } from "../errors.js";
 import { checkInts, normDim, sameShape, sumToAxes } from "../shape.js";
 import { type Dims, Tensor } from "../tensor.js";
-import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, copyTo, fill, type Operand } from "./apply.js";
+import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, copyTo, fill, type Operand, scalarAs } from "./apply.js";
 import { type Storage, deferred, producerOf } from "./lazy.js";
 import type { OpName } from "./table.js";
 
@@ -235,8 +235,7 @@ const records = (t: Tensor, ops: readonly Operand[]): boolean =>
 /** fill_(v), or zero_() (v undefined): under grad mode recorded as FillBackward2 / ZeroBackward0. */
 export function fillInplace(t: Tensor, v?: number): void {
   if (v !== undefined && typeof v !== "number") throw errors.badArg("fill_", "value", "a number", v);
-  if (v !== undefined && t.dtype === "int64" && !(Math.abs(v) < 2 ** 63)) throw errors.scalarOverflow("int64_t");
-  if (v !== undefined && t.dtype === "float32") checkFloat(v); // other dtypes cast it as they store it
+  if (v !== undefined) v = scalarAs(t.dtype, v);
   if (records(t, [])) applyInplace(v === undefined ? "zero" : "fill", v === undefined ? [t] : [t, v]);
   else fill(t.shape, v ?? 0, t._dev, t);
 }
