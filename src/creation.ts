@@ -115,7 +115,9 @@ export function arange(start: number, end?: number, step = 1, opts?: TensorOptio
   if (!Number.isFinite(a) || !Number.isFinite(b)) throw errors.arangeRange(a, b);
   if ((b - a) * step < 0) throw errors.arangeSign();
   const n = Math.ceil((b - a) / step);
-  const vals = Float32Array.from({ length: n }, (_, i) => a + i * step);
+  // PyTorch's CPU kernel (AVX2): blocks of 16 as two runs of 8 from a rounded base, then one by one.
+  const vec = n - (n % 16), f = Math.fround;
+  const vals = Float32Array.from({ length: n }, (_, i) => (i < vec ? f(f(a + step * (i - (i % 8))) + (i % 8) * step) : a + i * step));
   const o = checkOpts("arange", opts);
   const dev = resolveDevice(o.device, "arange");
   return finish(Tensor._make(dev.backend.upload(vals), [n], dev), o);

@@ -2,7 +2,7 @@
 // scenarios as test/fixtures/gen_views.py, by name, against PyTorch's grads, grad_fn names, flags,
 // reprs and errors (views.json).
 import { describe, expect, test } from "vitest";
-import { type Device, type Node, type Tensor, full, fullLike, noGrad, ones, onesLike, rsub, tensor, where, zeros, zerosLike } from "../src/index.js";
+import { type Device, type Node, type Tensor, arange, full, fullLike, noGrad, ones, onesLike, rsub, tensor, where, zeros, zerosLike } from "../src/index.js";
 import { availableDevices, loadFixture } from "./setup.js";
 
 type Out = Record<string, unknown>;
@@ -179,6 +179,9 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "zeros_like(int64, float32)": () => zerosLike(i(), { dtype: "float32" }),
       });
     },
+    arange_float_steps: () => ({
+      steps: [[0, 2, 0.1], [-3, 5, 0.37], [1e6, 1e6 + 100, 0.3]].map(([a, b, s]) => arange(a as number, b, s, { device }).tolist()),
+    }),
     error_texts: () => outcomes({
       "expand last dim": () => ones([2, 3], { device }).expand(3, 4), "expand 3-d": () => ones([2, 1, 3], { device }).expand(4, 2, 5),
       "rsub broadcast": () => rsub(ones([3], { device }), ones([4], { device })),
