@@ -40,7 +40,9 @@ function sizeArgs(fn: string, args: readonly unknown[]): [number[], TensorOption
   if (Array.isArray(rest[0]) && rest.length > 1) throw errors.badArg(fn, "size", "a shape", rest);
   checkInts(fn, "size", shape);
   for (const d of shape) if (d < 0) throw errors.negativeDim(d, shape);
-  return [shape as number[], checkOpts(fn, opts)];
+  const o = checkOpts(fn, opts), n = (shape as number[]).reduce((a, b) => a * b, 1);
+  if (n > 2 ** 30 && resolveDevice(o.device, fn).type === "cpu") throw errors.cpuAlloc(n);
+  return [shape as number[], o];
 }
 
 function finish(t: Tensor, opts: TensorOptions): Tensor {
@@ -115,6 +117,7 @@ export function arange(start: number, end?: number, step = 1, opts?: TensorOptio
   if (!Number.isFinite(a) || !Number.isFinite(b)) throw errors.arangeRange(a, b);
   if ((b - a) * step < 0) throw errors.arangeSign();
   const n = Math.ceil((b - a) / step);
+  if (n > 2 ** 30 && resolveDevice(opts?.device, "arange").type === "cpu") throw errors.cpuAlloc(n);
   // PyTorch's CPU kernel (AVX2): blocks of 16 as two runs of 8 from a rounded base, then one by one.
   const vec = n - (n % 16), f = Math.fround;
   const vals = Float32Array.from({ length: n }, (_, i) => (i < vec ? f(f(a + step * (i - (i % 8))) + (i % 8) * step) : a + i * step));

@@ -64,6 +64,8 @@ export const errors = {
     if (itself) throw new Error("can't assign Variable as its own grad");
     if (type || size) throw new Error(`assigned grad has data of a different ${type ? "type" : "size"}`);
   },
+  /** A CPU tensor past what one JS typed array holds (PyTorch's allocator text, then why). */
+  cpuAlloc: (n: number) => new RangeError(`DefaultCPUAllocator: can't allocate memory: you tried to allocate ${n * 4} bytes (a JavaScript typed array holds at most 4 GiB)`),
   castResult: (result: string, to: string) => new Error(`result type ${result} can't be cast to the desired output type ${to}`),
   boolSub: (both: boolean) => new Error(`Subtraction, the \`-\` operator, with ${both ? "two bool tensors is not supported. Use the `^` or `logical_xor()`"
     : "a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()`"} operator instead.`),

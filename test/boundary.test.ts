@@ -59,8 +59,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 5852 from then: requestDevice() calls in flight together open one device (they opened two); 5853
 // from then: rsub's broadcast error names its operands as PyTorch's; 5862 from then: zerosLike/onesLike/
 // fullLike keep a bool or int64 dtype (scalarAs: the number cast and range-checked as PyTorch); 5864
-// from then: arange with a fractional step rounds as PyTorch's vectorized CPU kernel (1 ulp off before).
-const BUDGET = 5864;
+// from then: arange with a fractional step rounds as PyTorch's vectorized CPU kernel (1 ulp off before);
+// 5871 from then: a CPU tensor past 4 GiB says so in PyTorch's allocator words (Node's internals leaked).
+const BUDGET = 5871;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -78,6 +78,10 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       "randn(): got an unexpected option 'requires_grad'"],
     ["device", () => zeros(2, { device: bad("cuda") }), TypeError,
       "zeros(): argument 'device' must be 'cpu', 'webgpu' or a Device, but got 'cuda'"],
+    ["cpu allocation past 4 GiB", () => zeros(1e10, { device: "cpu" }), RangeError, "DefaultCPUAllocator: can't allocate " +
+      "memory: you tried to allocate 40000000000 bytes (a JavaScript typed array holds at most 4 GiB)"],
+    ["arange past 4 GiB", () => arange(0, 1e10, 1, { device: "cpu" }), RangeError, "DefaultCPUAllocator: can't allocate " +
+      "memory: you tried to allocate 40000000000 bytes (a JavaScript typed array holds at most 4 GiB)"],
     ["device look-alike", () => zeros(2, { device: bad({ type: "cpu" }) }), TypeError,
       "zeros(): argument 'device' must be 'cpu', 'webgpu' or a Device, but got Object"],
   ];

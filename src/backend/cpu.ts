@@ -1,6 +1,7 @@
 // The CPU backend: Float32Array buffers; each kernel is rendered to JS once per (kernel, layout)
 // and compiled with new Function, or, on large contiguous arrays, to WebAssembly SIMD (cpu_simd.ts).
 // Sums accumulate in float64, so they are at least as exact as torch's.
+import { errors } from "../errors.js";
 import { factor, leaf } from "../ops/expr.js";
 import { JS_PRELUDE, render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
@@ -24,6 +25,7 @@ const data = (b: Buf): Float32Array => (b as CpuBuf).data;
 /** An array its caller writes whole: from 1 KiB without the zero fill (saves a pass over memory). */
 function overwritten(n: number): Float32Array {
   if (n < 256) return new Float32Array(n);
+  if (n > 2 ** 30) throw errors.cpuAlloc(n);
   const b = Buffer.allocUnsafeSlow(n * 4);
   return new Float32Array(b.buffer, b.byteOffset, n);
 }
