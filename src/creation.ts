@@ -32,10 +32,11 @@ function sizeArgs(fn: string, args: readonly unknown[]): [number[], TensorOption
   let rest = [...args];
   let opts: unknown;
   const last = rest[rest.length - 1];
-  if (typeof last === "object" && last !== null && !Array.isArray(last)) {
+  if (typeof last === "object" && last !== null && !Array.isArray(last) && !(last instanceof Tensor)) {
     opts = last;
     rest = rest.slice(0, -1);
   }
+  if (!rest.length) throw new TypeError(`${fn}() received an invalid combination of arguments - got (), but expected a size: ${fn}([2, 3]) or ${fn}(2, 3)`);
   const shape = Array.isArray(rest[0]) ? [...(rest[0] as unknown[])] : rest;
   if (Array.isArray(rest[0]) && rest.length > 1) throw errors.badArg(fn, "size", "a shape", rest);
   checkInts(fn, "size", shape);

@@ -82,6 +82,10 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       "memory: you tried to allocate 40000000000 bytes (a JavaScript typed array holds at most 4 GiB)"],
     ["arange past 4 GiB", () => arange(0, 1e10, 1, { device: "cpu" }), RangeError, "DefaultCPUAllocator: can't allocate " +
       "memory: you tried to allocate 40000000000 bytes (a JavaScript typed array holds at most 4 GiB)"],
+    ["no size", () => (zeros as (...a: unknown[]) => unknown)({ device }), TypeError,
+      "zeros() received an invalid combination of arguments - got (), but expected a size: zeros([2, 3]) or zeros(2, 3)"],
+    ["tensor as a size", () => zeros(2, bad(ones(1, { device }))), TypeError,
+      "zeros(): argument 'size' must be an array of integers, but got [2, Tensor]"],
     ["device look-alike", () => zeros(2, { device: bad({ type: "cpu" }) }), TypeError,
       "zeros(): argument 'device' must be 'cpu', 'webgpu' or a Device, but got Object"],
   ];
