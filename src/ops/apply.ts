@@ -94,8 +94,8 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
     checkOperand(name, o, i);
     variant += o instanceof Tensor ? "t" : "s";
   }
-  const bools = operands.filter((o) => o instanceof Tensor && o.dtype === "bool").length;
-  if (bools && (name === "sub" || name === "rsub")) throw errors.boolSub(bools === operands.length);
+  const bools = name === "sub" || name === "rsub" ? operands.filter((o) => o instanceof Tensor && o.dtype === "bool").length : 0;
+  if (bools) throw errors.boolSub(bools === operands.length);
   const ops = placed(operands, inplace);
   let dev: Device | undefined;
   // The first shape copied (t.shape is the user's array, a recipe's must not change); rsub(a, b) is b - a.
