@@ -122,6 +122,14 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     await backend.shutdown();
   });
 
+  it("does not pool a read's staging buffer past the memory limit", async () => {
+    const b = await createWebGpuBackend({}, { memoryLimitBytes: 2 ** 21 });
+    const x = b.upload(new Float32Array(3 * 2 ** 17).fill(1)); // 1.5 MiB of the 2, and 1.5 to read it
+    expect(b.readSync(x)[0]).toBe(1); // its reply brings the worker's pool statistics
+    expect(b.memory().allocatedBytes).toBeLessThanOrEqual(2 ** 21); // before: 3 MiB, 1.5 of it pooled
+    await b.shutdown();
+  });
+
   it("a fused reduction that runs out of memory leaves the device usable for the same kernel", async () => {
     // x takes 2 MiB; the reduction's partial results (one per thread of its first pass: 128 KiB,
     // a sixteenth of x) do not fit the rest of the budget.

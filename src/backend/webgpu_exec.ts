@@ -252,7 +252,7 @@ export function serve(
         () => {
           data.set(new Float32Array(st.getMappedRange(0, bytes)));
           st.unmap();
-          this.pools.staging.give(st);
+          this.pools.giveStaging(st);
           done(data, this.pools.stats());
         },
         (e: Error) => fatal(`WebGPU read failed: ${e.message}`),
@@ -272,7 +272,7 @@ export function serve(
         out.set(new Float32Array(st.getMappedRange(0, n)), o / 4);
         st.unmap();
       }
-      this.pools.staging.give(st);
+      this.pools.giveStaging(st);
       return out;
     }
   }

@@ -136,7 +136,7 @@ export class DevicePools {
   readonly storage: BufferPool;
   readonly staging: BufferPool;
 
-  constructor(device: GPUDevice, maxBufferSize: number, b: Budget) {
+  constructor(device: GPUDevice, maxBufferSize: number, private readonly b: Budget) {
     const grow = (n: number) => this.stats().allocatedBytes + n > b.memoryLimitBytes && this.trim();
     const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.storage = new BufferPool(device, storage, b.poolBytes, maxBufferSize, grow);
@@ -150,6 +150,13 @@ export class DevicePools {
       allocatedBytes: s.allocatedBytes + t.allocatedBytes,
       pooledBytes: s.pooledBytes + t.pooledBytes,
     };
+  }
+
+  /** Pools a read's staging buffer, unless that leaves more than the memory limit allocated
+   * (a read may pass it while it copies: the data has to come out). */
+  giveStaging(st: GPUBuffer): void {
+    this.staging.give(st);
+    if (this.stats().allocatedBytes > this.b.memoryLimitBytes) this.staging.trim(0);
   }
 
   /** Destroys every pooled buffer. */
