@@ -40,3 +40,9 @@ export function sumToAxes(shape: Shape, outShape: Shape): number[] {
 
 export const sameShape = (a: Shape, b: Shape): boolean =>
   a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** Sizes given as one array or as separate numbers. */
+export type ShapeArgs = [readonly number[]] | number[];
+export function shapeArgs(a: ShapeArgs): number[] {
+  return Array.isArray(a[0]) ? [...(a[0] as readonly number[])] : (a as number[]);
+}

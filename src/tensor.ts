@@ -7,11 +7,11 @@ import type { Buf } from "./backend/backend.js";
 import { type Device, type DeviceLike, resolveDevice } from "./device.js";
 import { errors, warnNonLeafGrad } from "./errors.js";
 import { formatTensor } from "./format.js";
-import { apply, applyInplace, type Operand } from "./ops/apply.js";
+import { apply, applyInplace, castCopy, type Operand } from "./ops/apply.js";
 import { Storage } from "./ops/lazy.js";
 import * as R from "./ops/rules.js";
 import { graphed, scopeSync, track, untrack } from "./scope.js";
-import { sameShape } from "./shape.js";
+import { sameShape, type ShapeArgs, shapeArgs } from "./shape.js";
 
 export type DType = "float32" | "int64" | "bool";
 export type Dims = number | readonly number[];
@@ -290,10 +290,10 @@ export class Tensor {
   /** Copies to another device. @example x.to("cpu") */
   to(device: DeviceLike): Tensor { return R.toDevice(this, resolveDevice(device, "to")); }
   cpu(): Tensor { return this.to("cpu"); }
+  /** As float32 (this tensor itself if it is): PyTorch's .float(). @example x.gt(0).float().mean() */
+  float(): Tensor { return this.dtype === "float32" ? this : castCopy(this, "float32"); }
+  /** As int64, truncated toward zero: PyTorch's .long(). */ long(): Tensor { return castCopy(this, "int64"); }
+  /** As bool (nonzero is true): PyTorch's .bool(). */ bool(): Tensor { return castCopy(this, "bool"); }
 }
 
 export type NestedNumbers = number | NestedNumbers[];
-export type ShapeArgs = [readonly number[]] | number[];
-export function shapeArgs(a: ShapeArgs): number[] {
-  return Array.isArray(a[0]) ? [...(a[0] as readonly number[])] : (a as number[]);
-}

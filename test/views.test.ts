@@ -182,6 +182,18 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
     arange_float_steps: () => ({
       steps: [[0, 2, 0.1], [-3, 5, 0.37], [1e6, 1e6 + 100, 0.3]].map(([a, b, s]) => arange(a as number, b, s, { device }).tolist()),
     }),
+    casts_and_counts: () => {
+      const b = tensor([[1, 0], [3, 0]], { device }).gt(0.5), i = tensor([[1, 5], [3, 2]], { device }).max(1)[1];
+      const f = tensor([-1.5, 2.7, -0.2, 0, 3e9], { device }), x = P([1, 2]);
+      const out = outcomes({
+        "b.sum()": () => b.sum(), "b.sum(0)": () => b.sum(0), "b.sum(1, True)": () => b.sum(1, true), "i.sum()": () => i.sum(),
+        "b.float()": () => b.float(), "b.float().mean()": () => b.float().mean(), "i.float()": () => i.float(),
+        "f.long()": () => tensor([-1.5, 2.7, -0.2, 0], { device }).long(),
+        "f.bool()": () => f.bool(), "i.bool()": () => i.bool(), "b.long()": () => b.long(),
+        "x.long()": () => x.long(), "x.float().grad_fn": () => x.float().mul(1),
+      });
+      return { ...out, "x.float() is x": x.float() === x };
+    },
     error_texts: () => outcomes({
       "expand last dim": () => ones([2, 3], { device }).expand(3, 4), "expand 3-d": () => ones([2, 1, 3], { device }).expand(4, 2, 5),
       "rsub broadcast": () => rsub(ones([3], { device }), ones([4], { device })),

@@ -193,6 +193,12 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   return self;
 }
 
+/** t as another dtype (PyTorch's .float()/.long()/.bool(); no graph): bool is != 0, int64 truncates. */
+export function castCopy(t: Tensor, dtype: DType): Tensor {
+  if (t.isDisposed) throw errors.disposed();
+  return Tensor._fromStorage(compose(t.shape, t._dev, (b) => castTo(b.tensor(t), dtype)), t.shape, dtype);
+}
+
 /** A tensor of `shape` filled with v, or v written into `into`. */
 export function fill(shape: readonly number[], v: number, dev: Device, into?: Tensor): Tensor {
   if (into) {

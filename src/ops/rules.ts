@@ -43,9 +43,9 @@ const keptShape = (shape: readonly number[], axes: number[], keepdim: boolean): 
   keepdim ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
 
 function reduceSum(t: Tensor, axes: number[], keepdim: boolean): Tensor {
-  const shape = keptShape(t.shape, axes, keepdim);
-  if (axes.length === 0) return copyTo(t, shape);
-  return Tensor._fromStorage(reduceOf("sum", t, axes, shape), shape);
+  const shape = keptShape(t.shape, axes, keepdim), dtype = t.dtype === "float32" ? t.dtype : "int64"; // PyTorch counts in int64
+  if (axes.length === 0) return copyTo(t, shape, dtype);
+  return Tensor._fromStorage(reduceOf("sum", t, axes, shape), shape, dtype);
 }
 
 /**
