@@ -2,7 +2,7 @@
 // scenarios as test/fixtures/gen_views.py, by name, against PyTorch's grads, grad_fn names, flags,
 // reprs and errors (views.json).
 import { describe, expect, test } from "vitest";
-import { type Device, type Node, type Tensor, arange, full, fullLike, noGrad, ones, onesLike, rsub, tensor, where, zeros, zerosLike } from "../src/index.js";
+import { type Device, type Node, type Tensor, arange, full, fullLike, maximum, noGrad, ones, onesLike, pow, rsub, tensor, where, zeros, zerosLike } from "../src/index.js";
 import { availableDevices, loadFixture } from "./setup.js";
 
 type Out = Record<string, unknown>;
@@ -193,6 +193,25 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "x.long()": () => x.long(), "x.float().grad_fn": () => x.float().mul(1),
       });
       return { ...out, "x.float() is x": x.float() === x };
+    },
+    int_results: () => {
+      const i = () => tensor([[1, 5], [3, 2]], { device }).max(1)[1], b = () => tensor([1, 0, 3], { device }).gt(0.5);
+      const f = () => tensor([1.5, 2], { device }), b2 = () => tensor([1, 0], { device }).gt(0.5);
+      return outcomes({
+        "i+1": () => i().add(1), "i+1.5": () => i().add(1.5), "i*i": () => i().mul(i()), "i-2": () => i().sub(2),
+        "rsub(i, 2)": () => rsub(i(), 2), "i/2": () => i().div(2), "i+f": () => i().add(f()), "i+b": () => i().add(b2()),
+        "b+1": () => b().add(1), "b+b": () => b().add(b()), "b*b": () => b().mul(b()), "b*2.5": () => b().mul(2.5),
+        "-i": () => i().neg(), "-b": () => b().neg(), "i.abs()": () => i().abs(), "b.abs()": () => b().abs(),
+        "i.exp()": () => i().exp(), "i.sqrt()": () => i().sqrt(), "i.relu()": () => i().relu(), "b.relu()": () => b().relu(),
+        "i.square()": () => i().square(), "b.square()": () => b().square(), "i**2": () => i().pow(2), "i**0.5": () => i().pow(0.5),
+        "b**2": () => b().pow(2), "2**i": () => pow(2, i()), "i.pow(i)": () => i().pow(i()), "i.clamp(0, 1)": () => i().clamp(0, 1),
+        "i.clamp(0.5)": () => i().clamp(0.5), "i.clamp(None, 0)": () => i().clamp(null, 0), "b.clamp(0, 1)": () => b().clamp(0, 1),
+        "maximum(i, i)": () => maximum(i(), i()), "maximum(b, b)": () => maximum(b(), b()),
+        "maximum(i, f)": () => maximum(i(), f()), "where(b, i, 0)": () => where(b2(), i(), 0),
+        "where(b, b, b)": () => where(b(), b(), b()), "where(b, i, 0.5)": () => where(b2(), i(), 0.5),
+        "i.sigmoid()": () => i().sigmoid(),
+        "i.tanh()": () => i().tanh(), "i.log1p()": () => i().log1p(), "i.gt(0)": () => i().gt(0),
+      });
     },
     error_texts: () => outcomes({
       "expand last dim": () => ones([2, 3], { device }).expand(3, 4), "expand 3-d": () => ones([2, 1, 3], { device }).expand(4, 2, 5),

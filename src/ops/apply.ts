@@ -41,6 +41,23 @@ const castTo = (e: E, dtype: DType): E =>
   dtype === "bool" ? num(e.ne(0)) : dtype === "int64" ? select(e.trunc().eq(0), 0, e.trunc()) : e;
 const RANK = { bool: 0, int64: 1, float32: 2 } as const, TYPE = ["Bool", "Long", "Float"] as const;
 
+const FLOAT_OUT = new Set<string>(["div", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "reciprocal", "log1p",
+  "expm1", "gt", "lt", "ge", "le", "eq", "ne", "isnan"]); // comparisons: compare() labels them bool
+const NO_BOOL: Partial<Record<OpName, string>> = { relu: "Boolean inputs not supported for relu", abs: `"abs_cpu" not implemented for 'Bool'`,
+  neg: "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead." };
+
+/** PyTorch's result type: float32 from a float32 tensor or a fractional number, else int64 from an
+ * int64 tensor or an integer, else bool (square of bool: int64); math functions give float32. */
+function resultType(name: OpName, ops: readonly Operand[]): DType {
+  if (FLOAT_OUT.has(name)) return "float32";
+  let r = name === "square" ? 1 : 0;
+  for (let i = name === "where" ? 1 : 0; i < ops.length && r < 2; i++) { // where's condition takes no part
+    const o = ops[i] as Operand; // clamp's absent bounds come as ±Infinity
+    r = Math.max(r, o instanceof Tensor ? RANK[o.dtype] : Number.isInteger(o) ? 1 : name === "clamp" && !Number.isFinite(o) ? 0 : 2);
+  }
+  return r === 2 ? "float32" : r === 1 ? "int64" : "bool";
+}
+
 /** PyTorch's rule for arithmetic in place on a bool/int64 tensor: its result type must cast to it
  * (a number counts as an integer when it is one; true division gives floats). */
 function checkCast(name: OpName, self: Tensor, o: Operand): void {
@@ -94,6 +111,8 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
     checkOperand(name, o, i);
     variant += o instanceof Tensor ? "t" : "s";
   }
+  const no = NO_BOOL[name];
+  if (no && (operands[0] as Tensor).dtype === "bool") throw new Error(no);
   const bools = name === "sub" || name === "rsub" ? operands.filter((o) => o instanceof Tensor && o.dtype === "bool").length : 0;
   if (bools) throw errors.boolSub(bools === operands.length);
   const ops = placed(operands, inplace);
@@ -102,9 +121,9 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
   for (const o of name === "rsub" ? [...ops].reverse() : ops)
     if (o instanceof Tensor) (dev = o._dev), (shape = !shape ? o.shape.slice() : sameShape(shape, o.shape) ? shape : broadcastShapes(shape, o.shape));
   shape ??= NO_SHAPE;
-  const dtype = inplace ? (ops[0] as Tensor).dtype : "float32";
+  const dtype = inplace ? (ops[0] as Tensor).dtype : resultType(name, ops);
   const storage = compose(shape, dev as Device, (b) => castTo(bind(b, spec.fwd, spec.args, ops), dtype));
-  return { spec, dev, shape, variant: variant as Variant, storage, ops };
+  return { spec, dev, shape, variant: variant as Variant, storage, ops, dtype };
 }
 
 /**
@@ -160,7 +179,7 @@ function record(
 /** Out-of-place op. @example apply("mul", [x, 2]) */
 export function apply(name: OpName, ops: readonly Operand[]): Tensor {
   const r = forward(name, ops);
-  const out = Tensor._fromStorage(r.storage, r.shape);
+  const out = Tensor._fromStorage(r.storage, r.shape, r.dtype);
   record(name, r.ops, out, r.variant);
   return out;
 }
@@ -168,7 +187,7 @@ export function apply(name: OpName, ops: readonly Operand[]): Tensor {
 /** An op evaluated at a given (larger) broadcast shape, without a graph: fused broadcast + op. */
 export function applyAt(name: OpName, ops: readonly Operand[], shape: readonly number[]): Tensor {
   const r = forward(name, ops, shape);
-  return Tensor._fromStorage(r.storage, r.shape);
+  return Tensor._fromStorage(r.storage, r.shape, r.dtype);
 }
 
 /** In-place op on ops[0]: its storage takes the result (views see it), its version is bumped,
