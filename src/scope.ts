@@ -9,6 +9,8 @@ export interface Scoped {
   /** Set by keep(), by becoming another tensor's .grad, or by being saved for backward. */
   _kept: boolean;
   readonly isDisposed: boolean;
+  /** Disposed, but views of it live: a view's grad_fn is made from its base's (viewGradFn). */
+  readonly _viewsLive: boolean;
   dispose(): void;
   realize(): unknown;
   /** Its own grad_fn, and a view's base (whose grad_fn its own is made from after an in-place op). */
@@ -22,6 +24,8 @@ export interface GraphNode {
   /** How many nodes have an edge to it. */
   users: number;
   readonly next: readonly (GraphNode | null)[];
+  /** A node it holds outside `next` (CopySlices' in-place op). */
+  readonly inner?: GraphNode;
   release(): void;
 }
 
@@ -54,16 +58,19 @@ export function track(t: Scoped): void {
   collected.register(t, t.device, t);
 }
 
-/** Per scope: the tensors that got a grad_fn while it ran (created there or not). */
-const graphedIn = new WeakMap<Scoped[], Scoped[]>();
+/** Per scope: the tensors that got a grad_fn while it ran (created there or not), and the grad_fns
+ * made there that a tensor then dropped for another (a view's renewed one, an in-place op's). */
+const graphedIn = new WeakMap<Scoped[], Scoped[]>(), droppedIn = new WeakMap<Scoped[], GraphNode[]>();
 
-/** @internal Called when t gets a new grad_fn n. */
-export function graphed(t: Scoped, n: GraphNode): void {
+/** @internal Called when t gets a new grad_fn n in place of `old`; returns n. */
+export function graphed<N extends GraphNode>(t: Scoped, n: N, old: GraphNode | null): N {
   const f = current();
-  if (!f) return;
+  if (!f) return n;
   n.frame = f;
   const g = graphedIn.get(f);
   g ? g.push(t) : graphedIn.set(f, [t]);
+  if (old?.frame === f) droppedIn.get(f)?.push(old) ?? droppedIn.set(f, [old]);
+  return n;
 }
 
 /**
@@ -75,17 +82,18 @@ function freeGraph(made: Scoped[], parent: Scoped[] | undefined): void {
   const g = graphedIn.get(made);
   if (!g) return;
   graphedIn.delete(made);
-  const walk = (roots: Scoped[], into: Set<GraphNode>, skip?: Set<GraphNode>): void => {
-    const stack = roots.flatMap((t) => [t._gradFn, t._viewOf?.base._gradFn ?? null]);
+  const roots = (ts: Scoped[]): (GraphNode | null)[] => ts.flatMap((t) => [t._gradFn, t._viewOf?.base._gradFn ?? null]);
+  const walk = (stack: (GraphNode | null)[], into: Set<GraphNode>, skip?: Set<GraphNode>): void => {
     for (let n = stack.pop(); n !== undefined; n = stack.pop())
-      if (n && n.frame === made && !into.has(n) && !skip?.has(n)) into.add(n), stack.push(...n.next);
+      if (n && n.frame === made && !into.has(n) && !skip?.has(n)) into.add(n), stack.push(...n.next, n.inner ?? null);
   };
-  const all = [...made, ...g], alive = all.filter((t) => !t.isDisposed), live = new Set<GraphNode>(), dead = new Set<GraphNode>();
-  walk(alive, live);
-  walk(all.filter((t) => t.isDisposed), dead, live);
+  const all = [...made, ...g], alive = all.filter((t) => !t.isDisposed || t._viewsLive), live = new Set<GraphNode>(), dead = new Set<GraphNode>();
+  walk(roots(alive), live);
+  walk([...roots(all.filter((t) => t.isDisposed && !t._viewsLive)), ...(droppedIn.get(made) ?? [])], dead, live);
+  droppedIn.delete(made);
   // A node that a node outside `dead` points to stays: a graph built meanwhile outside the scope uses it.
   const inside = new Map<GraphNode, number>(); // edges to it from nodes in `dead`
-  for (const n of dead) for (const m of n.next) if (m && dead.has(m)) inside.set(m, (inside.get(m) ?? 0) + 1);
+  for (const n of dead) for (const m of n.next) if (m && dead.has(m)) inside.set(m, (inside.get(m) ?? 0) + 1); // `inner` is no user
   const stay = [...dead].filter((n) => n.users > (inside.get(n) ?? 0));
   for (let n = stay.pop(); n; n = stay.pop()) {
     if (dead.delete(n)) for (const m of n.next) if (m && dead.has(m)) inside.set(m, (inside.get(m) ?? 1) - 1), m.users > (inside.get(m) ?? 0) && stay.push(m);

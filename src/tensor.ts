@@ -35,6 +35,7 @@ export class Tensor {
   /** @internal Not disposed by scope(): kept, a .grad, or saved for backward. */
   _kept = false;
   /** @internal The handle a SavedTensor unpacks. */ _saved = false;
+  /** The storage it had when disposed while views of it lived. */ private viewed: Storage | null = null;
 
   /** @internal Use tensor(), zeros(), ... to create tensors. */
   constructor(storage: Storage, shape: readonly number[], dev: Device, dtype: DType = "float32") {
@@ -49,38 +50,38 @@ export class Tensor {
   static _make(buf: Buf, shape: readonly number[], dev: Device, dtype: DType = "float32"): Tensor {
     return new Tensor(new Storage(buf, null, dev), shape, dev, dtype);
   }
-  /** @internal */
-  static _fromStorage(s: Storage, shape: readonly number[], dtype: DType = "float32"): Tensor {
+  /** @internal */ static _fromStorage(s: Storage, shape: readonly number[], dtype: DType = "float32"): Tensor {
     return new Tensor(s, shape, s.dev, dtype);
   }
   /** @internal A tensor sharing this one's storage and version counter; `view`: autograd's view. */
   _view(shape: readonly number[], view = false): Tensor {
     if (this.disposed) throw errors.disposed();
     const t = new Tensor(this._storage, shape, this._dev, this.dtype);
-    return view && (t._viewOf = viewOf(this)), t;
+    return view && ((t._viewOf = viewOf(this)), this._storage.views++), t;
   }
   get _buf(): Buf { return this._storage.buf; }
   get _version(): number { return this._storage.version; }
   /** @internal Sets grad_fn; `move`: a retainGrad() mark follows (an in-place op rebasing it). */
   _setGradFn(n: Node, move = true): void {
     if (move && this._gradFn && this.retains) (this._gradFn.retained = null), (n.retained = new WeakRef(this));
-    graphed(this, (this._gradFn = n));
+    this._gradFn = graphed(this, n, this._gradFn);
   }
   private get fn(): Node | null { return this._viewOf ? viewGradFn(this, this._viewOf) : this._gradFn; }
 
-  /**
-   * Releases this tensor's memory now rather than when it is garbage collected (views and saved
-   * tensors sharing it keep it); using it afterwards throws. @example t.dispose()
-   */
+  /** Releases this tensor's memory now rather than when it is garbage collected (views and saved
+   * tensors sharing it keep it); using it afterwards throws. @example t.dispose() */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     untrack(this);
     const s = this._storage;
+    if (this._viewOf) s.views--;
+    else if (s.views) this.viewed = s; // live views of it may still need its graph (scope.ts)
     this._storage = new Storage(null, null, this._dev);
     if (--s.handles === 0) s.release();
   }
   get isDisposed(): boolean { return this.disposed; }
+  /** @internal Disposed while views of it live. */ get _viewsLive(): boolean { return (this.viewed?.views ?? 0) > 0; }
 
   get device(): Device["type"] { return this._dev.type; }
   get ndim(): number { return this.shape.length; }
@@ -290,8 +291,7 @@ export class Tensor {
   /** Copies to another device. @example x.to("cpu") */
   to(device: DeviceLike): Tensor { return R.toDevice(this, resolveDevice(device, "to")); }
   cpu(): Tensor { return this.to("cpu"); }
-  /** As float32 (this tensor itself if it is): PyTorch's .float(). @example x.gt(0).float().mean() */
-  float(): Tensor { return this.dtype === "float32" ? this : castCopy(this, "float32"); }
+  /** As float32 (itself if it is), as PyTorch's .float(). */ float(): Tensor { return this.dtype === "float32" ? this : castCopy(this, "float32"); }
   /** As int64, truncated toward zero: PyTorch's .long(). */ long(): Tensor { return castCopy(this, "int64"); }
   /** As bool (nonzero is true): PyTorch's .bool(). */ bool(): Tensor { return castCopy(this, "bool"); }
 }

@@ -64,8 +64,11 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 5872 from then: creation with no size raises (it made a 0-d tensor), a tensor as a size is refused;
 // 5879 from then: a read's staging buffer is not pooled past the WebGPU memory limit; 5891 from then:
 // float()/long()/bool() casts, and sums of bool/int64 counted as int64, as PyTorch's; 5910 from then:
-// results of ops on bool/int64 tensors take PyTorch's result type (resultType: int64 for i.add(1)).
-const BUDGET = 5910;
+// results of ops on bool/int64 tensors take PyTorch's result type (resultType: int64 for i.add(1)); 5922
+// from then: scope()'s graph freeing keeps a disposed base's graph for its live views and frees grad_fns
+// a tensor dropped (a review found both), a memory limit collects once per crossing of its 3/4, and a
+// device mix reports shapes first.
+const BUDGET = 5922;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

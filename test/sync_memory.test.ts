@@ -76,6 +76,21 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(w.grad).toBeAllClose({ shape: [N], data: d }, { rtol: 1e-5, atol: 1e-6 });
   });
 
+  test("scoped steps with an in-place op through a view free their graph; a view kept outside keeps its base's", () => {
+    const x = input(), w = input().requiresGrad_();
+    const steps = (k: number) => {
+      for (let s = 0; s < k; s++) scope(() => void x.mul(w).exp().view(-1).add_(1)); // CopySlices over exp's saved output
+    };
+    expect(unfreed(device, () => steps(9))).toBe(unfreed(device, () => steps(2))); // before: 1 more per step
+    // A view returned by a scope whose base it disposed: an in-place op through a view of it in another
+    // scope gives the base a CopySlices that only the returned view reaches (PyTorch: 2 * (x * w) * x).
+    const v = scope(() => w.mul(x).mul(2).reshape(N));
+    scope(() => void v.view(N).mul_(w.mul(x)));
+    v.sum().backward(); // before: "Trying to backward through the graph a second time"
+    const d = Array.from(xs, (a, i) => 4 * a * (xs[i] as number) * a);
+    expect(w.grad).toBeAllClose({ shape: [N], data: d }, { rtol: 1e-5, atol: 1e-6 });
+  });
+
   // Fused only: unfused, x*w - y has a buffer from the start, which its dropped tensor holds (as
   // every unfused intermediate: in such a loop only scope() frees them, as the test above does).
   test.runIf(isFusionEnabled())("backward without reading .grad: saved recipes and replaced grads are freed at once", () => {

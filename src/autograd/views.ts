@@ -44,15 +44,15 @@ export function checkViewInplace(t: Tensor, v: ViewOf, others: boolean): void {
 
 /** In-place op `op` on the whole of a base, seen through a view of `shape`: PyTorch's CopySlices. */
 class CopySlices extends Node {
-  constructor(base: Tensor, private readonly op: Node, shape: readonly number[]) {
-    super("torch::autograd::CopySlices", [base._edge(), ...op.next.slice(1)], [base.shape, ...op.inputShapes.slice(1)], [],
+  constructor(base: Tensor, readonly inner: Node, shape: readonly number[]) {
+    super("torch::autograd::CopySlices", [base._edge(), ...inner.next.slice(1)], [base.shape, ...inner.inputShapes.slice(1)], [],
       (g) => {
-        const [self, ...rest] = op.apply(g.reshape(shape));
+        const [self, ...rest] = inner.apply(g.reshape(shape));
         return [self ? self.reshape(base.shape) : null, ...rest];
       });
   }
   override release(): void {
-    this.op.release();
+    this.inner.release();
   }
 }
 

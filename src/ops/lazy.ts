@@ -57,8 +57,9 @@ export class Lazy {
 /** A buffer, or the recipe for one; shared by a tensor and its views, with the version counter. */
 export class Storage {
   version = 0;
-  /** Live tensor handles on this storage; the last one disposed releases the buffer. */
+  /** Live tensor handles on this storage (the last one disposed releases the buffer); of them, views. */
   handles = 0;
+  views = 0;
   private reads = 0;
   constructor(
     private b: Buf | null,
