@@ -24,14 +24,14 @@ export class WebGpuBackend implements Backend {
   private liveBytes = 0;
   private keys = new Set<string>();
   private registry = new FinalizationRegistry<number>((id) => this.release(id, true));
-  /**
-   * V8 cannot see GPU memory, so tensors dropped in a loop would wait for a collection that the
-   * small JS heap never asks for: past this many live bytes (or 3/4 of a memory limit) the backend
-   * collects garbage itself (their buffers are freed when the loop next yields), then waits until live
-   * bytes double. Only collected buffers lower that mark: a loop that frees explicitly is not collected again.
-   */
+  /** V8 cannot see GPU memory, so tensors dropped in a loop would wait for a collection that the small
+   * JS heap never asks for: past this many live bytes the backend collects garbage itself (freed when
+   * the loop next yields), then waits until live bytes double (only collected buffers lower that mark:
+   * a loop that frees explicitly is not collected again), and once each time live bytes pass 3/4 of a
+   * memory limit (`nearLimit` until they are back under it). */
   gcFloorBytes = 64 * 2 ** 20;
   private gcMark = this.gcFloorBytes;
+  private nearLimit = false;
   /** Where webgpu_plan.ts puts dispatches; its temporaries are freed by the plan, never by GC. */
   private readonly sink: Sink;
 
@@ -252,10 +252,9 @@ export class WebGpuBackend implements Backend {
     const b = new WebGpuBuf(this.nextId++, elements);
     this.live.set(b.id, bytes);
     this.liveBytes += bytes;
-    if (this.liveBytes > Math.min(Math.max(this.gcMark, this.gcFloorBytes), 0.75 * this.memoryLimitBytes)) {
-      collectHeld(this.liveBytes);
-      this.gcMark = 2 * this.liveBytes;
-    }
+    const near = this.liveBytes > 0.75 * this.memoryLimitBytes;
+    if (this.liveBytes > Math.max(this.gcMark, this.gcFloorBytes) || (near && !this.nearLimit))
+      (this.nearLimit = near), collectHeld(this.liveBytes), (this.gcMark = 2 * this.liveBytes);
     if (collectable) this.registry.register(b, b.id, b);
     this.q.push({ op: "alloc", id: b.id, bytes });
     return b;
@@ -273,6 +272,7 @@ export class WebGpuBackend implements Backend {
     this.live.delete(id);
     this.liveBytes -= bytes;
     if (collected && 4 * this.liveBytes < this.gcMark) this.gcMark = 2 * this.liveBytes;
+    if (this.liveBytes <= 0.75 * this.memoryLimitBytes) this.nearLimit = false;
     if (!this.dead && !queued) this.q.push({ op: "free", id });
   }
 

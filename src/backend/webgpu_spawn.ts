@@ -17,7 +17,7 @@ import type { Peer } from "./webgpu_link.js";
 import { type Batch, type Budget, CTRL_BUSY, CTRL_DEAD, type Main, type Reply, type WorkerInit } from "./webgpu_protocol.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const mib = (name: string, dflt: number): number => Number(process.env[name] ?? dflt) * 2 ** 20;
+const mib = (name: string, dflt: number): number => Number(process.env[name] || dflt) * 2 ** 20; // "" is unset
 
 export interface Started {
   worker: Peer;
