@@ -187,6 +187,11 @@ if (devices.length > 1) {
     expect(() => tensor([1], { device: gpu }).add(tensor([1], { device: cpu }))).toThrow(same);
     // A 0-d CPU tensor may join, but not as the tensor an in-place op writes.
     expect(() => tensor(1, { device: cpu }).add_(tensor(1, { device: gpu }))).toThrow(same);
+    // Shapes are checked first, as PyTorch's TensorIterator does (checked with its meta device).
+    expect(() => tensor(1, { device: cpu }).add_(tensor([1, 2, 3], { device: gpu }))).toThrow(
+      "output with shape [] doesn't match the broadcast shape [3]");
+    expect(() => tensor([1, 2, 3], { device: cpu }).add(tensor([1, 2, 3, 4], { device: gpu }))).toThrow(
+      "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 0");
   });
 
   test("a 0-d CPU tensor joins a webgpu op as PyTorch's CPU scalars join CUDA ops; its grad lands on the CPU", () => {
