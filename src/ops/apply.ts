@@ -49,7 +49,7 @@ const NO_BOOL: Partial<Record<OpName, string>> = { relu: "Boolean inputs not sup
 /** PyTorch's result type: float32 from a float32 tensor or a fractional number, else int64 from an
  * int64 tensor or an integer, else bool (square of bool: int64); math functions give float32. */
 function resultType(name: OpName, ops: readonly Operand[]): DType {
-  if (FLOAT_OUT.has(name)) return "float32";
+  if ((ops[0] instanceof Tensor && ops[0].dtype === "float32" && name !== "where") || FLOAT_OUT.has(name)) return "float32";
   let r = name === "square" ? 1 : 0;
   for (let i = name === "where" ? 1 : 0; i < ops.length && r < 2; i++) { // where's condition takes no part
     const o = ops[i] as Operand; // clamp's absent bounds come as ±Infinity
@@ -114,8 +114,8 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
     checkOperand(name, o, i);
     variant += o instanceof Tensor ? "t" : "s";
   }
-  const no = NO_BOOL[name];
-  if (no && (operands[0] as Tensor).dtype === "bool") throw new Error(no);
+  const no = (operands[0] as Tensor).dtype === "bool" && NO_BOOL[name];
+  if (no) throw new Error(no);
   const bools = name === "sub" || name === "rsub" ? operands.filter((o) => o instanceof Tensor && o.dtype === "bool").length : 0;
   if (bools) throw errors.boolSub(bools === operands.length);
   const ops = placed(operands, inplace);
