@@ -95,8 +95,8 @@ function placed(ops: readonly Operand[], inplace: boolean): readonly Operand[] {
   for (const o of ops) if (o instanceof Tensor) (dev ??= o._dev) === o._dev || (mixed = true);
   if (!mixed) return ops;
   // PyTorch checks shapes first (TensorIterator): broadcasting, then an in-place op's output shape.
-  const self = ops[0] as Tensor, to = ops.reduce<readonly number[]>((s, o) => (o instanceof Tensor ? broadcastShapes(s, o.shape) : s), self.shape);
-  if (inplace && !sameShape(to, self.shape)) throw errors.inplaceShape(to, self.shape);
+  const to = ops.reduce<readonly number[]>((s, o) => (o instanceof Tensor ? broadcastShapes(s, o.shape) : s), NO_SHAPE);
+  if (inplace && !sameShape(to, (ops[0] as Tensor).shape)) throw errors.inplaceShape(to, (ops[0] as Tensor).shape);
   const scalar = (o: Operand, i: number): boolean => o instanceof Tensor && o._dev.type === "cpu" && o.ndim === 0 && !(inplace && i === 0);
   dev = (ops.find((o, i) => o instanceof Tensor && !scalar(o, i)) as Tensor)._dev;
   for (const [i, o] of ops.entries())
