@@ -96,7 +96,9 @@ function freeGraph(made: Scoped[], parent: Scoped[] | undefined): void {
   for (const n of dead) for (const m of n.next) if (m && dead.has(m)) inside.set(m, (inside.get(m) ?? 0) + 1); // `inner` is no user
   const stay = [...dead].filter((n) => n.users > (inside.get(n) ?? 0));
   for (let n = stay.pop(); n; n = stay.pop()) {
-    if (dead.delete(n)) for (const m of n.next) if (m && dead.has(m)) inside.set(m, (inside.get(m) ?? 1) - 1), m.users > (inside.get(m) ?? 0) && stay.push(m);
+    if (!dead.delete(n)) continue;
+    n.frame = parent; // kept: the enclosing scope may free it (and this scope's list is not held)
+    for (const m of n.next) if (m && dead.has(m)) inside.set(m, (inside.get(m) ?? 1) - 1), m.users > (inside.get(m) ?? 0) && stay.push(m);
   }
   for (const n of dead) n.release(), n.next.forEach((m) => m && m.users--);
   for (const n of live) n.frame = parent;
