@@ -98,6 +98,7 @@ function freeGraph(made: Scoped[], parent: Scoped[] | undefined): void {
   for (let n = stay.pop(); n; n = stay.pop()) {
     if (!dead.delete(n)) continue;
     n.frame = parent; // kept: the enclosing scope may free it (and this scope's list is not held)
+    if (n.inner && dead.has(n.inner)) stay.push(n.inner); // a kept CopySlices keeps its op
     for (const m of n.next) if (m && dead.has(m)) inside.set(m, (inside.get(m) ?? 1) - 1), m.users > (inside.get(m) ?? 0) && stay.push(m);
   }
   for (const n of dead) n.release(), n.next.forEach((m) => m && m.users--);

@@ -67,8 +67,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // results of ops on bool/int64 tensors take PyTorch's result type (resultType: int64 for i.add(1)); 5922
 // from then: scope()'s graph freeing keeps a disposed base's graph for its live views and frees grad_fns
 // a tensor dropped (a review found both), a memory limit collects once per crossing of its 3/4, and a
-// device mix reports shapes first; 5924 from then: nodes a scope keeps pass to the enclosing one.
-const BUDGET = 5924;
+// device mix reports shapes first; 5924 from then: nodes a scope keeps pass to the enclosing one; 5933
+// from then: integer pow as PyTorch's (rounded, negative exponents refused or truncated), a kept
+// CopySlices keeps its op, copy_ into bool/int64 records no graph (a third review).
+const BUDGET = 5933;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -91,6 +91,23 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(w.grad).toBeAllClose({ shape: [N], data: d }, { rtol: 1e-5, atol: 1e-6 });
   });
 
+  test("a graph built outside a running async scope keeps what it uses of the scope's, CopySlices' op included", async () => {
+    const w = tensor([1, 2, 3, 4], { device, requiresGrad: true }), w2 = tensor([2, 3, 4, 5], { device, requiresGrad: true });
+    let b: Tensor | null = null, release = (): void => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const p = scope(async () => {
+      b = w.mul(2);
+      b.view(2, 2).mul_(w2.view(2, 2)); // b's grad_fn: CopySlices over MulBackward0 of the view
+      await gate;
+    });
+    await Promise.resolve();
+    const z = (b as unknown as Tensor).mul(3); // outside the scope, while it runs
+    release();
+    await p;
+    z.sum().backward(); // before: "Trying to backward through the graph a second time"
+    expect([w.grad?.tolist(), w2.grad?.tolist()]).toEqual([[12, 18, 24, 30], [6, 12, 18, 24]]);
+  });
+
   // Fused only: unfused, x*w - y has a buffer from the start, which its dropped tensor holds (as
   // every unfused intermediate: in such a loop only scope() frees them, as the test above does).
   test.runIf(isFusionEnabled())("backward without reading .grad: saved recipes and replaced grads are freed at once", () => {
