@@ -213,6 +213,17 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "i.tanh()": () => i().tanh(), "i.log1p()": () => i().log1p(), "i.gt(0)": () => i().gt(0),
       });
     },
+    int_pow_clamp_copy: () => {
+      const L = (v: number[]) => tensor(v, { device }).long(), b = () => tensor([1, 0], { device }).gt(0.5);
+      const fg = tensor([1.5, 2.5], { device, requiresGrad: true });
+      return outcomes({
+        "5 ** 5 (tensor)": () => L([5, 3]).pow(L([5, 3])), "5 ** 5": () => L([5, 3]).pow(5),
+        "7 ** 6": () => L([7, -7]).pow(6), "int ** -1": () => L([2, 3]).pow(-1), "bool ** -1": () => b().pow(-1),
+        "bool ** bool": () => b().pow(b()), "int ** negative tensor": () => L([0, 2, -2, 1, -1]).pow(L([-1, -1, -1, -1, -1])),
+        "clamp(0, inf)": () => L([1, 2]).clamp(0, Infinity), "bool clamp(-inf)": () => b().clamp(-Infinity),
+        "copy_ into long": () => zeros([2], { device }).long().copy_(fg),
+      });
+    },
     error_texts: () => outcomes({
       "expand last dim": () => ones([2, 3], { device }).expand(3, 4), "expand 3-d": () => ones([2, 1, 3], { device }).expand(4, 2, 5),
       "rsub broadcast": () => rsub(ones([3], { device }), ones([4], { device })),

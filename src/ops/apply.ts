@@ -39,6 +39,9 @@ function writeInto(into: Tensor, v: Operand): void {
 /** What a write into a tensor of `dtype` stores, as PyTorch casts: bool is != 0, int64 truncates. */
 const castTo = (e: E, dtype: DType): E =>
   dtype === "bool" ? num(e.ne(0)) : dtype === "int64" ? select(e.trunc().eq(0), 0, e.trunc()) : e;
+/** An integer power from the float one, as PyTorch's integer kernel: the nearest integer, except that a
+ * negative exponent truncates (2 ** -1 is 0) and 0 ** -1 is 0. */
+const intPow = (e: E): E => select(e.abs().gt(3e38), 0, select(e.lt(0), e.sub(0.4999), e.add(0.4999)));
 const RANK = { bool: 0, int64: 1, float32: 2 } as const, TYPE = ["Bool", "Long", "Float"] as const;
 
 const FLOAT_OUT = new Set<string>(["div", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "reciprocal", "log1p",
@@ -116,6 +119,9 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
   }
   const no = (operands[0] as Tensor).dtype === "bool" && NO_BOOL[name];
   if (no) throw new Error(no);
+  if (name === "pow" && operands.every((o) => o instanceof Tensor && o.dtype === "bool")) throw new Error(`"pow" not implemented for 'Bool'`);
+  if (name === "pows" && (operands[0] as Tensor).dtype !== "float32" && Number.isInteger(operands[1]) && (operands[1] as number) < 0)
+    throw new Error("Integers to negative integer powers are not allowed.");
   const bools = name === "sub" || name === "rsub" ? operands.filter((o) => o instanceof Tensor && o.dtype === "bool").length : 0;
   if (bools) throw errors.boolSub(bools === operands.length);
   const ops = placed(operands, inplace);
@@ -125,7 +131,8 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
     if (o instanceof Tensor) (dev = o._dev), (shape = !shape ? o.shape.slice() : sameShape(shape, o.shape) ? shape : broadcastShapes(shape, o.shape));
   shape ??= NO_SHAPE;
   const dtype = inplace ? (ops[0] as Tensor).dtype : resultType(name, ops);
-  const storage = compose(shape, dev as Device, (b) => castTo(bind(b, spec.fwd, spec.args, ops), dtype));
+  const int = dtype === "int64" && (name === "pow" || name === "pows"); // exp2/log2 on WebGPU: 3124.9998 for 5 ** 5
+  const storage = compose(shape, dev as Device, (b) => castTo(int ? intPow(bind(b, spec.fwd, spec.args, ops)) : bind(b, spec.fwd, spec.args, ops), dtype));
   return { spec, dev, shape, variant: variant as Variant, storage, ops, dtype };
 }
 

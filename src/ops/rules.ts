@@ -217,7 +217,8 @@ export function clamp(t: Tensor, min?: number | null, max?: number | null): Tens
     if (v !== undefined && v !== null && typeof v !== "number")
       throw errors.badArg("clamp", n, "a number or null", v);
     else if (typeof v === "number") checkFloat(v);
-  return apply("clamp", [t, min ?? -Infinity, max ?? Infinity]);
+  const nonFinite = [min, max].some((v) => typeof v === "number" && !Number.isFinite(v)); // a float bound, given
+  return apply("clamp", [nonFinite ? t.float() : t, min ?? -Infinity, max ?? Infinity]);
 }
 
 /** Comparisons and isnan: a bool tensor with no graph. */
@@ -229,8 +230,8 @@ export function compare(op: OpName, t: Tensor, o?: Operand): Tensor {
 }
 
 /** Whether an in-place write to `t` from `ops` records a graph (then it goes through applyInplace). */
-const records = (t: Tensor, ops: readonly Operand[]): boolean =>
-  isGradEnabled() && (t.requiresGrad || !!t._viewOf?.base.requiresGrad || ops.some((o) => o instanceof Tensor && o.requiresGrad));
+const records = (t: Tensor, ops: readonly Operand[]): boolean => // bool/int64 take no gradient
+  isGradEnabled() && t.dtype === "float32" && (t.requiresGrad || !!t._viewOf?.base.requiresGrad || ops.some((o) => o instanceof Tensor && o.requiresGrad));
 
 /** fill_(v), or zero_() (v undefined): under grad mode recorded as FillBackward2 / ZeroBackward0. */
 export function fillInplace(t: Tensor, v?: number): void {
