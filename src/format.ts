@@ -128,7 +128,7 @@ function makeFormatter(values: readonly number[], dtype: string): Formatter {
 function formatValue(fmt: Formatter, v: number): string {
   let s: string;
   if (fmt.kind === "bool") s = v !== 0 ? "True" : "False";
-  else if (fmt.kind === "int64") s = String(Math.trunc(v));
+  else if (fmt.kind === "int64") s = Number.isFinite(v) ? BigInt(Math.trunc(v)).toString() : String(v); // exact past 2^53
   else if (fmt.sciMode) s = toExpPy(v, PRECISION);
   else if (fmt.intMode) s = toFixedPy(v, 0) + (Number.isFinite(v) ? "." : "");
   else s = toFixedPy(v, PRECISION);

@@ -191,6 +191,7 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "f.long()": () => tensor([-1.5, 2.7, -0.2, 0], { device }).long(),
         "f.bool()": () => f.bool(), "i.bool()": () => i.bool(), "b.long()": () => b.long(),
         "x.long()": () => x.long(), "x.float().grad_fn": () => x.float().mul(1),
+        "long() of nan, inf, 1e30, 2^60": () => tensor([NaN, Infinity, -Infinity, 1e30, -2.7, 2 ** 60], { device }).long(),
       });
       return { ...out, "x.float() is x": x.float() === x };
     },
@@ -253,5 +254,5 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     const run = runs[key] as () => Out | undefined;
     if (want.error !== undefined) expect(run).toThrow(want.error);
     else expect(run() ?? {}).toEqual(want.result);
-  });
+  }, 60_000); // a scenario of 40 new kernels compiles for about a second on lavapipe, more on a busy machine
 });

@@ -36,9 +36,10 @@ function writeInto(into: Tensor, v: Operand): void {
   into._storage.assign(s);
 }
 
-/** What a write into a tensor of `dtype` stores, as PyTorch casts: bool is != 0, int64 truncates. */
-const castTo = (e: E, dtype: DType): E =>
-  dtype === "bool" ? num(e.ne(0)) : dtype === "int64" ? select(e.trunc().eq(0), 0, e.trunc()) : e;
+/** What a write into a tensor of `dtype` stores, as PyTorch casts: bool is != 0, int64 truncates
+ * (NaN and values past its range give its minimum, as x86 does). */
+const castTo = (e: E, dtype: DType): E => dtype === "bool" ? num(e.ne(0))
+  : dtype === "int64" ? select(e.abs().lt(2 ** 63), select(e.trunc().eq(0), 0, e.trunc()), -(2 ** 63)) : e;
 /** An integer power from the float one, as PyTorch's integer kernel: the nearest integer, except that a
  * negative exponent truncates (2 ** -1 is 0) and 0 ** -1 is 0. */
 const intPow = (e: E): E => select(e.abs().gt(3e38), 0, select(e.lt(0), e.sub(0.4999), e.add(0.4999)));
