@@ -62,13 +62,11 @@ function resultType(name: OpName, ops: readonly Operand[]): DType {
   return r === 2 ? "float32" : r === 1 ? "int64" : "bool";
 }
 
-/** PyTorch's rule for arithmetic in place on a bool/int64 tensor: its result type must cast to it
- * (a number counts as an integer when it is one; true division gives floats). */
+/** PyTorch's rule for arithmetic in place on a bool/int64 tensor: its result type must cast to it. */
 function checkCast(name: OpName, self: Tensor, o: Operand): void {
   const to = RANK[self.dtype], arith = name === "add" || name === "sub" || name === "mul" || name === "div";
-  if (to === 2 || !arith) return;
-  const r = name === "div" ? 2 : Math.max(to, o instanceof Tensor ? RANK[o.dtype] : Number.isInteger(o) ? 1 : 2);
-  if (r > to) throw errors.castResult(TYPE[r] as string, TYPE[to]);
+  const r = to === 2 || !arith ? to : RANK[resultType(name, [self, o])];
+  if (r > to) throw errors.castResult(TYPE[r], TYPE[to]);
 }
 
 /** A number stored as float32 (fill, clamp, where): PyTorch refuses finite ones past its range. */
