@@ -131,9 +131,9 @@ function like(fn: string, t: Tensor, v: number, opts?: TensorOptions): Tensor {
   if (!(t instanceof Tensor)) throw errors.badArg(fn, "input", "a Tensor", t);
   if (typeof v !== "number") throw errors.badArg(fn, "fill_value", "a number", v);
   const o = checkOpts(fn, opts), dtype = o.dtype ?? t.dtype; // PyTorch keeps a bool or int64 dtype
+  if (o.requiresGrad && dtype !== "float32") throw new Error("Only Tensors of floating point and complex dtype can require gradients");
   const f = fill(t.shape, scalarAs(dtype, v), resolveDevice(o.device ?? t._dev, fn));
   if (dtype === f.dtype) return finish(f, o);
-  if (o.requiresGrad) throw new Error("Only Tensors of floating point and complex dtype can require gradients");
   const out = Tensor._fromStorage(f._storage, f.shape, dtype);
   f.dispose();
   return finish(out, o);
