@@ -13,7 +13,13 @@ export interface Device {
 
 export type DeviceLike = Device | DeviceType;
 
-export const cpu: Device = { type: "cpu", backend: new CpuBackend() };
+/** A device prints as PyTorch's does (`device(type='cpu')`), not as its backend's internals. */
+function device(type: DeviceType, backend: Backend): Device {
+  const hidden = { enumerable: false, value: (): string => `device(type='${type}')` };
+  return Object.defineProperties({ type, backend }, { toString: hidden, [Symbol.for("nodejs.util.inspect.custom")]: hidden });
+}
+
+export const cpu: Device = device("cpu", new CpuBackend());
 let webgpu: Device | null = null;
 let current: Device = cpu;
 
@@ -59,7 +65,7 @@ async function openWebgpu(want: "worker" | "main" | undefined): Promise<Device> 
   }
   const old = webgpu;
   const { createWebGpuBackend } = await import("./backend/webgpu.js");
-  webgpu = { type: "webgpu", backend: await createWebGpuBackend({}, {}, thread) };
+  webgpu = device("webgpu", await createWebGpuBackend({}, {}, thread));
   if (old && current === old) current = webgpu;
   void close(old);
   return webgpu;

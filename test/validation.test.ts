@@ -1,5 +1,6 @@
 // Bad input on every device: each public function names itself, the argument and the offending
 // value or shape, in PyTorch 1.13's words (test/fixtures/errors.json) where PyTorch has them.
+import { inspect } from "node:util";
 import { describe, expect, test } from "vitest";
 import {
   type Device, type Tensor, arange, full, fullLike, maximum, ones, optim, rand, randn, tensor, where,
@@ -28,6 +29,12 @@ function expectThrow(fn: () => unknown, cls: ErrorConstructor, message: string):
 
 describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, device) => {
   const T = (d: number | number[] | number[][], requiresGrad = false) => tensor(d, { device, requiresGrad });
+
+  test("a device prints as PyTorch's, not its backend's internals", () => {
+    const text = `device(type='${device.type}')`;
+    expect([String(device), inspect(device), inspect({ device })]).toEqual([text, text, `{ device: ${text} }`]);
+    expect(Object.keys(device)).toEqual(["type", "backend"]);
+  });
   const O = (...s: number[]): Tensor => ones(s, { device });
   const P = (): Tensor => T([1], true);
 
