@@ -2,7 +2,7 @@
 // noGrad, accumulation, in-place rules and version counters, optimizers; messages from PyTorch.
 import { describe, expect, test, vi } from "vitest";
 import {
-  type Device, type Tensor, enableGrad, isGradEnabled, noGrad, ones, optim, tensor,
+  type Device, type Tensor, enableGrad, isGradEnabled, noGrad, ones, optim, setGradEnabled, tensor,
 } from "../src/index.js";
 import { NON_LEAF_GRAD_WARNING } from "../src/errors.js";
 import { type Fx, availableDevices, decode, loadFixture } from "./setup.js";
@@ -107,6 +107,22 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     });
     expect((await p).requiresGrad).toBe(false);
     expect(isGradEnabled()).toBe(true);
+  });
+
+  test("an async noGrad holds in its own async context only, and fns ending in any order restore the mode", async () => {
+    const x = T([1], true), tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const p = noGrad(async () => {
+      const before = x.mul(2).requiresGrad;
+      await tick(5);
+      return [before, x.mul(2).requiresGrad, isGradEnabled()];
+    });
+    expect(x.mul(2).requiresGrad).toBe(true); // the caller's next line, while fn waits
+    expect(await p).toEqual([false, false, false]);
+    await Promise.all([noGrad(() => tick(1)), enableGrad(() => tick(10))]); // ended in the other order: stuck off before
+    expect(isGradEnabled()).toBe(true);
+    noGrad(() => setGradEnabled(true)); // holds until its noGrad ends, as torch.set_grad_enabled in a no_grad block
+    expect([isGradEnabled(), noGrad(() => (setGradEnabled(true), x.mul(2).requiresGrad))]).toEqual([true, true]);
+    expect(() => noGrad(5 as unknown as () => void)).toThrow(new TypeError("noGrad(): argument 'fn' must be a function, not number"));
   });
 
   test("requiresGrad_ rules", () => {

@@ -2,7 +2,7 @@
 // broadcast gradients to their input's shape, accumulates into leaves, frees saved tensors.
 import { ownInputs } from "../ops/lazy.js";
 import type { Tensor } from "../tensor.js";
-import { noGrad } from "./grad_mode.js";
+import { withoutGrad } from "./grad_mode.js";
 import { AccumulateGrad, type Node } from "./node.js";
 
 /** Nodes reachable from root, each before every node it feeds (reversed iterative post-order). */
@@ -28,7 +28,7 @@ function topoOrder(root: Node): Node[] {
 }
 
 export function runBackward(root: Node, seed: Tensor, retainGraph: boolean): void {
-  noGrad(() => {
+  withoutGrad(() => {
     // A consumed entry is set to undefined, not deleted: Map.delete shrinks (reallocates) the table.
     const pending = new Map<Node, Tensor | undefined>([[root, seed]]);
     // A gradient handed to more than one consumer (or the user's seed) is copied before a leaf keeps it.

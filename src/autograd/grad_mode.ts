@@ -1,32 +1,45 @@
-// Grad mode: whether ops record a graph. noGrad/enableGrad return fn's value and also hold for
-// the whole of an async fn (the mode is restored when its promise settles).
-let enabled = true;
+// Grad mode: whether ops record a graph. noGrad/enableGrad return fn's value and hold for the
+// whole of an async fn, in its async context only (as PyTorch's mode is per thread): code that runs
+// between its awaits keeps its own mode, and fns that end in any order leave the mode as it was.
+import { AsyncLocalStorage } from "node:async_hooks";
 
-export const isGradEnabled = (): boolean => enabled;
+interface Mode { on: boolean }
+const root: Mode = { on: true };
+const modes = new AsyncLocalStorage<Mode>();
+let inner: Mode | undefined; // the running withoutGrad's (internal, synchronous: no async context)
+const mode = (): Mode => inner ?? modes.getStore() ?? root;
 
-function withMode<T>(mode: boolean, fn: () => T): T {
-  const prev = enabled;
-  enabled = mode;
-  let result: T;
+export const isGradEnabled = (): boolean => mode().on;
+
+const withMode = <T>(on: boolean, fn: () => T, name: string): T => {
+  if (typeof fn !== "function") throw new TypeError(`${name}(): argument 'fn' must be a function, not ${typeof fn}`);
+  const outer = inner;
+  inner = undefined;
   try {
-    result = fn();
-  } catch (e) {
-    enabled = prev;
-    throw e;
+    return modes.run({ on }, fn);
+  } finally {
+    inner = outer;
   }
-  if (result instanceof Promise) {
-    // NOTE: like a context manager around an await, the mode stays set until the promise settles.
-    return result.finally(() => (enabled = prev)) as T;
-  }
-  enabled = prev;
-  return result;
-}
+};
 
 /** Runs fn without recording gradients. @example const y = noGrad(() => x.mul(2)); */
-export const noGrad = <T>(fn: () => T): T => withMode(false, fn);
+export const noGrad = <T>(fn: () => T): T => withMode(false, fn, "noGrad");
 /** Runs fn with gradient recording on, even inside noGrad. @example enableGrad(() => x.mul(2)) */
-export const enableGrad = <T>(fn: () => T): T => withMode(true, fn);
-/** Sets grad mode globally, as torch.set_grad_enabled(mode). @example setGradEnabled(false) */
-export const setGradEnabled = (mode: boolean): void => {
-  enabled = mode;
+export const enableGrad = <T>(fn: () => T): T => withMode(true, fn, "enableGrad");
+/** Sets grad mode for the current context (until the enclosing noGrad/enableGrad ends), as
+ * torch.set_grad_enabled(mode). @example setGradEnabled(false) */
+export const setGradEnabled = (on: boolean): void => {
+  if (typeof on !== "boolean") throw new TypeError(`setGradEnabled(): argument 'mode' must be a boolean, not ${typeof on}`);
+  mode().on = on;
 };
+
+/** @internal noGrad for synchronous library code (backward, optimizer steps): no async context. */
+export function withoutGrad<T>(fn: () => T): T {
+  const outer = inner;
+  inner = { on: false };
+  try {
+    return fn();
+  } finally {
+    inner = outer;
+  }
+}

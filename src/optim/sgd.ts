@@ -1,6 +1,6 @@
 // SGD as torch.optim.SGD (PyTorch 2.x defaults): momentum, dampening, weight decay, Nesterov,
 // maximize; step() updates parameters in place without recording a graph.
-import { noGrad } from "../autograd/grad_mode.js";
+import { withoutGrad } from "../autograd/grad_mode.js";
 import { errors } from "../errors.js";
 import { keep, scopeSync } from "../scope.js";
 import { Tensor } from "../tensor.js";
@@ -52,7 +52,7 @@ export class SGD {
   step(): void {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = this.options;
     // In a scope: the overwritten values and temporaries are freed now, not when collected.
-    noGrad(() => scopeSync(() => {
+    withoutGrad(() => scopeSync(() => {
       this.params.forEach((p, i) => {
         const grad = p._gradRef;
         if (!grad) return;
