@@ -35,6 +35,7 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect([String(device), inspect(device), inspect({ device })]).toEqual([text, text, `{ device: ${text} }`]);
     expect(Object.keys(device)).toEqual(["type", "backend"]);
   });
+
   const O = (...s: number[]): Tensor => ones(s, { device });
   const P = (): Tensor => T([1], true);
 
@@ -166,6 +167,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     ["add_ string", () => O(2).add_(bad("1")), TypeError, "add_(): argument 'other' must be a Tensor or a number, but got '1'"],
     ["div_ null", () => O(2).div_(bad(null)), TypeError, "div_(): argument 'other' must be a Tensor or a number, but got null"],
     ["fill_ value", () => O(2).fill_(bad("1")), TypeError, "fill_(): argument 'value' must be a number, but got '1'"],
+    ["fill_ no value", () => O(2).fill_(bad(undefined)), TypeError, "fill_(): argument 'value' must be a number, but got undefined"],
+    ["fill_ null", () => O(2).fill_(bad(null)), TypeError, "fill_(): argument 'value' must be a number, but got null"],
     ["to device", () => O(2).to(bad("cuda")), TypeError,
       "to(): argument 'device' must be 'cpu', 'webgpu' or a Device, but got 'cuda'"],
   ];
