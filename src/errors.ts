@@ -59,6 +59,15 @@ export const errors = {
     new Error(`Expected all tensors to be on the same device, but found at least two devices, ${a === "cpu" ? b : a} and ${a === "cpu" ? a : b}!`),
   cpuScalarGrad: () => new Error(
     'a 0-d cpu tensor that requires grad cannot join an op on the webgpu device opened with { thread: "main" }: its gradient would need a synchronous read. Move it first (t.to(device)) or open the device with { thread: "worker" }'),
+  /** backward()'s options: retainGraph only (createGraph, higher-order gradients, is not built). */
+  checkBackwardOptions(opts: unknown): void {
+    if (typeof opts !== "object" || opts === null) throw errors.badArg("backward", "options", "an object", opts);
+    for (const [k, v] of Object.entries(opts)) {
+      if (k === "createGraph" && v) throw new Error("backward(): createGraph (higher-order gradients) is not supported");
+      if (k !== "retainGraph" && k !== "createGraph") throw errors.badOption("backward", k);
+      if (v !== undefined && typeof v !== "boolean") throw errors.badArg("backward", k, "a boolean", v);
+    }
+  },
   /** The checks of an assignment to .grad, in PyTorch's order. */
   checkGrad(itself: boolean, type: boolean, size: boolean): void {
     if (itself) throw new Error("can't assign Variable as its own grad");

@@ -128,6 +128,7 @@ export class Tensor {
   }
   /** Keeps .grad on a non-leaf during backward. @example y.retainGrad() */
   retainGrad(): void {
+    if (!this.requiresGrad) throw new Error("can't retain_grad on Tensor that has requires_grad=False");
     if (this.isLeaf) return;
     if (!this.retains) (this.fn as Node).retained = new WeakRef(this); // not a leaf: it has one
     this.retains = true;
@@ -144,13 +145,11 @@ export class Tensor {
   }
 
   /** Computes gradients of this tensor w.r.t. graph leaves. @example loss.backward() */
-  backward(gradient?: Tensor | null, opts: { retainGraph?: boolean } = {}): void {
+  backward(gradient?: Tensor | null, opts: { retainGraph?: boolean; createGraph?: false } = {}): void {
     if (this.disposed) throw errors.disposed();
-    if (typeof opts !== "object" || opts === null) throw errors.badArg("backward", "options", "an object", opts);
-    if (opts.retainGraph !== undefined && typeof opts.retainGraph !== "boolean")
-      throw errors.badArg("backward", "retainGraph", "a boolean", opts.retainGraph);
+    errors.checkBackwardOptions(opts);
     if (gradient === undefined || gradient === null) {
-      if (this.numel !== 1) throw errors.implicitGrad();
+      if (this.numel !== 1 && this.requiresGrad) throw errors.implicitGrad(); // else PyTorch says it needs none
     } else {
       if (!(gradient instanceof Tensor))
         throw errors.badArg("backward", "gradient", "a Tensor", gradient);
@@ -160,7 +159,7 @@ export class Tensor {
     if (!this.requiresGrad) throw errors.noGrad(); // after the gradient's checks, as PyTorch
     // The implicit seed and intermediate gradients are disposed as backward ends; .grad is kept.
     scopeSync(() => {
-      const seed = gradient ?? R.full(this.shape, 1, this._dev);
+      const seed = gradient?.float() ?? R.full(this.shape, 1, this._dev); // an int64/bool one cast, as PyTorch
       runBackward(this._edge() as Node, seed, opts.retainGraph ?? false);
     });
   }

@@ -73,8 +73,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // long() of NaN, inf and out-of-range values gives int64's minimum, as PyTorch on x86; 5932 from then:
 // checkCast reuses resultType; 5938 from then: a device prints as PyTorch's (it dumped its worker); 5951
 // from then: an async noGrad/enableGrad holds in its async context only (its caller lost its grad
-// mode while it waited, and two ending out of order left grad mode off for good).
-const BUDGET = 5951;
+// mode while it waited, and two ending out of order left grad mode off for good); 5959 from then:
+// backward() refuses createGraph and unknown options (they were ignored), casts an int64/bool
+// gradient, and max()/min()'s gradient is 0 off the extremes for any upstream value (NaN for inf).
+const BUDGET = 5959;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

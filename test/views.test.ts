@@ -225,6 +225,20 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "copy_ into long": () => zeros([2], { device }).long().copy_(fg),
       });
     },
+    backward_edges: () => {
+      const grad = (f: (x: Tensor) => unknown) => () => { const x = P([1, 3, 2]); f(x); return x.grad ?? undefined; };
+      const T = (v: number | number[]) => tensor(v, { device });
+      return outcomes({
+        "max() of inf grad": grad((x) => x.max().backward(T(Infinity))),
+        "max().sqrt() at 0": () => { const x = P([0, -1]); x.max().sqrt().backward(); return x.grad ?? undefined; },
+        "min() ties": grad((x) => x.mul(0).add(1).min().backward()),
+        "int64 gradient": grad((x) => x.add(0).backward(T([1, 2, 3]).long())),
+        "bool gradient": grad((x) => x.view(3).backward(T([1, 0, 1]).bool())),
+        "int64 then float": grad((x) => (x.add(0).backward(T([1, 2, 3]).long()), x.mul(1).backward(T([0.5, 0.5, 0.5])))),
+        "implicit on no-grad": () => T([1, 2]).backward(),
+        "retain_grad on no-grad": () => T([1, 2]).retainGrad(),
+      });
+    },
     error_texts: () => outcomes({
       "expand last dim": () => ones([2, 3], { device }).expand(3, 4), "expand 3-d": () => ones([2, 1, 3], { device }).expand(4, 2, 5),
       "rsub broadcast": () => rsub(ones([3], { device }), ones([4], { device })),

@@ -101,7 +101,7 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
     return record(out, `${B}Backward1`, [t], [t, out], (g, [x, o]) => {
       const [xt, ot] = [x as Tensor, o as Tensor];
       const mask = apply("where", [ot.isnan(), xt.isnan(), xt.eq(ot)]);
-      return [mask.mul(g.div(mask.sum()))];
+      return [apply("where", [mask, g.div(mask.sum()), 0])]; // not mask * g: 0 * inf elsewhere was NaN
     });
   }
   if (typeof keepdim !== "boolean") throw errors.badArg(op, "keepdim", "a boolean", keepdim);
