@@ -3,7 +3,8 @@
 import type { Shape } from "./backend/backend.js";
 
 const fmtShape = (s: Shape): string => `[${s.join(", ")}]`;
-const torchShape = (s: Shape): string => `[torch.FloatTensor [${s.join(", ")}]]`;
+const TORCH_TYPE: Record<string, string> = { float32: "Float", int64: "Long", bool: "Bool" };
+const torchShape = (s: Shape, dtype: string): string => `[torch.${TORCH_TYPE[dtype]}Tensor [${s.join(", ")}]]`;
 
 export const errors = {
   broadcast: (a: number, b: number, dim: number) =>
@@ -47,9 +48,9 @@ export const errors = {
     new Error(
       "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation.",
     ),
-  versionMismatch: (shape: Shape, producer: string | null, version: number, expected: number) =>
+  versionMismatch: (shape: Shape, dtype: string, producer: string | null, version: number, expected: number) =>
     new Error(
-      `one of the variables needed for gradient computation has been modified by an inplace operation: ${torchShape(shape)}${producer ? `, which is output 0 of ${producer},` : ""} is at version ${version}; expected version ${expected} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).`,
+      `one of the variables needed for gradient computation has been modified by an inplace operation: ${torchShape(shape, dtype)}${producer ? `, which is output 0 of ${producer},` : ""} is at version ${version}; expected version ${expected} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).`,
     ),
   requiresGradNonLeaf: () =>
     new Error(

@@ -75,8 +75,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // from then: an async noGrad/enableGrad holds in its async context only (its caller lost its grad
 // mode while it waited, and two ending out of order left grad mode off for good); 5959 from then:
 // backward() refuses createGraph and unknown options (they were ignored), casts an int64/bool
-// gradient, and max()/min()'s gradient is 0 off the extremes for any upstream value (NaN for inf).
-const BUDGET = 5959;
+// gradient, and max()/min()'s gradient is 0 off the extremes for any upstream value (NaN for inf);
+// 5963 from then: copy_ refuses a partial overlap without a graph too, and names an int64 tensor in
+// the version error as PyTorch's LongTensor.
+const BUDGET = 5963;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -239,6 +239,14 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "retain_grad on no-grad": () => T([1, 2]).retainGrad(),
       });
     },
+    copy_and_version_errors: () => outcomes({
+      "copy_ partial overlap, no graph": () => { const x = tensor([[1, 2, 3]], { device }); return x.copy_(x.view(3)); },
+      "copy_ broadcast shape": () => zeros([2, 1, 3], { device }).copy_(ones([1, 2, 3], { device })),
+      "copy_ into a leaf, bad shape": () => zeros([3, 1], { device, requiresGrad: true }).copy_(ones([2, 1, 3], { device })),
+      "version error of an int64": () => {
+        const [v, i] = P([[1, 2], [3, 0]]).max(1); i.add_(0); v.sum().backward(); return undefined;
+      },
+    }),
     error_texts: () => outcomes({
       "expand last dim": () => ones([2, 3], { device }).expand(3, 4), "expand 3-d": () => ones([2, 1, 3], { device }).expand(4, 2, 5),
       "rsub broadcast": () => rsub(ones([3], { device }), ones([4], { device })),

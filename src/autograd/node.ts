@@ -24,7 +24,7 @@ export class SavedTensor {
     const t = this.t;
     if (!t) throw errors.backwardTwice();
     if (t._version !== this.version)
-      throw errors.versionMismatch(t.shape, this.output ?? this.input?.gradFn?.name ?? null, t._version, this.version);
+      throw errors.versionMismatch(t.shape, t.dtype, this.output ?? this.input?.gradFn?.name ?? null, t._version, this.version);
     return t;
   }
   release(): void {

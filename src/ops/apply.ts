@@ -236,12 +236,13 @@ export function fill(shape: readonly number[], v: number, dev: Device, into?: Te
   return Tensor._fromStorage(compose(shape, dev, (b) => b.constant(v)), shape);
 }
 
-/** A contiguous copy of t broadcast to `shape`, or written into `into` (no graph). */
 /** copy_'s shape rule: `src` must broadcast to `shape`, the destination's. */
 export function checkCopyShape(src: Tensor, shape: readonly number[]): void {
-  if (!sameShape(broadcastShapes(shape, src.shape), shape)) throw errors.inplaceShape(src.shape, shape);
+  const both = broadcastShapes(shape, src.shape);
+  if (!sameShape(both, shape)) throw errors.inplaceShape(both, shape);
 }
 
+/** A contiguous copy of t broadcast to `shape`, or written into `into` (no graph). */
 export function copyTo(t: Tensor, shape: readonly number[], dtype = t.dtype, into?: Tensor): Tensor {
   if (into) {
     checkCopyShape(t, shape);

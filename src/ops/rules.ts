@@ -107,7 +107,7 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
   if (typeof keepdim !== "boolean") throw errors.badArg(op, "keepdim", "a boolean", keepdim);
   const axis = normDim(op, dim, t.ndim);
   if (t.ndim > 0 && t.shape[axis] === 0)
-    throw new Error(`${op}(): Expected reduction dim ${axis} to have non-zero size.`);
+    throw new RangeError(`${op}(): Expected reduction dim ${axis} to have non-zero size.`); // an IndexError
   const shape = keptShape(t.shape, t.ndim ? [axis] : [], keepdim);
   let values: Tensor, indices: Tensor;
   if (t.ndim === 0) {
@@ -244,7 +244,9 @@ export function fillInplace(t: Tensor, v?: number): void {
 export function copyInplace(t: Tensor, src: Tensor): void {
   if (!(src instanceof Tensor)) throw errors.badArg("copy_", "src", "a Tensor", src);
   const s = src._dev === t._dev ? src : src.to(t._dev);
+  if (s._storage === t._storage && !sameShape(s.shape, t.shape)) throw errors.memOverlap(); // as applyInplace
   if (records(t, [s])) {
+    if (t.isLeaf && t.requiresGrad) throw errors.leafInplace(); // before the shapes, as PyTorch
     checkCopyShape(s, t.shape);
     applyInplace("copyInto", [t, s]); // CopyBackwards
   } else copyTo(s, t.shape, t.dtype, t);
