@@ -221,7 +221,7 @@ export class Tensor {
   async format(): Promise<string> { return this.repr(await this.data()); }
   /** PyTorch's repr (blocks on a device read). */
   toString(): string { return this.repr(this.dataSync()); }
-  [inspect](): string { return this.toString(); }
+  [inspect](): string { try { return this.toString(); } catch (e) { return `tensor(<${(e as Error).message}>)`; } } // console.log never throws
   private repr(d: Float32Array): string {
     const sfx: string[] = [];
     const fn = this.fn;

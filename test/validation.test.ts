@@ -30,6 +30,13 @@ function expectThrow(fn: () => unknown, cls: ErrorConstructor, message: string):
 describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, device) => {
   const T = (d: number | number[] | number[][], requiresGrad = false) => tensor(d, { device, requiresGrad });
 
+  test("console.log of a disposed tensor prints, not throws (logging an object holding one threw)", () => {
+    const t = T([1, 2]);
+    t.dispose();
+    expect(inspect({ t })).toBe("{ t: tensor(<tensor has been disposed>) }");
+    expect(() => String(t)).toThrow("tensor has been disposed");
+  });
+
   test("a device prints as PyTorch's, not its backend's internals", () => {
     const text = `device(type='${device.type}')`;
     expect([String(device), inspect(device), inspect({ device })]).toEqual([text, text, `{ device: ${text} }`]);

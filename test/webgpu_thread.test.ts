@@ -2,6 +2,7 @@
 // values and kernel counts as the worker device; reads only through data(); sync reads, the other
 // thread option and bad options throw naming what to do; budgets, big reads and shutdown work.
 // (ops.test.ts runs every PyTorch fixture case on this device too.)
+import { inspect } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { createWebGpuBackend } from "../src/backend/webgpu.js";
 import { type Device, requestDevice, shutdown, tensor } from "../src/index.js";
@@ -90,6 +91,7 @@ describe.runIf(hasGpu)("webgpu, thread main", () => {
     expect(() => t.sum().item()).toThrow(NO_SYNC);
     expect(() => t.tolist()).toThrow(NO_SYNC);
     expect(() => String(t)).toThrow(NO_SYNC);
+    expect(inspect(t)).toMatch(/^tensor\(<the webgpu device opened with \{ thread: "main" \} reads only asynchronously/);
     expect(() => t.to("cpu")).toThrow(NO_SYNC);
     expect(Array.from(await t.data())).toEqual([2, 4, 6]);
     expect(await t.format()).toBe("tensor([2., 4., 6.])");
