@@ -123,6 +123,7 @@ export class WorkerLink {
     if (free) this.push({ op: "free", id });
     this.flush();
     this.worker.ref();
+    p.catch(() => {}); // handled: a read rejected by shutdown() before its caller awaits it would end the process
     return p;
   }
 
