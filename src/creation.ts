@@ -5,7 +5,7 @@ import { describe, errors } from "./errors.js";
 import { checkFloat, fill, scalarAs } from "./ops/apply.js";
 import { randData, randnData } from "./random.js";
 import { checkInts } from "./shape.js";
-import { type NestedNumbers, Tensor } from "./tensor.js";
+import { type NestedBooleans, type NestedNumbers, Tensor } from "./tensor.js";
 
 export interface TensorOptions {
   requiresGrad?: boolean;
@@ -50,19 +50,22 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
   return opts.requiresGrad ? t.requiresGrad_(true) : t;
 }
 
-function flatten(data: unknown): { shape: number[]; values: Float32Array } {
-  if (data instanceof Float32Array) return { shape: [data.length], values: data.slice() };
+/** Shape and values; bool when every value is a boolean (PyTorch's dtype for them). */
+function flatten(data: unknown): { shape: number[]; values: Float32Array; bool: boolean } {
+  if (data instanceof Float32Array) return { shape: [data.length], values: data.slice(), bool: false };
   if (typeof data === "number" || typeof data === "boolean")
-    return { shape: [], values: Float32Array.of(Number(data)) };
+    return { shape: [], values: Float32Array.of(Number(data)), bool: typeof data === "boolean" };
   if (!Array.isArray(data)) throw errors.badArg("tensor", "data", "a number, an array or a Float32Array", data);
   const shape: number[] = [];
   for (let d: unknown = data; Array.isArray(d); d = d[0]) shape.push(d.length);
   const out: number[] = [];
+  let bools = 0;
   const walk = (v: unknown, dim: number): void => {
     if (dim === shape.length) {
       if (typeof v !== "number" && typeof v !== "boolean")
         throw new TypeError(`tensor(): could not convert ${describe(v)} to a number (at dim ${dim})`);
       out.push(Number(v));
+      bools += typeof v === "boolean" ? 1 : 0;
       return;
     }
     if (!Array.isArray(v)) throw errors.notSequence(dim, v);
@@ -70,15 +73,16 @@ function flatten(data: unknown): { shape: number[]; values: Float32Array } {
     for (const e of v) walk(e, dim + 1);
   };
   walk(data, 0);
-  return { shape, values: Float32Array.from(out) };
+  return { shape, values: Float32Array.from(out), bool: bools > 0 && bools === out.length };
 }
 
 /** A tensor from data. @example tensor([[1, 2], [3, 4]], { requiresGrad: true }) */
-export function tensor(data: NestedNumbers | Float32Array | boolean, opts?: TensorOptions): Tensor {
+export function tensor(data: NestedNumbers | NestedBooleans | Float32Array, opts?: TensorOptions): Tensor {
   const o = checkOpts("tensor", opts);
-  const { shape, values } = flatten(data);
+  const { shape, values, bool } = flatten(data);
   const dev = resolveDevice(o.device, "tensor");
-  return finish(Tensor._make(dev.backend.upload(values), shape, dev), o);
+  if (bool && o.requiresGrad) throw errors.createNonGrad();
+  return finish(Tensor._make(dev.backend.upload(values), shape, dev, bool ? "bool" : "float32"), o);
 }
 
 function filled(fn: string, args: readonly unknown[], v: number): Tensor {
@@ -131,7 +135,7 @@ function like(fn: string, t: Tensor, v: number, opts?: TensorOptions): Tensor {
   if (!(t instanceof Tensor)) throw errors.badArg(fn, "input", "a Tensor", t);
   if (typeof v !== "number") throw errors.badArg(fn, "fill_value", "a number", v);
   const o = checkOpts(fn, opts), dtype = o.dtype ?? t.dtype; // PyTorch keeps a bool or int64 dtype
-  if (o.requiresGrad && dtype !== "float32") throw new Error("Only Tensors of floating point and complex dtype can require gradients");
+  if (o.requiresGrad && dtype !== "float32") throw errors.createNonGrad();
   const f = fill(t.shape, scalarAs(dtype, v), resolveDevice(o.device ?? t._dev, fn));
   if (dtype === f.dtype) return finish(f, o);
   const out = Tensor._fromStorage(f._storage, f.shape, dtype);

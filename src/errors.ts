@@ -89,6 +89,8 @@ export const errors = {
     ),
   nonGrad: () =>
     new Error("only Tensors of floating point dtype can require gradients"),
+  /** At creation (requires_grad=True), PyTorch's other wording. */
+  createNonGrad: () => new Error("Only Tensors of floating point and complex dtype can require gradients"),
   inplaceShape: (out: Shape, self: Shape) =>
     new Error(
       `output with shape ${fmtShape(self)} doesn't match the broadcast shape ${fmtShape(out)}`,

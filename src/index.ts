@@ -1,5 +1,5 @@
 // Public API: re-exports only.
-export { Tensor, type DType, type Dims, type NestedNumbers } from "./tensor.js";
+export { Tensor, type DType, type Dims, type NestedBooleans, type NestedNumbers } from "./tensor.js";
 export {
   tensor, zeros, ones, full, rand, randn, arange, zerosLike, onesLike, fullLike, type TensorOptions,
 } from "./creation.js";

@@ -296,3 +296,4 @@ export class Tensor {
 }
 
 export type NestedNumbers = number | NestedNumbers[];
+export type NestedBooleans = boolean | NestedBooleans[];

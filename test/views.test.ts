@@ -247,6 +247,11 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         const [v, i] = P([[1, 2], [3, 0]]).max(1); i.add_(0); v.sum().backward(); return undefined;
       },
     }),
+    bool_literals: () => outcomes({
+      "[True, False]": () => tensor([true, false], { device }), "True": () => tensor(true, { device }),
+      "[[True], [False]]": () => tensor([[true], [false]], { device }), "sum": () => tensor([true, false, true], { device }).sum(),
+      "requires_grad": () => tensor([true], { device, requiresGrad: true }),
+    }),
     error_texts: () => outcomes({
       "expand last dim": () => ones([2, 3], { device }).expand(3, 4), "expand 3-d": () => ones([2, 1, 3], { device }).expand(4, 2, 5),
       "rsub broadcast": () => rsub(ones([3], { device }), ones([4], { device })),
