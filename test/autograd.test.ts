@@ -192,6 +192,16 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(w).toBeAllClose(c.w);
     expect(w.grad).toBeNull();
   });
+
+  test("SGD step(closure) returns the closure's loss, computed with grad on; zeroGrad(false) zeroes", () => {
+    const w = T([1, 1], true), opt = new optim.SGD([w], { lr: 0.1 });
+    const loss = noGrad(() => opt.step(() => { opt.zeroGrad(); const l = w.mul(w).sum(); l.backward(); return l; }));
+    expect([loss?.toString(), w.toString()]).toEqual(["tensor(2., grad_fn=<SumBackward0>)", "tensor([0.8000, 0.8000], requires_grad=True)"]);
+    opt.zeroGrad(false);
+    expect(w.grad?.tolist()).toEqual([0, 0]);
+    expect(() => opt.zeroGrad({ set_to_none: true } as never)).toThrow("zeroGrad(): got an unexpected option 'set_to_none'");
+    expect(() => opt.step(5 as never)).toThrow("step(): argument 'closure' must be a function, but got 5");
+  });
 });
 
 if (devices.length > 1) {

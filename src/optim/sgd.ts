@@ -1,6 +1,6 @@
 // SGD as torch.optim.SGD (PyTorch 2.x defaults): momentum, dampening, weight decay, Nesterov,
 // maximize; step() updates parameters in place without recording a graph.
-import { withoutGrad } from "../autograd/grad_mode.js";
+import { enableGrad, withoutGrad } from "../autograd/grad_mode.js";
 import { errors } from "../errors.js";
 import { keep, scopeSync } from "../scope.js";
 import { Tensor } from "../tensor.js";
@@ -48,8 +48,11 @@ export class SGD {
     this.buffers = this.params.map(() => null);
   }
 
-  /** Applies one update to every parameter that has a gradient. */
-  step(): void {
+  /** Applies one update to every parameter that has a gradient; a `closure` (PyTorch's: it
+   * recomputes the loss, grad mode on) runs first and its value is returned. */
+  step<T = undefined>(closure?: () => T): T | undefined {
+    if (closure !== undefined && typeof closure !== "function") throw errors.badArg("step", "closure", "a function", closure);
+    const loss = closure && enableGrad(closure);
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = this.options;
     // In a scope: the overwritten values and temporaries are freed now, not when collected.
     withoutGrad(() => scopeSync(() => {
@@ -67,10 +70,15 @@ export class SGD {
         p.sub_(d.mul(lr));
       });
     }));
+    return loss;
   }
 
   /** Resets gradients: to null by default (PyTorch 2.x), else to zeros. @example opt.zeroGrad() */
-  zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
+  zeroGrad(opts: { setToNone?: boolean } | boolean = {}): void { // a boolean: PyTorch's positional set_to_none
+    const o = typeof opts === "boolean" ? { setToNone: opts } : opts;
+    if (typeof o !== "object" || o === null) throw errors.badArg("zeroGrad", "options", "an object or a boolean", o);
+    for (const k of Object.keys(o)) if (k !== "setToNone") throw errors.badOption("zeroGrad", k);
+    const { setToNone = true } = o;
     if (typeof setToNone !== "boolean") throw errors.badArg("zeroGrad", "setToNone", "a boolean", setToNone);
     for (const p of this.params) {
       if (setToNone) p.grad = null;
