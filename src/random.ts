@@ -67,6 +67,7 @@ function nextDouble(): number {
  * Also drops the cached second normal of the scalar randn path.
  */
 export function manualSeed(s: number | bigint): void {
+  if (typeof s !== "number" && typeof s !== "bigint") throw new TypeError(`manualSeed(): argument 'seed' must be an integer, not ${typeof s}`);
   if (typeof s === "number" && !Number.isInteger(s)) {
     throw new RangeError(`manualSeed: seed must be an integer, got ${s}`);
   }

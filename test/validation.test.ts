@@ -3,7 +3,7 @@
 import { inspect } from "node:util";
 import { describe, expect, test } from "vitest";
 import {
-  type Device, type Tensor, arange, full, fullLike, maximum, ones, optim, rand, randn, tensor, where,
+  type Device, type Tensor, arange, full, fullLike, manualSeed, maximum, ones, optim, rand, randn, setFusion, tensor, where,
   zeros, zerosLike,
 } from "../src/index.js";
 import { availableDevices, loadFixture } from "./setup.js";
@@ -178,6 +178,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       "backward(): createGraph (higher-order gradients) is not supported"],
     ["backward option typo", () => T([1, 2], true).sum().backward(null, bad({ retain_graph: true })), TypeError,
       "backward(): got an unexpected option 'retain_graph'"],
+    ["setFusion non-boolean", () => setFusion(bad("no")), TypeError, "setFusion(): argument 'on' must be a boolean, but got 'no'"],
+    ["manualSeed string", () => manualSeed(bad("a")), TypeError, "manualSeed(): argument 'seed' must be an integer, not string"],
     ["fill_ no value", () => O(2).fill_(bad(undefined)), TypeError, "fill_(): argument 'value' must be a number, but got undefined"],
     ["fill_ null", () => O(2).fill_(bad(null)), TypeError, "fill_(): argument 'value' must be a number, but got null"],
     ["to device", () => O(2).to(bad("cuda")), TypeError,

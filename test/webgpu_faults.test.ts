@@ -285,4 +285,17 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     await shutdown(); // rejection was unhandled meanwhile, which ends a Node process (review)
     await expect(late).rejects.toThrow(down);
   });
+
+  it("a malformed GRADWISE_WEBGPU_MEMORY_MB raises, naming it (it meant no cap, or -5 failed every allocation)", async () => {
+    const was = process.env.GRADWISE_WEBGPU_MEMORY_MB;
+    try {
+      for (const v of ["1.5GB", "-5"]) {
+        process.env.GRADWISE_WEBGPU_MEMORY_MB = v;
+        await expect(createWebGpuBackend({}, {}, "main")).rejects.toThrow(`GRADWISE_WEBGPU_MEMORY_MB must be a number of MiB >= 0, but is '${v}'`);
+      }
+    } finally {
+      if (was === undefined) delete process.env.GRADWISE_WEBGPU_MEMORY_MB;
+      else process.env.GRADWISE_WEBGPU_MEMORY_MB = was;
+    }
+  });
 });

@@ -8,7 +8,8 @@ import type { Kernel } from "./backend.js";
 export const CHUNK = 16384;
 /** Arrays from this many elements run as SIMD (GRADWISE_SIMD_MIN; Infinity turns it off): at 128
  * the JS loop and SIMD took the same time here, from 512 SIMD was faster (W4 at 1 000: 13 -> 8 µs/op). */
-export const SIMD_MIN = Number(process.env.GRADWISE_SIMD_MIN ?? 256);
+export const SIMD_MIN = Number(process.env.GRADWISE_SIMD_MIN || 256);
+if (Number.isNaN(SIMD_MIN)) throw new RangeError(`GRADWISE_SIMD_MIN must be a number, but is '${process.env.GRADWISE_SIMD_MIN}'`);
 
 // The part of the global WebAssembly API used here (lib ES2022 and @types/node do not declare it).
 declare const WebAssembly: {

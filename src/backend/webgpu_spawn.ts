@@ -17,7 +17,12 @@ import type { Peer } from "./webgpu_link.js";
 import { type Batch, type Budget, CTRL_BUSY, CTRL_DEAD, type Main, type Reply, type WorkerInit } from "./webgpu_protocol.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const mib = (name: string, dflt: number): number => Number(process.env[name] || dflt) * 2 ** 20; // "" is unset
+/** A size in MiB from the environment ("" is unset); anything but a number >= 0 raises. */
+function mib(name: string, dflt: number): number {
+  const v = process.env[name] || String(dflt), n = Number(v);
+  if (Number.isNaN(n) || n < 0) throw new RangeError(`${name} must be a number of MiB >= 0, but is '${v}'`);
+  return n * 2 ** 20;
+}
 
 export interface Started {
   worker: Peer;

@@ -12,6 +12,7 @@ import { OPS } from "./table.js";
 let fusion = process.env.GRADWISE_FUSION !== "0";
 /** Turns elementwise fusion on or off (default on; GRADWISE_FUSION=0 turns it off). */
 export const setFusion = (on: boolean): void => {
+  if (typeof on !== "boolean") throw errors.badArg("setFusion", "on", "a boolean", on);
   fusion = on;
 };
 export const isFusionEnabled = (): boolean => fusion;
