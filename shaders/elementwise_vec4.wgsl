@@ -18,6 +18,9 @@
 @group(0) @binding(6) var<storage, read> s4: array<f32>;
 @group(0) @binding(7) var<storage, read> s5: array<f32>;
 fn gw_c(j: u32) -> f32 { return bitcast<f32>(gw_u(72u + j)); }
+// Constant j read again (k = 1, 2, ...): word 127 is +inf's bits, so the OR adds 0, but no compiler can
+// see that, nor that two reads are equal: lavapipe folded gw_c(0u) - gw_c(0u) to 0 (inf - inf is NaN).
+fn gw_cn(j: u32, k: u32) -> f32 { return bitcast<f32>(gw_u(72u + j) | ((gw_u(127u) ^ 0x7f800000u) * k)); }
 
 fn gw_lanes(i: u32) -> vec4<f32> {
   /*splice:lanes*/

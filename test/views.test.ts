@@ -252,6 +252,13 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
       "[[True], [False]]": () => tensor([[true], [false]], { device }), "sum": () => tensor([true, false, true], { device }).sum(),
       "requires_grad": () => tensor([true], { device, requiresGrad: true }),
     }),
+    constants_read_twice: () => { // a WebGPU compiler folded gw_c(0u) - gw_c(0u) to 0
+      const t = () => full([4], Infinity, { device });
+      return outcomes({
+        "inf - inf": () => { const a = t(); return a.sub(a); }, "its sum": () => { const a = t(); return a.sub(a).sum(); },
+        "grad through g - g": () => { const x = P([1, 2, 3, 4]); const y = x.mul(Infinity); y.sub(y).sum().backward(); return x.grad ?? undefined; },
+      });
+    },
     error_texts: () => outcomes({
       "expand last dim": () => ones([2, 3], { device }).expand(3, 4), "expand 3-d": () => ones([2, 1, 3], { device }).expand(4, 2, 5),
       "rsub broadcast": () => rsub(ones([3], { device }), ones([4], { device })),

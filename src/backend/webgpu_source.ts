@@ -12,8 +12,16 @@ const LANES = ["x", "y", "z", "w"] as const;
 export function scalarSource(k: Kernel): string {
   const env: Record<string, string> = {};
   k.inputs.forEach((l, j) => (env[l] = `gw_a${j}(i, o[${j}])`));
-  k.consts.forEach((l, j) => (env[l] = `gw_c(${j}u)`));
-  return render(k.expr, "wgsl", env);
+  return constants(k, env);
+}
+
+/** Renders k with its constants bound: each read after a constant's first is gw_cn (see there). */
+function constants(k: Kernel, env: Record<string, string>): string {
+  k.consts.forEach((l, j) => (env[l] = `\u0003${j}\u0004`));
+  const seen = new Set<string>();
+  let n = 0;
+  return render(k.expr, "wgsl", env).replace(/\u0003(\d+)\u0004/g, (_, j: string) =>
+    seen.has(j) ? `gw_cn(${j}u, ${++n}u)` : (seen.add(j), `gw_c(${j}u)`));
 }
 
 /** Meta words 96..126 are zero: gw_fresh(v, w) ORs one in, which no compiler can see through;
@@ -36,10 +44,9 @@ export function vec4Fits(k: Kernel, n: number, modes: readonly number[], bind: n
 function lane(k: Kernel, modes: readonly number[], c: string, w0 = 96): { src: string; fresh: number } {
   const env: Record<string, string> = {};
   k.inputs.forEach((l, j) => (env[l] = `\u0001${j}\u0002`));
-  k.consts.forEach((l, j) => (env[l] = `gw_c(${j}u)`));
   const seen = new Set<string>();
   let w = w0;
-  const src = render(k.expr, "wgsl", env).replace(/\u0001(\d+)\u0002/g, (_, j: string) => {
+  const src = constants(k, env).replace(/\u0001(\d+)\u0002/g, (_, j: string) => {
     const m = modes[Number(j)], v = c ? (m === 0 ? `v${j}.${c}` : `v${j}`) : m === 0 ? `a${j}[i]` : `a${j}[0]`;
     return seen.has(j) ? `gw_fresh(${v}, ${w++}u)` : (seen.add(j), v);
   });
