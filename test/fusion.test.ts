@@ -29,6 +29,19 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(launches, calls.join(",")).toBe(1);
   });
 
+  test("ops that read an operand twice cannot grow one kernel's expression past its tree bound", () => {
+    const sizes: number[] = [];
+    let r: number[] = [];
+    watchBackend(device, ["map"], (_m, a) => sizes.push((a[0] as { expr: { size: number } }).expr.size), () => {
+      let x = tensor([0.5, -2, 3], { device });
+      for (let i = 0; i < 12; i++) x = x.relu(); // each relu doubled the tree: 4 096 nodes before
+      r = [...x.dataSync(), ...tensor([0.5, 2, 3], { device }).pow(1.5).pow(1.5).pow(1.5).square().square().dataSync()];
+    });
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(256);
+    expect(r.slice(0, 3)).toEqual([0.5, 0, 3]);
+    [0.5, 2, 3].forEach((v, i) => expect(Math.abs((r[3 + i] as number) / v ** 13.5 - 1)).toBeLessThan(1e-5)); // (v^1.5^3)^4
+  });
+
   test("x - x, x / x and x * 0 keep NaN as PyTorch: no kernel folds them (WGSL may assume no NaN)", () => {
     const x = tensor([NaN, Infinity, 1, 0, -Infinity, 2, NaN, 3], { device });
     const N = Number.NaN;

@@ -25,7 +25,14 @@ type CondNode =
 /** A scalar expression. Literals must be finite (WGSL has no inf/nan literals). */
 export class E {
   private k?: string;
+  private s?: number;
   constructor(readonly n: Node) {}
+  /** Nodes counted as a tree (a shared subexpression at each use; memoized): what the key spells. */
+  get size(): number {
+    const n = this.n;
+    return (this.s ??= n.k === "leaf" || n.k === "lit" ? 1 : n.k === "un" ? 1 + n.a.size : n.k === "bin" ? 1 + n.a.size + n.b.size
+      : n.k === "sel" ? 1 + n.c.size + n.t.size + n.f.size : 1 + n.c.size);
+  }
   /** A structural key (memoized): equal keys mean the same computation. */
   get key(): string {
     if (this.k === undefined) {
@@ -72,6 +79,7 @@ export class E {
 export class Cond {
   private k?: string;
   constructor(readonly n: CondNode) {}
+  get size(): number { const n = this.n; return 1 + n.a.size + ("b" in n ? n.b.size : 0); }
   get key(): string {
     if (this.k === undefined) {
       const n = this.n;

@@ -21,6 +21,9 @@ export const isFusionEnabled = (): boolean => fusion;
 const MAX_INPUTS = 6;
 const MAX_NODES = 24;
 const MAX_CONSTS = 16;
+/** ...and of its expression as a tree: ops that read an operand twice (relu, square, pow) double a
+ * chain's tree at each link, and its key and code with it (8 relus took 74 s to compile on lavapipe). */
+const MAX_TREE = 256;
 /** A recipe larger than this is computed once when a second kernel needs it, not recomputed. */
 const RECOMPUTE_NODES = 4;
 
@@ -279,7 +282,7 @@ function viewable(L: Lazy, shape: readonly number[]): boolean {
 export function compose(shape: readonly number[], dev: Device, build: (b: Builder) => E): Storage {
   let b = new Builder(shape);
   let e = build(b);
-  if (b.tooBig) {
+  if (b.tooBig || e.size > MAX_TREE) {
     b = new Builder(shape, false);
     e = build(b);
   }
