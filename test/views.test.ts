@@ -259,6 +259,9 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "grad through g - g": () => { const x = P([1, 2, 3, 4]); const y = x.mul(Infinity); y.sub(y).sum().backward(); return x.grad ?? undefined; },
       });
     },
+    pow_exponent_grad_at_zero: () => outcomes({
+      "e.grad": () => { const b = P([0, 2, 0]), e = P([0, 1, -1]); pow(b, e).mul(Infinity).sum().backward(); return e.grad ?? undefined; },
+    }),
     error_texts: () => outcomes({
       "expand last dim": () => ones([2, 3], { device }).expand(3, 4), "expand 3-d": () => ones([2, 1, 3], { device }).expand(4, 2, 5),
       "rsub broadcast": () => rsub(ones([3], { device }), ones([4], { device })),

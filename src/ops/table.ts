@@ -26,7 +26,7 @@ const one = lit(1);
 // NOTE: pow's gradient is 0 where the exponent is 0, and the exponent's gradient is 0 where
 // the base is 0 and the exponent non-negative (PyTorch's pow_backward_self / _exponent).
 const powDx = select(y.eq(0), 0, g.mul(y.mul(x.pow(y.sub(1)))));
-const powDy = select(x.eq(0).and(y.ge(0)), 0, g.mul(out.mul(x.log())));
+const powDy = g.mul(select(x.eq(0).and(y.ge(0)), 0, out.mul(x.log()))); // g * where(...): an inf g makes the 0 NaN, as PyTorch
 // x ** number: PyTorch's pow_tensor_scalar takes sqrt for 0.5, 1/sqrt for -0.5, x*x*x for 3, 1/x for
 // -1, 1/(x*x) for -2 (sqrt(-0) = -0, sqrt(-inf) = NaN where C pow gives +0, +inf; cubes exact on
 // WebGPU, whose pow goes through exp2/log2); its gradient's x ** (y - 1) as well.
