@@ -71,6 +71,18 @@ const named = cases.map((c) => [c.name, c] as [string, Case]);
 const devices = await availableDevices();
 describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, device) => {
   test.each(named)("%s matches PyTorch", (_n, c) => check(c, device, asIs));
+
+  // PyTorch's CPU exp is correctly rounded but for an ulp; WebGPU's builtin exp lost up to 62 ulp near
+  // |x| = 85 (exp2(x log2 e) rounds the product) before gw_exp reduced its argument.
+  test("exp and expm1 stay within 4 ulp of the correctly rounded value over their float32 range", () => {
+    const xs = Float32Array.from({ length: 2001 }, (_, i) => -104 + (193 * i) / 2000);
+    const ulps = (got: Float32Array, f: (x: number) => number): number => {
+      const bits = new Int32Array(got.buffer), want = new Int32Array(Float32Array.from(xs, f).buffer);
+      return Math.max(...bits.map((b, i) => Math.abs(b - (want[i] as number))));
+    };
+    expect(ulps(tensor(Array.from(xs), { device }).exp().dataSync(), Math.exp)).toBeLessThanOrEqual(4);
+    expect(ulps(tensor(Array.from(xs), { device }).expm1().dataSync(), Math.expm1)).toBeLessThanOrEqual(4);
+  });
 });
 
 // The same cases on a webgpu device whose Dawn runs on the test's own thread, read with data().
