@@ -262,6 +262,15 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
     pow_exponent_grad_at_zero: () => outcomes({
       "e.grad": () => { const b = P([0, 2, 0]), e = P([0, 1, -1]); pow(b, e).mul(Infinity).sum().backward(); return e.grad ?? undefined; },
     }),
+    next_functions_listed: () => {
+      const x = P([1, 2]);
+      const ys: Record<string, Tensor> = {
+        "mul(2)": x.mul(2), "pow(2)": x.pow(2), "clamp(0, 1)": x.clamp(0, 1), "clamp(0)": x.clamp(0),
+        "where(c, x, 0)": where(x.gt(0), x, 0), "fill_(2)": x.mul(1).fill_(2), "pow(2, x)": pow(2, x),
+        "pow(x, t)": x.pow(ones([2], { device })),
+      };
+      return Object.fromEntries(Object.entries(ys).map(([k, y]) => [k, nexts(y.gradFn)]));
+    },
     error_texts: () => outcomes({
       "expand last dim": () => ones([2, 3], { device }).expand(3, 4), "expand 3-d": () => ones([2, 1, 3], { device }).expand(4, 2, 5),
       "rsub broadcast": () => rsub(ones([3], { device }), ones([4], { device })),

@@ -70,9 +70,11 @@ export class Node {
     this.inputShapes = inputShapes;
     for (const n of next) if (n) n.users++;
   }
+  /** The inputs next_functions lists when not all of `next` (an op's number attributes left out). */
+  shown: readonly Edge[] | null = null;
   /** PyTorch's next_functions: (node, output index) per input. */
   get nextFunctions(): [Edge, number][] {
-    return this.next.map((n) => [n, 0]);
+    return (this.shown ?? this.next).map((n) => [n, 0]);
   }
   apply(g: Tensor): (Tensor | null)[] {
     const ts: Tensor[] = [];

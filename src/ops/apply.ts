@@ -9,7 +9,7 @@ import { type DType, Tensor } from "../tensor.js";
 import type { Device } from "../device.js";
 import { type E, type Leaf, g as g_, leaf, leavesCached, num, select, substitute, x as X } from "./expr.js";
 import { type Builder, compose } from "./lazy.js";
-import { OPS, type OpName, type Variant, gradFnName, saves } from "./table.js";
+import { OPS, type OpName, type OpSpec, type Variant, gradFnName, saves } from "./table.js";
 
 export type Operand = Tensor | number;
 const NO_SHAPE: readonly number[] = []; // a number operand's entry in a Node's input shapes
@@ -181,6 +181,8 @@ function record(
       });
       return Tensor._fromStorage(compose(shape, g._dev, (b) => bind(b, d, ls, vs)), shape);
     }));
+  const listed = (spec as OpSpec).listed;
+  if (listed) node.shown = next.filter((_, i) => listed(i, ops[i]));
   out._setGradFn(node);
   return node;
 }

@@ -14,7 +14,10 @@ export interface OpSpec {
   fwd: E;
   /** Gradient of each differentiable argument, as an expression of x, y, z, out and g. */
   grads: Partial<Record<Leaf, E>>;
+  /** The operands next_functions lists, when not all (PyTorch's Scalar overloads take numbers as attributes). */
+  listed?: (i: number, operand: unknown) => boolean;
 }
+const tensors = (_: number, o: unknown): boolean => typeof o !== "number";
 
 const unary = (gradFn: string, fwd: E, dx: E): OpSpec => ({ args: ["x"], gradFn, fwd, grads: { x: dx } });
 const binary = (gradFn: OpSpec["gradFn"], fwd: E, dx: E, dy: E): OpSpec => ({
@@ -54,6 +57,7 @@ export const OPS = {
   clamp: {
     args: ["x", "y", "z"],
     gradFn: "ClampBackward1",
+    listed: tensors,
     fwd: z.minimum(y.maximum(x)),
     grads: { x: select(x.ge(y).and(x.le(z)), g, 0) },
   },
@@ -63,12 +67,12 @@ export const OPS = {
   rsub: binary({ tt: "RsubBackward0", ts: "RsubBackward1" }, y.sub(x), g.neg(), g),
   mul: binary("MulBackward0", x.mul(y), g.mul(y), g.mul(x)),
   div: binary("DivBackward0", x.div(y), g.div(y), g.neg().mul(x.div(y).div(y))),
-  pow: binary({ tt: "PowBackward1", ts: "PowBackward0", st: "PowBackward2" }, x.pow(y), powDx, powDy),
+  pow: { ...binary({ tt: "PowBackward1", ts: "PowBackward0", st: "PowBackward2" }, x.pow(y), powDx, powDy), listed: tensors },
   // In-place writes under grad mode (fill_, zero_, copy_): the overwritten values get no gradient.
-  fill: { args: ["x", "y"], gradFn: "FillBackward2", fwd: y, grads: { x: lit(0) } },
+  fill: { args: ["x", "y"], gradFn: "FillBackward2", listed: tensors, fwd: y, grads: { x: lit(0) } },
   zero: unary("ZeroBackward0", lit(0), lit(0)),
   copyInto: { args: ["x", "y"], gradFn: "torch::autograd::CopyBackwards", fwd: y, grads: { x: lit(0), y: g } },
-  pows: { args: ["x", "y"], gradFn: "PowBackward0", fwd: spow(y), grads: { x: select(y.eq(0), 0, g.mul(y.mul(spow(y.sub(1))))) } },
+  pows: { args: ["x", "y"], gradFn: "PowBackward0", listed: tensors, fwd: spow(y), grads: { x: select(y.eq(0), 0, g.mul(y.mul(spow(y.sub(1))))) } },
   maximum: binary(
     "MaximumBackward0",
     x.maximum(y),
@@ -85,6 +89,7 @@ export const OPS = {
   where: {
     args: ["z", "x", "y"],
     gradFn: "WhereBackward0",
+    listed: (i) => i > 0, // not the condition
     fwd: select(z.ne(0), x, y),
     grads: { x: select(z.ne(0), g, 0), y: select(z.ne(0), 0, g) },
   },
