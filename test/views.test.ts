@@ -271,6 +271,13 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
       };
       return Object.fromEntries(Object.entries(ys).map(([k, y]) => [k, nexts(y.gradFn)]));
     },
+    clamp_nan_bounds: () => {
+      const x = () => tensor([1, -2, 3], { device }), i = () => tensor([1, -2], { device }).long();
+      return outcomes({
+        "min=nan": () => x().clamp(NaN), "max=nan": () => x().clamp(null, NaN), "nan, 2": () => x().clamp(NaN, 2),
+        "0, nan": () => x().clamp(0, NaN), "int64 min=nan": () => i().clamp(NaN),
+      });
+    },
     error_texts: () => outcomes({
       "expand last dim": () => ones([2, 3], { device }).expand(3, 4), "expand 3-d": () => ones([2, 1, 3], { device }).expand(4, 2, 5),
       "rsub broadcast": () => rsub(ones([3], { device }), ones([4], { device })),

@@ -218,7 +218,9 @@ export function clamp(t: Tensor, min?: number | null, max?: number | null): Tens
       throw errors.badArg("clamp", n, "a number or null", v);
     else if (typeof v === "number") checkFloat(v);
   const nonFinite = [min, max].some((v) => typeof v === "number" && !Number.isFinite(v)); // a float bound, given
-  return apply("clamp", [nonFinite ? t.float() : t, min ?? -Infinity, max ?? Infinity]);
+  const single = min == null || max == null, bound = (v: number | null | undefined, none: number): number =>
+    v == null || (single && Number.isNaN(v)) ? none : v; // a lone NaN bound is ignored, as PyTorch's clamp_min/max
+  return apply("clamp", [nonFinite ? t.float() : t, bound(min, -Infinity), bound(max, Infinity)]);
 }
 
 /** Comparisons and isnan: a bool tensor with no graph. */
