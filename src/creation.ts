@@ -114,7 +114,11 @@ export const rand = (...args: SizeArgs): Tensor => random("rand", args, randData
 export const randn = (...args: SizeArgs): Tensor => random("randn", args, randnData);
 
 /** Values from start to end (exclusive) by step. @example arange(5); arange(1, 2, 0.25) */
-export function arange(start: number, end?: number, step = 1, opts?: TensorOptions): Tensor {
+export function arange(end: number, opts?: TensorOptions): Tensor;
+export function arange(start: number, end?: number, step?: number, opts?: TensorOptions): Tensor;
+export function arange(start: number, ...rest: (number | TensorOptions | undefined)[]): Tensor { // options may come early
+  const at = rest.findIndex((v) => typeof v === "object" && v !== null), opts = at < 0 ? undefined : (rest[at] as TensorOptions);
+  const [end, step = 1] = (at < 0 ? rest : rest.slice(0, at)) as [number | undefined, number | undefined];
   const [a, b] = end === undefined ? [0, start] : [start, end];
   for (const [n, v] of [["start", a], ["end", b], ["step", step]] as const)
     if (typeof v !== "number") throw errors.badArg("arange", n, "a number", v);

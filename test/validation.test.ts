@@ -30,6 +30,11 @@ function expectThrow(fn: () => unknown, cls: ErrorConstructor, message: string):
 describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, device) => {
   const T = (d: number | number[] | number[][], requiresGrad = false) => tensor(d, { device, requiresGrad });
 
+  test("arange takes its options after any number of its arguments (arange(3, opts) refused them)", () => {
+    const r = [arange(3, { device }), arange(1, 3, { device }), arange(0, 1, 0.5, { device }), arange(0, 2, undefined, { device })];
+    expect(r.map((t) => [t.device, t.tolist()])).toEqual([[device.type, [0, 1, 2]], [device.type, [1, 2]], [device.type, [0, 0.5]], [device.type, [0, 1]]]);
+  });
+
   test("console.log of a disposed tensor prints, not throws (logging an object holding one threw)", () => {
     const t = T([1, 2]);
     t.dispose();
