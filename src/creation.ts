@@ -81,8 +81,9 @@ export function tensor(data: NestedNumbers | NestedBooleans | Float32Array, opts
   const o = checkOpts("tensor", opts);
   const { shape, values, bool } = flatten(data);
   const dev = resolveDevice(o.device, "tensor");
-  if (bool && o.requiresGrad) throw errors.createNonGrad();
-  return finish(Tensor._make(dev.backend.upload(values), shape, dev, bool ? "bool" : "float32"), o);
+  const dtype = o.dtype ?? (bool ? "bool" : "float32"); // an explicit float32 wins, as PyTorch's dtype=
+  if (dtype !== "float32" && o.requiresGrad) throw errors.createNonGrad();
+  return finish(Tensor._make(dev.backend.upload(values), shape, dev, dtype), o);
 }
 
 function filled(fn: string, args: readonly unknown[], v: number): Tensor {

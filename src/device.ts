@@ -15,8 +15,8 @@ export type DeviceLike = Device | DeviceType;
 
 /** A device prints as PyTorch's does (`device(type='cpu')`), not as its backend's internals. */
 function device(type: DeviceType, backend: Backend): Device {
-  const hidden = { enumerable: false, value: (): string => `device(type='${type}')` };
-  return Object.defineProperties({ type, backend }, { toString: hidden, [Symbol.for("nodejs.util.inspect.custom")]: hidden });
+  const hidden = (v: string) => ({ enumerable: false, value: (): string => v }); // str() and repr() as PyTorch's
+  return Object.defineProperties({ type, backend }, { toString: hidden(type), [Symbol.for("nodejs.util.inspect.custom")]: hidden(`device(type='${type}')`) });
 }
 
 export const cpu: Device = device("cpu", new CpuBackend());

@@ -128,7 +128,7 @@ export class Tensor {
   }
   /** Keeps .grad on a non-leaf during backward. @example y.retainGrad() */
   retainGrad(): void {
-    if (!this.requiresGrad) throw new Error("can't retain_grad on Tensor that has requires_grad=False");
+    if (!this.requiresGrad && !this._viewOf?.base.requiresGrad) throw new Error("can't retain_grad on Tensor that has requires_grad=False");
     if (this.isLeaf) return;
     if (!this.retains) (this.fn as Node).retained = new WeakRef(this); // not a leaf: it has one
     this.retains = true;

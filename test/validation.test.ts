@@ -43,8 +43,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
   });
 
   test("a device prints as PyTorch's, not its backend's internals", () => {
-    const text = `device(type='${device.type}')`;
-    expect([String(device), inspect(device), inspect({ device })]).toEqual([text, text, `{ device: ${text} }`]);
+    const text = `device(type='${device.type}')`; // repr; str() is the type
+    expect([String(device), inspect(device), inspect({ device })]).toEqual([device.type, text, `{ device: ${text} }`]);
     expect(Object.keys(device)).toEqual(["type", "backend"]);
   });
 

@@ -237,12 +237,18 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "int64 then float": grad((x) => (x.add(0).backward(T([1, 2, 3]).long()), x.mul(1).backward(T([0.5, 0.5, 0.5])))),
         "implicit on no-grad": () => T([1, 2]).backward(),
         "retain_grad on no-grad": () => T([1, 2]).retainGrad(),
+        "retain_grad on a no-grad view": () => { const x = P([1, 1]); return noGrad(() => x.view(2)).retainGrad(); },
       });
     },
     copy_and_version_errors: () => outcomes({
       "copy_ partial overlap, no graph": () => { const x = tensor([[1, 2, 3]], { device }); return x.copy_(x.view(3)); },
       "copy_ broadcast shape": () => zeros([2, 1, 3], { device }).copy_(ones([1, 2, 3], { device })),
       "copy_ into a leaf, bad shape": () => zeros([3, 1], { device, requiresGrad: true }).copy_(ones([2, 1, 3], { device })),
+      "copy_ into a view of a leaf, bad shape": () => zeros([3, 1], { device, requiresGrad: true }).view(3, 1).copy_(ones([2, 1, 3], { device })),
+      "copy_ into a no-grad view, bad shape": () => {
+        const x = zeros([3, 1], { device, requiresGrad: true });
+        return noGrad(() => x.view(3, 1)).copy_(ones([2, 1, 3], { device }));
+      },
       "version error of an int64": () => {
         const [v, i] = P([[1, 2], [3, 0]]).max(1); i.add_(0); v.sum().backward(); return undefined;
       },
@@ -251,6 +257,7 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
       "[True, False]": () => tensor([true, false], { device }), "True": () => tensor(true, { device }),
       "[[True], [False]]": () => tensor([[true], [false]], { device }), "sum": () => tensor([true, false, true], { device }).sum(),
       "requires_grad": () => tensor([true], { device, requiresGrad: true }),
+      "dtype=float32": () => tensor([true, false], { device, dtype: "float32", requiresGrad: true }),
     }),
     constants_read_twice: () => { // a WebGPU compiler folded gw_c(0u) - gw_c(0u) to 0
       const t = () => full([4], Infinity, { device });

@@ -2,6 +2,7 @@
 // reductions (sum, mean, max, min), shapes (reshape, expand, squeeze), copies and fills.
 import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type BackwardFn, Node, SavedTensor } from "../autograd/node.js";
+import { checkViewInplace } from "../autograd/views.js";
 import { type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
@@ -248,7 +249,8 @@ export function copyInplace(t: Tensor, src: Tensor): void {
   const s = src._dev === t._dev ? src : src.to(t._dev);
   if (s._storage === t._storage && !sameShape(s.shape, t.shape)) throw errors.memOverlap(); // as applyInplace
   if (records(t, [s])) {
-    if (t.isLeaf && t.requiresGrad) throw errors.leafInplace(); // before the shapes, as PyTorch
+    if (t.isLeaf && t.requiresGrad) throw errors.leafInplace(); // these before the shapes, as PyTorch
+    if (t._viewOf) checkViewInplace(t, t._viewOf, s.requiresGrad);
     checkCopyShape(s, t.shape);
     applyInplace("copyInto", [t, s]); // CopyBackwards
   } else copyTo(s, t.shape, t.dtype, t);
