@@ -13,18 +13,15 @@ import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { median, timedBatch } from "./measure.js";
+import { commandLine } from "./paths.js";
 import { cpuCeiling } from "./systems/cpu_ceiling.js";
 import { cellsFor, type Lib } from "./systems/gradwise.js";
 import { w2Inputs } from "./data.js";
 import type { Cell } from "./types.js";
 import type { Kernel } from "../src/backend/backend.js";
 
-const args = process.argv.slice(2);
-const flag = (name: string, dflt: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 ? (args[i + 1] ?? dflt) : dflt;
-};
-const dir = args.find((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--")) ?? "dist";
+const { flag, positional } = commandLine();
+const dir = positional[0] ?? "dist";
 const sizes = flag("--sizes", "1e3,1e5,1e6,1.6e7").split(",").map(Number);
 const rounds = Number(flag("--rounds", "40"));
 const out = flag("--out", "");

@@ -17,3 +17,13 @@ export function findUp(rel: string): string {
 /** Compiled (.js) runs start children with plain node; sources need tsx's loader. */
 export const compiled = import.meta.url.endsWith(".js");
 export const sibling = (name: string): string => join(here, `${name}${compiled ? ".js" : ".ts"}`);
+
+/** A script's command line: `flag("--sizes", "1e3")` (the word after it, else the default) and the
+ * positional words (those not following a --flag), as bench/ab.ts, vsraw.ts and floor.ts read them. */
+export function commandLine(args = process.argv.slice(2)): { flag(name: string, dflt: string): string; positional: string[] } {
+  const flag = (name: string, dflt: string): string => {
+    const i = args.indexOf(name);
+    return i >= 0 ? (args[i + 1] ?? dflt) : dflt;
+  };
+  return { flag, positional: args.filter((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--")) };
+}

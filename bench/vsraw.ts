@@ -8,17 +8,14 @@ import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { alternate } from "./measure.js";
+import { commandLine } from "./paths.js";
 import { cellsFor, type Lib } from "./systems/gradwise.js";
 import { wgsl } from "./systems/wgsl.js";
 import { wgslWorker } from "./systems/wgsl_worker.js";
 import type { SystemImpl } from "./types.js";
 
-const args = process.argv.slice(2);
-const flag = (name: string, dflt: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 ? (args[i + 1] ?? dflt) : dflt;
-};
-const dir = args.find((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--")) ?? "dist";
+const { flag, positional } = commandLine();
+const dir = positional[0] ?? "dist";
 const sizes = flag("--sizes", "1e3,1e5,1e6").split(",").map(Number);
 const rounds = Number(flag("--rounds", "200"));
 const threads = flag("--threads", "main,worker").split(",") as ("main" | "worker")[];
