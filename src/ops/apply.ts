@@ -205,12 +205,8 @@ export function applyAt(name: OpName, ops: readonly Operand[], shape: readonly n
  * and under grad mode its history is rebased onto the op, which saves the overwritten values. */
 export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   const self = ops[0] as Tensor, view = self._viewOf;
-  if (view) checkViewInplace(self, view, ops.some((o, i) => i > 0 && o instanceof Tensor && o.requiresGrad));
-  if (isGradEnabled() && self.isLeaf && self.requiresGrad) throw errors.leafInplace();
   if (ops[1] !== undefined) checkOperand(`${name}_`, ops[1], 1);
-  // Another layout of the same memory (a view of another shape) overlaps it partially: PyTorch refuses.
-  if (ops.some((o) => o instanceof Tensor && o._storage === self._storage && !sameShape(o.shape, self.shape)))
-    throw errors.memOverlap();
+  checkInplace(self, ops);
   const { variant, storage, shape, ops: run } = forward(name, ops, undefined, true);
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
   checkCast(name, self, ops[1] as Operand);
@@ -221,6 +217,14 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   if (node && view) rebaseView(self, view, node);
   old.dispose(); // a saved copy has a handle of its own
   return self;
+}
+
+/** PyTorch's checks of an in-place write to ops[0], ahead of shapes: a view's rules, the leaf rule, a partial overlap. */
+export function checkInplace(self: Tensor, ops: readonly Operand[]): void {
+  if (self._viewOf) checkViewInplace(self, self._viewOf, ops.some((o, i) => i > 0 && o instanceof Tensor && o.requiresGrad));
+  if (isGradEnabled() && self.isLeaf && self.requiresGrad) throw errors.leafInplace();
+  // Another layout of the same memory (a view of another shape) overlaps it partially: PyTorch refuses.
+  if (ops.some((o) => o instanceof Tensor && o._storage === self._storage && !sameShape(o.shape, self.shape))) throw errors.memOverlap();
 }
 
 /** t as another dtype (PyTorch's .float()/.long()/.bool(); no graph): bool is != 0, int64 truncates. */

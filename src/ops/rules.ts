@@ -2,13 +2,12 @@
 // reductions (sum, mean, max, min), shapes (reshape, expand, squeeze), copies and fills.
 import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type BackwardFn, Node, SavedTensor } from "../autograd/node.js";
-import { checkViewInplace } from "../autograd/views.js";
 import { type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
 import { checkInts, normDim, sameShape, sumToAxes } from "../shape.js";
 import { type Dims, Tensor } from "../tensor.js";
-import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, copyTo, fill, type Operand, scalarAs } from "./apply.js";
+import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, checkInplace, copyTo, fill, type Operand, scalarAs } from "./apply.js";
 import { type Storage, deferred, producerOf } from "./lazy.js";
 import type { OpName } from "./table.js";
 
@@ -247,10 +246,8 @@ export function fillInplace(t: Tensor, v?: number): void {
 export function copyInplace(t: Tensor, src: Tensor): void {
   if (!(src instanceof Tensor)) throw errors.badArg("copy_", "src", "a Tensor", src);
   const s = src._dev === t._dev ? src : src.to(t._dev);
-  if (s._storage === t._storage && !sameShape(s.shape, t.shape)) throw errors.memOverlap(); // as applyInplace
+  checkInplace(t, [t, s]); // before the shapes, as PyTorch
   if (records(t, [s])) {
-    if (t.isLeaf && t.requiresGrad) throw errors.leafInplace(); // these before the shapes, as PyTorch
-    if (t._viewOf) checkViewInplace(t, t._viewOf, s.requiresGrad);
     checkCopyShape(s, t.shape);
     applyInplace("copyInto", [t, s]); // CopyBackwards
   } else copyTo(s, t.shape, t.dtype, t);
