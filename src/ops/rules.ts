@@ -236,8 +236,7 @@ const records = (t: Tensor, ops: readonly Operand[]): boolean => // bool/int64 t
   isGradEnabled() && t.dtype === "float32" && (t.requiresGrad || !!t._viewOf?.base.requiresGrad || ops.some((o) => o instanceof Tensor && o.requiresGrad));
 
 /** fill_(v), or zero_() (v undefined): under grad mode recorded as FillBackward2 / ZeroBackward0. */
-export function fillInplace(t: Tensor, v?: number): void {
-  if (v !== undefined && typeof v !== "number") throw errors.badArg("fill_", "value", "a number", v);
+export function fillInplace(t: Tensor, v?: number): void { // fill_ checked v is a number
   if (v !== undefined) v = scalarAs(t.dtype, v);
   if (records(t, [])) applyInplace(v === undefined ? "zero" : "fill", v === undefined ? [t] : [t, v]);
   else fill(t.shape, v ?? 0, t._dev, t);
