@@ -21,7 +21,7 @@ const inspect = Symbol.for("nodejs.util.inspect.custom");
 export class Tensor {
   /** @internal */ _storage: Storage;
   /** @internal */ _dev: Device;
-  readonly shape: readonly number[]; // not frozen: Object.freeze made small ops 1.6x slower (bench/ab.ts W4)
+  readonly shape: readonly number[]; // not frozen: Object.freeze made small ops 1.4-1.8x slower (bench/results/*-ab-review-*)
   readonly dtype: DType;
   private leafRequiresGrad = false;
   /** @internal As set (a view's may be stale: read gradFn). */ _gradFn: Node | null = null;

@@ -131,7 +131,7 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
   shape ??= NO_SHAPE;
   const dtype = inplace ? (ops[0] as Tensor).dtype : resultType(name, ops);
   const int = dtype === "int64" && (name === "pow" || name === "pows"); // exp2/log2 on WebGPU: 3124.9998 for 5 ** 5
-  const storage = compose(shape, dev as Device, (b) => castTo(int ? intPow(bind(b, spec.fwd, spec.args, ops)) : bind(b, spec.fwd, spec.args, ops), dtype));
+  const storage = compose(shape, dev as Device, (b) => { const e = bind(b, spec.fwd, spec.args, ops); return castTo(int ? intPow(e) : e, dtype); });
   return { spec, dev, shape, variant: variant as Variant, storage, ops, dtype };
 }
 
