@@ -10,8 +10,11 @@ fn gw_nan() -> f32 { return bitcast<f32>(gw_u(127u) | 0x400000u); }
 fn gw_isnan(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) > 0x7f800000u; }
 fn gw_isinf(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) == 0x7f800000u; }
 fn gw_signbit(a: f32) -> bool { return (bitcast<u32>(a) >> 31u) == 1u; }
-// v, opaque to the compiler: meta word w is 0 (96..126 in vmap, strides when none is strided).
-fn gw_fresh(v: f32, w: u32) -> f32 { return bitcast<f32>(bitcast<u32>(v) | gw_u(w)); }
+// Constant j (meta words 72..87, f32 bits).
+fn gw_c(j: u32) -> f32 { return bitcast<f32>(gw_u(72u + j)); }
+// v read again (k = 1, 2, ...): word 127 is +inf's bits, so the OR adds 0, but no compiler can see
+// that, nor that two reads are equal (lavapipe folded x - x to 0 where inf - inf is NaN).
+fn gw_fresh(v: f32, k: u32) -> f32 { return bitcast<f32>(bitcast<u32>(v) | ((gw_u(127u) ^ 0x7f800000u) * k)); }
 fn gw_nanif(r: f32, a: f32, b: f32) -> f32 { return select(r, gw_nan(), gw_isnan(a)|gw_isnan(b)); }
 fn gw_sign(a: f32) -> f32 { return f32(a > 0.0) - f32(a < 0.0); }  // NaN gives 0, as JS_PRELUDE
 fn gw_maximum(a: f32, b: f32) -> f32 { return gw_nanif(select(b, a, a > b), a, b); }

@@ -2,8 +2,7 @@
 // bench's wgsl-w2 and wgsl-w2-vec4 rows). Input j is read in the output's layout through
 // aj (float4s) or is one element, sj[0]: both names are declared at its binding and the body uses
 // one. The main thread renders gw_lanes' body, the expression once per lane, in place of the marker.
-// Meta words: 0 the number of float4s, 72..87 constants as f32 bits (as elementwise.wgsl), 96..126
-// zero (see gw_fresh).
+// Meta words: 0 the number of float4s, 72..87 constants as f32 bits (as elementwise.wgsl).
 @group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> a0: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> a1: array<vec4<f32>>;
@@ -17,10 +16,6 @@
 @group(0) @binding(5) var<storage, read> s3: array<f32>;
 @group(0) @binding(6) var<storage, read> s4: array<f32>;
 @group(0) @binding(7) var<storage, read> s5: array<f32>;
-fn gw_c(j: u32) -> f32 { return bitcast<f32>(gw_u(72u + j)); }
-// Constant j read again (k = 1, 2, ...): word 127 is +inf's bits, so the OR adds 0, but no compiler can
-// see that, nor that two reads are equal: lavapipe folded gw_c(0u) - gw_c(0u) to 0 (inf - inf is NaN).
-fn gw_cn(j: u32, k: u32) -> f32 { return bitcast<f32>(gw_u(72u + j) | ((gw_u(127u) ^ 0x7f800000u) * k)); }
 
 fn gw_lanes(i: u32) -> vec4<f32> {
   /*splice:lanes*/

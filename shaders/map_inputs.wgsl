@@ -20,10 +20,6 @@ fn gw_a2(i: u32, o: u32) -> f32 { if (gw_in(2u)) { return a2[gw_at(2u, i, o)]; }
 fn gw_a3(i: u32, o: u32) -> f32 { if (gw_in(3u)) { return a3[gw_at(3u, i, o)]; } return dst[i]; }
 fn gw_a4(i: u32, o: u32) -> f32 { if (gw_in(4u)) { return a4[gw_at(4u, i, o)]; } return dst[i]; }
 fn gw_a5(i: u32, o: u32) -> f32 { if (gw_in(5u)) { return a5[gw_at(5u, i, o)]; } return dst[i]; }
-fn gw_c(j: u32) -> f32 { return bitcast<f32>(gw_u(72u + j)); }
-// Constant j read again (k = 1, 2, ...): word 127 is +inf's bits, so the OR adds 0, but no compiler can
-// see that, nor that two reads are equal: lavapipe folded gw_c(0u) - gw_c(0u) to 0 (inf - inf is NaN).
-fn gw_cn(j: u32, k: u32) -> f32 { return bitcast<f32>(gw_u(72u + j) | ((gw_u(127u) ^ 0x7f800000u) * k)); }
 
 // Offsets of every strided input at output index l: base + l unravelled over the shape, through
 // each input's strides, less where its binding starts.

@@ -99,7 +99,7 @@ export class WebGpuBackend implements Backend {
     const racy = ins.some((s, j) => s.b === out && modes[j] === 2);
     if (!racy) ins.forEach((s, j) => s.b === out && (modes[j] = 3));
     const { meta, dims } = mapMeta(shape, ins.map((s) => s.strides), modes, consts);
-    if (!racy && vec4Fits(k, n, modes, this.sink.bind)) {
+    if (!racy && vec4Fits(n, modes, this.sink.bind)) {
       const key = `vmap${modes.join("")}:${k.key}`, wgsl = this.source(key, () => vec4Source(k, modes));
       return planVec4(this.sink, key, out.id, ins.map((s) => s.b.id), meta, n, wgsl), out;
     }
