@@ -125,18 +125,24 @@ export const errors = {
     new Error(`invalid gradient at index 0 - expected device ${want} but got ${got}`),
   dtype: (fn: string, got: unknown) =>
     new TypeError(`${fn}(): unsupported dtype ${describe(got)}; only 'float32' is supported`),
-  lr: (lr: number) => new RangeError(`Invalid learning rate: ${lr}`),
-  momentum: (m: number) => new RangeError(`Invalid momentum value: ${m}`),
-  weightDecay: (w: number) => new RangeError(`Invalid weight_decay value: ${w}`),
+  lr: (lr: number) => new RangeError(`Invalid learning rate: ${pyFloat(lr)}`),
+  momentum: (m: number) => new RangeError(`Invalid momentum value: ${pyFloat(m)}`),
+  weightDecay: (w: number) => new RangeError(`Invalid weight_decay value: ${pyFloat(w)}`),
   nesterov: () => new Error("Nesterov momentum requires a momentum and zero dampening"),
   optimLeaf: () => new Error("can't optimize a non-leaf Tensor"),
   optimType: (p: unknown) =>
     new TypeError(`optimizer can only optimize Tensors, but one of the params is ${typeName(p)}`),
   optimParams: (got: unknown) =>
     new TypeError(
-      `params argument given to the optimizer should be an iterable of Tensors, but got ${typeName(got) === "Tensor" ? "torch.FloatTensor" : describe(got)}`,
+      `params argument given to the optimizer should be an iterable of Tensors or dicts, but got ${typeName(got) === "Tensor" ? "torch.FloatTensor" : describe(got)}`,
     ),
   emptyParams: () => new Error("optimizer got an empty parameter list"),
+  groupType: () => new TypeError("param group must be a dict"),
+  groupSet: () =>
+    new TypeError(
+      "optimizer parameters need to be organized in ordered collections, but the ordering of tensors in sets will change between runs. Please use a list instead.",
+    ),
+  groupOverlap: () => new Error("some parameters appear in more than one parameter group"),
   emptyReduce: (fn: string) =>
     new Error(
       `${fn}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.`,
@@ -145,6 +151,13 @@ export const errors = {
 
 const fmtSize = fmtShape;
 
+/** A number as Python's str() prints it: an integer as an int, others as a float's repr (1e-05). */
+function pyFloat(v: number): string {
+  if (!Number.isFinite(v) || (Number.isInteger(v) && Math.abs(v) < 1e16)) return num(v);
+  const [m, e] = v.toExponential().split("e") as [string, string];
+  const x = Number(e);
+  return x < -4 || x >= 16 ? `${m}e${x < 0 ? "-" : "+"}${String(Math.abs(x)).padStart(2, "0")}` : String(v);
+}
 /** A number as PyTorch prints a double: inf, -inf, nan. */
 const num = (v: number): string => (Number.isNaN(v) ? "nan" : Number.isFinite(v) ? String(v) : v > 0 ? "inf" : "-inf");
 const typeName = (v: unknown): string =>
@@ -160,10 +173,14 @@ export function describe(v: unknown): string {
 
 export const NON_LEAF_GRAD_WARNING =
   "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more informations.";
-let warnedNonLeaf = false;
-/** PyTorch's UserWarning when reading .grad of a non-leaf; printed once per process. */
-export function warnNonLeafGrad(): void {
-  if (warnedNonLeaf) return;
-  warnedNonLeaf = true;
-  process.emitWarning(NON_LEAF_GRAD_WARNING, "UserWarning");
+export const DUPLICATE_PARAMS_WARNING =
+  "optimizer contains a parameter group with duplicate parameters; in future, this will cause an error; see github.com/pytorch/pytorch/issues/40967 for more information";
+const warned = new Set<string>();
+/** One of PyTorch's UserWarnings, printed once per process (as Python prints one per call site). */
+export function warnOnce(text: string): void {
+  if (warned.has(text)) return;
+  warned.add(text);
+  process.emitWarning(text, "UserWarning");
 }
+/** PyTorch's UserWarning when reading .grad of a non-leaf. */
+export const warnNonLeafGrad = (): void => warnOnce(NON_LEAF_GRAD_WARNING);

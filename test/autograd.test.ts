@@ -4,11 +4,15 @@ import { describe, expect, test, vi } from "vitest";
 import {
   type Device, type Tensor, enableGrad, isGradEnabled, noGrad, ones, optim, setGradEnabled, tensor,
 } from "../src/index.js";
-import { NON_LEAF_GRAD_WARNING } from "../src/errors.js";
+import { DUPLICATE_PARAMS_WARNING, NON_LEAF_GRAD_WARNING } from "../src/errors.js";
 import { type Fx, availableDevices, decode, loadFixture } from "./setup.js";
 
 const msg = loadFixture<Record<string, string>>("errors.json");
 const optimCases = loadFixture<{ kw: Record<string, number | boolean>; w0: Fx; x: Fx; w: Fx }[]>("optim.json");
+const groupsFx = loadFixture<{
+  groups_in: Record<"w" | "b" | "xw" | "xb", Fx>; groups_out: Record<"w" | "b", Fx>; duplicate_warning: string;
+  duplicate_steps: Fx[]; zero_grad_detaches: unknown[]; retains_grad_param: number[];
+}>("optim_groups.json");
 const devices = await availableDevices();
 const vals = (t: Tensor | null): number[] => Array.from(t?.dataSync() ?? []);
 const camel = (k: string): string => k.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
@@ -191,6 +195,55 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     }
     expect(w).toBeAllClose(c.w);
     expect(w.grad).toBeNull();
+  });
+
+  test("SGD parameter groups: each group's options override the defaults; paramGroups[i].lr changes it", () => {
+    const F = (f: Fx, requiresGrad = false) => tensor(f.data.map(decode), { device, requiresGrad });
+    const { w: w0, b: b0, xw, xb } = groupsFx.groups_in;
+    const w = F(w0, true), b = F(b0, true), x = F(xw), y = F(xb);
+    const opt = new optim.SGD([{ params: [w] }, { params: b, lr: 0.01, momentum: 0.5, weightDecay: 0.1 }], { lr: 0.1, momentum: 0.9 });
+    expect(opt.paramGroups.map((g) => [g.lr, g.momentum, g.weightDecay, g.params.length])).toEqual([[0.1, 0.9, 0, 1], [0.01, 0.5, 0.1, 1]]);
+    for (let i = 0; i < 6; i++) {
+      if (i === 4) (opt.paramGroups[0] as optim.SGDParamGroup).lr = 0.05;
+      opt.zeroGrad();
+      w.mul(x).sum().add(b.mul(y).sum()).sub(1).pow(2).backward();
+      opt.step();
+    }
+    expect(w).toBeAllClose(groupsFx.groups_out.w);
+    expect(b).toBeAllClose(groupsFx.groups_out.b);
+    expect(opt.params).toEqual([w, b]);
+  });
+
+  test("SGD: a tensor listed twice shares one momentum buffer and warns once, as PyTorch", () => {
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    const a = T([1, 2, 3], true), opt = new optim.SGD([a, a], { lr: 0.1, momentum: 0.9 });
+    new optim.SGD([a, a]);
+    expect(warn.mock.calls.filter((c) => c[0] === DUPLICATE_PARAMS_WARNING).length).toBeLessThanOrEqual(1);
+    expect(DUPLICATE_PARAMS_WARNING).toBe(groupsFx.duplicate_warning);
+    warn.mockRestore();
+    for (const want of groupsFx.duplicate_steps) {
+      opt.zeroGrad();
+      a.mul(a).sum().backward();
+      opt.step();
+      expect(a).toBeAllClose(want);
+    }
+  });
+
+  test("SGD zeroGrad(false) detaches a grad with history before zeroing it; a non-leaf that retains grad is a parameter", () => {
+    const a = T([1, 2, 3], true), q = T([1, 2, 3], true), opt = new optim.SGD([a], { lr: 0.1 });
+    a.grad = T([1, 1, 1], true);
+    const held = a.grad;
+    opt.zeroGrad(false);
+    const zeroed = [held === a.grad, vals(a.grad), a.grad?.requiresGrad, a.grad?.gradFn === null];
+    a.grad = q.mul(2);
+    opt.zeroGrad(false);
+    expect([...zeroed, vals(a.grad), a.grad?.requiresGrad, a.grad?.gradFn === null]).toEqual(groupsFx.zero_grad_detaches);
+    const y = T([1, 2], true).mul(2);
+    y.retainGrad();
+    const o2 = new optim.SGD([y], { lr: 0.1 });
+    y.mul(y).sum().backward();
+    o2.step();
+    expect(vals(y)).toEqual(groupsFx.retains_grad_param.map(Math.fround));
   });
 
   test("SGD step(closure) returns the closure's loss, computed with grad on; zeroGrad(false) zeroes", () => {

@@ -88,8 +88,11 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // from then: clamp ignores a lone NaN bound, as PyTorch's clamp_min/clamp_max; 6020 from then: arange
 // takes its options after any number of arguments; 6023 from then: a second review of the day's fixes
 // (tensor(bools, { dtype }) keeps float32, copy_ checks views before shapes, a device's str() is its type);
-// 6023 from then: copy_ and the other in-place ops share one check of their target (checkInplace).
-const BUDGET = 6023;
+// 6023 from then: copy_ and the other in-place ops share one check of their target (checkInplace);
+// 6020 from then: one gw_fresh for inputs and constants read twice; 6087 from then: SGD parameter
+// groups, one momentum buffer per tensor (a duplicate got its own, unlike PyTorch), zeroGrad(false)
+// detaches a grad with history, a non-leaf that retains grad is a parameter, Python's float text.
+const BUDGET = 6087;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

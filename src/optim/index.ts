@@ -1,2 +1,2 @@
 // Optimizers, exported as the `optim` namespace.
-export { SGD, type SGDOptions } from "./sgd.js";
+export { SGD, type ParamGroup, type SGDOptions, type SGDParamGroup } from "./sgd.js";
