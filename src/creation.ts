@@ -114,6 +114,18 @@ export const rand = (...args: SizeArgs): Tensor => random("rand", args, randData
 /** Standard normal; after manualSeed(s), the same numbers as torch.randn. @example randn([3]) */
 export const randn = (...args: SizeArgs): Tensor => random("randn", args, randnData);
 
+/** a * b + c with one rounding: Dekker's exact product, then an exact sum of its two parts with c. */
+function fma(a: number, b: number, c: number): number {
+  const p = a * b;
+  if (!Number.isFinite(p)) return p + c;
+  const split = (x: number): [number, number] => { const t = 134217729 * x, hi = t - (t - x); return [hi, x - hi]; };
+  const [ah, al] = split(a), [bh, bl] = split(b);
+  const e = ah * bh - p + ah * bl + al * bh + al * bl; // p + e = a * b
+  const s = p + c, v = s - p, t = p - (s - v) + (c - v); // s + t = p + c
+  const r = s + (t + e);
+  return r === 0 ? s : r; // an exact zero keeps IEEE's sign (-0 + -0)
+}
+
 /** Values from start to end (exclusive) by step. @example arange(5); arange(1, 2, 0.25) */
 export function arange(end: number, opts?: TensorOptions): Tensor;
 export function arange(start: number, end?: number, step?: number, opts?: TensorOptions): Tensor;
@@ -128,9 +140,10 @@ export function arange(start: number, ...rest: (number | TensorOptions | undefin
   if ((b - a) * step < 0) throw errors.arangeSign();
   const n = Math.ceil((b - a) / step);
   if (n > 2 ** 30 && resolveDevice(opts?.device, "arange").type === "cpu") throw errors.cpuAlloc(n);
-  // PyTorch's CPU kernel (AVX2): blocks of 16 as two runs of 8 from a rounded base, then one by one.
+  // PyTorch's CPU kernel (AVX2): blocks of 16 as two runs of 8 from a rounded base, then one by one;
+  // each start + step * i is a double FMA there (arange(-1, 1, 0.2)[5] is 5.5511e-17, not 0).
   const vec = n - (n % 16), f = Math.fround;
-  const vals = Float32Array.from({ length: n }, (_, i) => (i < vec ? f(f(a + step * (i - (i % 8))) + (i % 8) * step) : a + i * step));
+  const vals = Float32Array.from({ length: n }, (_, i) => (i < vec ? fma(i % 8, step, f(fma(step, i - (i % 8), a))) : fma(step, i, a)));
   const o = checkOpts("arange", opts);
   const dev = resolveDevice(o.device, "arange");
   return finish(Tensor._make(dev.backend.upload(vals), [n], dev), o);

@@ -180,7 +180,8 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
       });
     },
     arange_float_steps: () => ({
-      steps: [[0, 2, 0.1], [-3, 5, 0.37], [1e6, 1e6 + 100, 0.3]].map(([a, b, s]) => arange(a as number, b, s, { device }).tolist()),
+      steps: [[0, 2, 0.1], [-3, 5, 0.37], [1e6, 1e6 + 100, 0.3], [-1, 1, 0.2], [-1.5, 1.5, 0.3], [-1, 1, 0.001], [-1, 32.34, 1 / 3],
+        [0.3, -0.2, -0.1], [-2, 13.6, 0.4]].map(([a, b, s]) => arange(a as number, b, s, { device }).tolist()),
     }),
     casts_and_counts: () => {
       const b = tensor([[1, 0], [3, 0]], { device }).gt(0.5), i = tensor([[1, 5], [3, 2]], { device }).max(1)[1];
