@@ -74,14 +74,29 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
 
   // PyTorch's CPU exp is correctly rounded but for an ulp; WebGPU's builtin exp lost up to 62 ulp near
   // |x| = 85 (exp2(x log2 e) rounds the product) before gw_exp reduced its argument.
+  const ulps = (xs: Float32Array, got: Float32Array, f: (x: number) => number): number => {
+    const bits = new Int32Array(got.buffer), want = new Int32Array(Float32Array.from(xs, f).buffer);
+    return Math.max(...bits.map((b, i) => Math.abs(b - (want[i] as number))));
+  };
   test("exp and expm1 stay within 4 ulp of the correctly rounded value over their float32 range", () => {
     const xs = Float32Array.from({ length: 6001 }, (_, i) => (i < 2001 ? -104 + (193 * i) / 2000 : -2 + (i - 2001) / 1000)); // and -2..2 by 0.001
-    const ulps = (got: Float32Array, f: (x: number) => number): number => {
-      const bits = new Int32Array(got.buffer), want = new Int32Array(Float32Array.from(xs, f).buffer);
-      return Math.max(...bits.map((b, i) => Math.abs(b - (want[i] as number))));
-    };
-    expect(ulps(tensor(Array.from(xs), { device }).exp().dataSync(), Math.exp)).toBeLessThanOrEqual(4);
-    expect(ulps(tensor(Array.from(xs), { device }).expm1().dataSync(), Math.expm1)).toBeLessThanOrEqual(4);
+    expect(ulps(xs, tensor(Array.from(xs), { device }).exp().dataSync(), Math.exp)).toBeLessThanOrEqual(4);
+    expect(ulps(xs, tensor(Array.from(xs), { device }).expm1().dataSync(), Math.expm1)).toBeLessThanOrEqual(4);
+  });
+
+  // WebGPU's builtin log has an absolute error near 1: 2e6 ulp at 0.9999996 (and pow through log2 with
+  // it) on lavapipe, before gw_ln took log(1 + f) from the mantissa.
+  test("log, log1p and pow near 1 stay within a few ulp of the correctly rounded value", () => {
+    const near = Float32Array.from({ length: 4001 }, (_, i) => 0.999 + i / 2e6); // 0.999..1.001
+    const wide = Float32Array.from({ length: 4001 }, (_, i) => 2 ** (-149 + (277 * i) / 4000)); // 2^-149..2^128
+    const onDev = (xs: Float32Array) => tensor(Array.from(xs), { device });
+    expect(ulps(near, onDev(near).log().dataSync(), Math.log)).toBeLessThanOrEqual(2);
+    expect(ulps(wide, onDev(wide).log().dataSync(), Math.log)).toBeLessThanOrEqual(2);
+    const m = Float32Array.from(near, (x) => x - 1);
+    expect(ulps(m, onDev(m).log1p().dataSync(), Math.log1p)).toBeLessThanOrEqual(3);
+    const w = Float32Array.from({ length: 4001 }, (_, i) => -0.99 + (i * 3) / 4000); // -0.99..2.01
+    expect(ulps(w, onDev(w).log1p().dataSync(), Math.log1p)).toBeLessThanOrEqual(3);
+    expect(ulps(near, onDev(near).pow(1000.5).dataSync(), (x) => x ** 1000.5)).toBeLessThanOrEqual(8);
   });
 });
 
