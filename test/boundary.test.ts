@@ -92,8 +92,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 6020 from then: one gw_fresh for inputs and constants read twice; 6087 from then: SGD parameter
 // groups, one momentum buffer per tensor (a duplicate got its own, unlike PyTorch), zeroGrad(false)
 // detaches a grad with history, a non-leaf that retains grad is a parameter, Python's float text;
-// 6100 from then: arange's start + step * i as a double FMA, as PyTorch's kernel (1 in 70 ranges differed).
-const BUDGET = 6100;
+// 6100 from then: arange's start + step * i as a double FMA, as PyTorch's kernel (1 in 70 ranges differed);
+// 6112 from then: max(dim)/min(dim) print as PyTorch's torch.return_types (a JS array's text before).
+const BUDGET = 6112;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

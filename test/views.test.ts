@@ -1,6 +1,7 @@
 // In-place ops meeting views, aliases, saved tensors and retainGrad, on every device: the same
 // scenarios as test/fixtures/gen_views.py, by name, against PyTorch's grads, grad_fn names, flags,
 // reprs and errors (views.json).
+import { inspect } from "node:util";
 import { describe, expect, test } from "vitest";
 import { type Device, type Node, type Tensor, arange, full, fullLike, maximum, noGrad, ones, onesLike, pow, rsub, tensor, where, zeros, zerosLike } from "../src/index.js";
 import { availableDevices, loadFixture } from "./setup.js";
@@ -278,6 +279,14 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "pow(x, t)": x.pow(ones([2], { device })),
       };
       return Object.fromEntries(Object.entries(ys).map(([k, y]) => [k, nexts(y.gradFn)]));
+    },
+    values_indices_repr: () => {
+      const x = P([[1, 5], [7, 2]]), r = x.max(1);
+      expect(inspect(r)).toBe(String(r)); // console.log prints the same
+      return outcomes({
+        "max(1)": () => r as unknown as Tensor, "min(0, keepdim)": () => x.detach().min(0, true) as unknown as Tensor,
+        "0-d max(0)": () => tensor(3, { device }).max(0) as unknown as Tensor,
+      });
     },
     clamp_nan_bounds: () => {
       const x = () => tensor([1, -2, 3], { device }), i = () => tensor([1, -2], { device }).long();

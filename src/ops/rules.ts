@@ -127,7 +127,19 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
     const mask = Tensor._make(t._dev.backend.oneHot((ix as Tensor)._buf, t.shape, axis), t.shape, t._dev);
     return [apply("where", [mask, g.reshape(keep), 0])];
   });
-  return Object.assign([values, indices], { values, indices }) as ValuesIndices;
+  return valuesIndices(op, values, indices);
+}
+
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
+/** [values, indices] with their names, printed as PyTorch's torch.return_types (console.log never throws). */
+function valuesIndices(op: string, values: Tensor, indices: Tensor): ValuesIndices {
+  const text = (safe: boolean) => () => {
+    const s = (t: Tensor) => (safe ? (t as unknown as Record<symbol, () => string>)[INSPECT]!() : t.toString());
+    return `torch.return_types.${op}(\nvalues=${s(values)},\nindices=${s(indices)})`;
+  };
+  return Object.defineProperties(Object.assign([values, indices], { values, indices }), {
+    toString: { value: text(false) }, [INSPECT]: { value: text(true) },
+  }) as ValuesIndices;
 }
 
 /** Resolves one -1 in a requested shape and checks the element count (PyTorch's infer_size). */
