@@ -291,8 +291,8 @@ export class Tensor {
   to(device: DeviceLike): Tensor { return R.toDevice(this, resolveDevice(device, "to")); }
   cpu(): Tensor { return this.to("cpu"); }
   /** As float32 (itself if it is), as PyTorch's .float(). */ float(): Tensor { return this.dtype === "float32" ? this : castCopy(this, "float32"); }
-  /** As int64, truncated toward zero: PyTorch's .long(). */ long(): Tensor { return castCopy(this, "int64"); }
-  /** As bool (nonzero is true): PyTorch's .bool(). */ bool(): Tensor { return castCopy(this, "bool"); }
+  /** As int64 (itself if it is), truncated toward zero: PyTorch's .long(). */ long(): Tensor { return this.dtype === "int64" ? this : castCopy(this, "int64"); }
+  /** As bool (itself if it is; nonzero is true): PyTorch's .bool(). */ bool(): Tensor { return this.dtype === "bool" ? this : castCopy(this, "bool"); }
 }
 
 export type NestedNumbers = number | NestedNumbers[];

@@ -24,7 +24,7 @@ const outcomes = (cases: Record<string, () => Tensor | undefined>): Out =>
 const nexts = (fn: Node | null): (string | null)[] => fn?.nextFunctions.map(([n]) => n?.name ?? null) ?? [];
 
 function scenarios(device: Device): Record<string, () => Out | undefined> {
-  const P = (d: number[]) => tensor(d, { device, requiresGrad: true });
+  const P = (d: number | number[] | number[][]) => tensor(d, { device, requiresGrad: true });
   const x4 = () => P([1, 2, 3, 4]);
   return {
     self_mul: () => { const x = P([1, 2, 3]); const y = x.mul(2); y.mul_(y); y.sum().backward(); return undefined; },
@@ -279,6 +279,28 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "pow(x, t)": x.pow(ones([2], { device })),
       };
       return Object.fromEntries(Object.entries(ys).map(([k, y]) => [k, nexts(y.gradFn)]));
+    },
+    reductions_and_casts_as_pytorch: () => {
+      const T = (v: number | number[]) => tensor(v, { device });
+      const out = outcomes({
+        "mean(1) backward twice": () => { const x = P([[1, -2], [3, 4]]), l = x.mean(1, true).sum(); l.backward(); l.backward(); return undefined; },
+        "mean(1) of a tensor changed in place": () => {
+          const x = P([[1, -2], [3, 4]]), y = x.mul(1), m = y.mean(1);
+          y.add_(1);
+          m.sum().backward();
+          return undefined;
+        },
+        "mean() twice": () => { const x = P([1, 2]), l = x.mean(); l.backward(); l.backward(); return x.grad ?? undefined; },
+        "0-d -0 sum().reciprocal()": () => T(-0).sum().reciprocal(),
+        "0-d -0 mean().reciprocal()": () => T(-0).mean().reciprocal(),
+        "0-d -0 sum(0, True)": () => T(-0).sum(0, true).reciprocal(),
+        "0-d -0 mean(0)": () => T(-0).mean(0).reciprocal(),
+        "0-d neg().sum().log() grad": () => { const x = P(0); x.neg().sum().log().backward(); return x.grad ?? undefined; },
+        "long() of int64 writes through": () => { const x = T([1, 2]).long(); x.long().add_(1); return x; },
+        "bool() of bool writes through": () => { const b = T([1, 1]).bool(); b.bool().fill_(0); return b; },
+      });
+      const x = T([1]).long(), b = x.bool();
+      return { ...out, "long() is x": x.long() === x, "bool() is b": b.bool() === b };
     },
     values_indices_repr: () => {
       const x = P([[1, 5], [7, 2]]), r = x.max(1);

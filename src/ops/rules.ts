@@ -44,7 +44,11 @@ const keptShape = (shape: readonly number[], axes: number[], keepdim: boolean): 
 
 function reduceSum(t: Tensor, axes: number[], keepdim: boolean): Tensor {
   const shape = keptShape(t.shape, axes, keepdim), dtype = t.dtype === "float32" ? t.dtype : "int64"; // PyTorch counts in int64
-  if (axes.length === 0) return copyTo(t, shape, dtype);
+  if (axes.length === 0 && dtype !== "float32") return copyTo(t, shape, dtype);
+  if (axes.length === 0) { // a 0-d tensor: + 0 as a sum from 0 (-0 gives 0, as PyTorch's)
+    const c = copyTo(t, shape, dtype), s = c.add(0);
+    return c.dispose(), s;
+  }
   return Tensor._fromStorage(reduceOf("sum", t, axes, shape), shape, dtype);
 }
 
@@ -77,15 +81,10 @@ export function mean(t: Tensor, dim: Dims | null | undefined, keepdim: boolean):
   const axes = axesOf("mean", t, dim, keepdim);
   const n = numelOf(t.shape.filter((_, i) => axes.includes(i)));
   const shape = keptShape(t.shape, axes, keepdim);
-  let out: Tensor;
-  if (axes.length) out = Tensor._fromStorage(reduceOf("sum", t, axes, shape, n), shape);
-  else {
-    const s = copyTo(t, shape);
-    out = s.div(n);
-    s.dispose(); // out's recipe holds what it needs
-  }
-  const keep = keptShape(t.shape, axes, true);
-  return record(out, dim === undefined && !keepdim ? "MeanBackward0" : "MeanBackward1", [t], [], (g) => [
+  const out = axes.length ? Tensor._fromStorage(reduceOf("sum", t, axes, shape, n), shape) : reduceSum(t, axes, keepdim);
+  const keep = keptShape(t.shape, axes, true), all = dim === undefined && !keepdim;
+  // MeanBackward1 saves self (PyTorch reads its sizes through it): its version and a second backward are checked.
+  return record(out, all ? "MeanBackward0" : "MeanBackward1", [t], all ? [] : [t], (g) => [
     applyAt("div", [g.reshape(keep), n], t.shape),
   ]);
 }
