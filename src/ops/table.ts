@@ -45,7 +45,7 @@ export const OPS = {
   sin: unary("SinBackward0", x.sin(), g.mul(x.cos())),
   cos: unary("CosBackward0", x.cos(), g.mul(x.sin().neg())),
   tanh: unary("TanhBackward0", x.tanh(), g.mul(one.sub(out.mul(out)))),
-  sigmoid: unary("SigmoidBackward0", one.div(one.add(x.neg().exp())), g.mul(one.sub(out).mul(out))),
+  sigmoid: unary("SigmoidBackward0", one.div(one.add(x.neg().exp())), g.mul(one.sub(out)).mul(out)), // in PyTorch's order
   // NOTE: `x < 0 ? 0 : x` keeps NaN as torch.relu does; the gradient is 0 where out <= 0.
   relu: unary("ReluBackward0", select(x.lt(0), 0, x), select(out.le(0), 0, g)),
   reciprocal: unary("ReciprocalBackward0", one.div(x), g.neg().mul(out.mul(out))),
@@ -64,7 +64,7 @@ export const OPS = {
   add: binary("AddBackward0", x.add(y), g, g),
   sub: binary("SubBackward0", x.sub(y), g, g.neg()),
   // rsub(x, y) = y - x
-  rsub: binary({ tt: "RsubBackward0", ts: "RsubBackward1" }, y.sub(x), g.neg(), g),
+  rsub: { ...binary({ tt: "RsubBackward0", ts: "RsubBackward1" }, y.sub(x), g.neg(), g), listed: tensors },
   mul: binary("MulBackward0", x.mul(y), g.mul(y), g.mul(x)),
   div: binary("DivBackward0", x.div(y), g.div(y), g.neg().mul(x.div(y).div(y))),
   pow: { ...binary({ tt: "PowBackward1", ts: "PowBackward0", st: "PowBackward2" }, x.pow(y), powDx, powDy), listed: tensors },
