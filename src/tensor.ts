@@ -218,16 +218,13 @@ export class Tensor {
     return build(0, 0);
   }
   /** PyTorch's repr, awaiting the device without blocking. @example console.log(await t.format()) */
-  async format(): Promise<string> { return this.repr(await this.data()); }
+  async format(): Promise<string> { const sfx = this.suffix(), d = this.data(); return formatTensor(await d, this.shape, sfx, this.dtype); } // as of the call
   /** PyTorch's repr (blocks on a device read). */
-  toString(): string { return this.repr(this.dataSync()); }
+  toString(): string { return formatTensor(this.dataSync(), this.shape, this.suffix(), this.dtype); }
   [inspect](): string { try { return this.toString(); } catch (e) { return `tensor(<${(e as Error).message}>)`; } } // console.log never throws
-  private repr(d: Float32Array): string {
-    const sfx: string[] = [];
+  private suffix(): string[] {
     const fn = this.fn;
-    if (fn) sfx.push(`grad_fn=<${shortName(fn.name)}>`);
-    else if (this.requiresGrad) sfx.push("requires_grad=True");
-    return formatTensor(d, this.shape, sfx, this.dtype);
+    return fn ? [`grad_fn=<${shortName(fn.name)}>`] : this.requiresGrad ? ["requires_grad=True"] : [];
   }
 
   // Elementwise ops (NumPy broadcasting; a number is a scalar operand).

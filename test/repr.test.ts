@@ -28,4 +28,12 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(inspect(t)).toBe(c.repr);
     expect(await t.format()).toBe(c.repr);
   });
+
+  test("format() prints the tensor as it is at the call: an in-place op or requiresGrad_ after it shows in neither part", async () => {
+    const y = tensor([1, 2], { device, requiresGrad: true }).mul(2), x = tensor([1, 2], { device });
+    const p = y.format(), q = x.format();
+    y.add_(1);
+    x.requiresGrad_();
+    expect([await p, await q]).toEqual(["tensor([2., 4.], grad_fn=<MulBackward0>)", "tensor([1., 2.])"]);
+  });
 });
