@@ -44,6 +44,22 @@ export const errors = {
     new Error(
       `mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: ${dtype === "bool" ? "Bool" : "Long"}`,
     ),
+  internalOverlap: () =>
+    new Error(
+      "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.",
+    ),
+  viewStride: () =>
+    new Error(
+      "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead.",
+    ),
+  missingShape: (fn: "reshape" | "expand" | "view") =>
+    new TypeError(fn === "view"
+      ? "view() received an invalid combination of arguments - got (), but expected one of:\n * (torch.dtype dtype)\n * (tuple of SymInts size)\n"
+      : `${fn}() missing 1 required positional arguments: "${fn === "reshape" ? "shape" : "size"}"`),
+  expandSizes: (shape: Shape, dtype: string, sizes: Shape) =>
+    new Error(
+      `expand(${dtype === "bool" ? "CPUBoolType" : `torch.${TORCH_TYPE[dtype]}Tensor`}{${fmtShape(shape)}}, size=${fmtShape(sizes)}): the number of sizes provided (${sizes.length}) must be greater or equal to the number of dimensions in the tensor (${shape.length})`,
+    ),
   memOverlap: () =>
     new Error(
       "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation.",

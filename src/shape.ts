@@ -46,3 +46,35 @@ export type ShapeArgs = [readonly number[]] | number[];
 export function shapeArgs(a: ShapeArgs): number[] {
   return Array.isArray(a[0]) ? [...(a[0] as readonly number[])] : (a as number[]);
 }
+
+/**
+ * Strides that view (shape, strides) as `to` without a copy, or null where PyTorch's view cannot
+ * (computeStride): a dim of `to` would span chunks of memory that are not contiguous to each other.
+ */
+export function viewStrides(shape: Shape, strides: readonly number[], to: Shape): number[] | null {
+  if (shape.includes(0)) return plainStrides(to);
+  const out = new Array<number>(to.length).fill(1);
+  let v = to.length - 1, base = strides[strides.length - 1] ?? 1, tn = 1, vn = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    tn *= shape[d] as number;
+    if (d > 0 && (shape[d - 1] === 1 || strides[d - 1] === tn * base)) continue; // the chunk goes on
+    for (; v >= 0 && (vn < tn || to[v] === 1); v--) (out[v] = vn * base), (vn *= to[v] as number);
+    if (vn !== tn) return null;
+    if (d > 0) (base = strides[d - 1] as number), (tn = vn = 1);
+  }
+  return v === -1 ? out : null;
+}
+
+/** Row-major strides (PyTorch's contiguous ones, size-1 dims included). */
+export function plainStrides(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  for (let i = shape.length - 1, acc = 1; i >= 0; acc *= shape[i--] as number) s[i] = acc;
+  return s;
+}
+
+/** PyTorch's strides of the tensors gradwise copies where PyTorch would not (a real expand: 0 where a
+ * dim was broadcast) and of their views; a tensor not here is contiguous. */
+export const stridesOf = new WeakMap<object, readonly number[]>();
+/** Whether PyTorch's t has elements sharing memory (stride 0 along a dim longer than 1): no in-place writes. */
+export const overlapping = (t: { readonly shape: Shape }): boolean =>
+  stridesOf.get(t)?.some((s, i) => s === 0 && (t.shape[i] as number) > 1) ?? false;

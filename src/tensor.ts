@@ -11,7 +11,7 @@ import { apply, applyInplace, castCopy, type Operand } from "./ops/apply.js";
 import { Storage } from "./ops/lazy.js";
 import * as R from "./ops/rules.js";
 import { graphed, scopeSync, track, untrack } from "./scope.js";
-import { sameShape, type ShapeArgs, shapeArgs } from "./shape.js";
+import { sameShape, type ShapeArgs } from "./shape.js";
 
 export type DType = "float32" | "int64" | "bool";
 export type Dims = number | readonly number[];
@@ -135,7 +135,7 @@ export class Tensor {
   }
   get retainsGrad(): boolean { return this.retains; }
   /** A tensor sharing storage with no history. @example const d = y.detach() */
-  detach(): Tensor { return this._view(this.shape); }
+  detach(): Tensor { return R.detach(this); }
   /** Detaches in place (not a view: PyTorch refuses). */
   detach_(): this {
     if (this._viewOf) throw errors.detachView();
@@ -278,9 +278,9 @@ export class Tensor {
   min(): Tensor;
   min(dim: number, keepdim?: boolean): R.ValuesIndices;
   min(dim?: number, keepdim = false): Tensor | R.ValuesIndices { return R.extreme("min", this, dim, keepdim); }
-  reshape(...shape: ShapeArgs): Tensor { return R.reshape(this, shapeArgs(shape), "ReshapeAliasBackward0"); }
-  view(...shape: ShapeArgs): Tensor { return R.reshape(this, shapeArgs(shape), "ViewBackward0"); }
-  expand(...shape: ShapeArgs): Tensor { return R.expand(this, shapeArgs(shape)); }
+  reshape(...shape: ShapeArgs): Tensor { return R.reshape(this, shape, "ReshapeAliasBackward0"); }
+  view(...shape: ShapeArgs): Tensor { return R.reshape(this, shape, "ViewBackward0"); }
+  expand(...shape: ShapeArgs): Tensor { return R.expand(this, shape); }
   squeeze(dim?: number): Tensor { return R.squeeze(this, dim); }
   unsqueeze(dim: number): Tensor { return R.unsqueeze(this, dim); }
   clone(): Tensor { return R.clone(this); }

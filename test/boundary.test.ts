@@ -93,8 +93,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // groups, one momentum buffer per tensor (a duplicate got its own, unlike PyTorch), zeroGrad(false)
 // detaches a grad with history, a non-leaf that retains grad is a parameter, Python's float text;
 // 6100 from then: arange's start + step * i as a double FMA, as PyTorch's kernel (1 in 70 ranges differed);
-// 6112 from then: max(dim)/min(dim) print as PyTorch's torch.return_types (a JS array's text before).
-const BUDGET = 6112;
+// 6112 from then: max(dim)/min(dim) print as PyTorch's torch.return_types (a JS array's text before);
+// 6182 from then: expand as PyTorch's: a view when no dim grows, else a copy that keeps PyTorch's
+// strides (in-place writes raise its overlap error, view() its stride error, reshape() copies).
+const BUDGET = 6182;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -310,6 +310,43 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
       // The CPU gives PyTorch's bits; WebGPU within 4 ulp (its compiler may reorder the products).
       return { grad: device.type === "cpu" ? got : got.map((v, i) => (Math.abs(bits(v) - bits(want[i] as number)) <= 4 ? want[i] : v)) };
     },
+    expand_as_pytorch: () => {
+      const x = () => P([[1], [2], [3]]), y = () => P([1, 2, 3]), T = (v: number | number[]) => tensor(v, { device });
+      const bad = <A>(v: unknown) => v as A; // no arguments, past the type checker
+      const cases: Record<string, () => Tensor> = {
+        "expand(3,4).reshape(12)": () => x().expand(3, 4).reshape(12),
+        "expand(3,4).view(12)": () => x().expand(3, 4).view(12),
+        "expand(3,4).view(3,2,2)": () => x().expand(3, 4).view(3, 2, 2),
+        "expand(3,4).reshape(3,2,2)": () => x().expand(3, 4).reshape(3, 2, 2),
+        "expand(3,4).view(3,4,1)": () => x().expand(3, 4).view(3, 4, 1),
+        "expand(3,2).reshape(2,3)": () => x().expand(3, 2).reshape(2, 3),
+        "expand(2,3).add_(1)": () => y().detach().expand(2, 3).add_(1),
+        "expand(2,3).unsqueeze(0).add_(1)": () => y().detach().expand(2, 3).unsqueeze(0).add_(1),
+        "expand(2,3).detach().add_(1)": () => y().expand(2, 3).detach().add_(1),
+        "expand(2,3).copy_": () => y().detach().expand(2, 3).copy_(ones([2, 3], { device })),
+        "expand(2,3).zero_()": () => y().detach().expand(2, 3).zero_(),
+        "expand(2,3).reshape(6).add_(1)": () => y().detach().expand(2, 3).reshape(6).add_(1),
+        "expand(2,3).clone().add_(1)": () => y().detach().expand(2, 3).clone().add_(1),
+        "expand(1,3).add_(1)": () => y().detach().expand(1, 3).add_(1),
+        "expand(3)": () => y().expand(3), "expand(1,3)": () => y().expand(1, 3),
+        "expand(2,3).squeeze(0)": () => y().expand(2, 3).squeeze(0),
+        "expand(2,1,3).view(2,3)": () => y().expand(2, 1, 3).view(2, 3),
+        "expand(2,1,3).view(6)": () => y().expand(2, 1, 3).view(6),
+        "long expand(3) of [2,3]": () => zeros([2, 3], { device }).long().expand(3),
+        "bool expand(3) of [2,3]": () => zeros([2, 3], { device }).bool().expand(3),
+        "reshape()": () => T([5]).reshape(...bad<[]>([])), "view()": () => T([5]).view(...bad<[]>([])),
+        "expand()": () => T(5).expand(...bad<[]>([])),
+        "reshape([])": () => T([5]).reshape([]), "expand([])": () => T(5).expand([]),
+      };
+      const out = outcomes(cases);
+      const graphs = Object.fromEntries(["expand(3,4).reshape(12)", "expand(3,4).view(3,2,2)", "expand(3)", "expand(2,3).squeeze(0)"]
+        .map((k) => [k, nexts((cases[k] as () => Tensor)().gradFn)]));
+      const t = T([1, 2]);
+      t.expand(2).add_(1);
+      const a = P([1, 2, 3]);
+      a.expand(3, 3).reshape(9).sum().backward();
+      return { ...out, next_functions: graphs, "a no-op expand writes through": String(t), "grad through reshape of expand": String(a.grad) };
+    },
     values_indices_repr: () => {
       const x = P([[1, 5], [7, 2]]), r = x.max(1);
       expect(inspect(r)).toBe(String(r)); // console.log prints the same

@@ -4,7 +4,7 @@ import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type Edge, Node, type Saved, SavedScalar, SavedTensor } from "../autograd/node.js";
 import { checkViewInplace, rebaseView } from "../autograd/views.js";
 import { errors } from "../errors.js";
-import { broadcastShapes, sameShape } from "../shape.js";
+import { broadcastShapes, overlapping, sameShape } from "../shape.js";
 import { type DType, Tensor } from "../tensor.js";
 import type { Device } from "../device.js";
 import { type E, type Leaf, g as g_, leaf, leavesCached, num, select, substitute, x as X } from "./expr.js";
@@ -207,6 +207,7 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   const self = ops[0] as Tensor, view = self._viewOf;
   if (ops[1] !== undefined) checkOperand(`${name}_`, ops[1], 1);
   checkInplace(self, ops);
+  if (name !== "fill" && name !== "zero" && overlapping(self)) throw errors.internalOverlap(); // PyTorch lets fills through
   const { variant, storage, shape, ops: run } = forward(name, ops, undefined, true);
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
   checkCast(name, self, ops[1] as Operand);

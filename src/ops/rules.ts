@@ -5,7 +5,7 @@ import { type BackwardFn, Node, SavedTensor } from "../autograd/node.js";
 import { type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
-import { checkInts, normDim, sameShape, sumToAxes } from "../shape.js";
+import { type ShapeArgs, checkInts, normDim, overlapping, plainStrides, sameShape, shapeArgs, stridesOf, sumToAxes, viewStrides } from "../shape.js";
 import { type Dims, Tensor } from "../tensor.js";
 import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, checkInplace, copyTo, fill, type Operand, scalarAs } from "./apply.js";
 import { type Storage, deferred, producerOf } from "./lazy.js";
@@ -159,34 +159,51 @@ function inferShape(fn: string, shape: number[], numel: number): number[] {
   return shape.map((d, i) => (i === infer ? numel / known : d));
 }
 
-export function reshape(t: Tensor, shape: number[], name: string): Tensor {
-  const out = t._view(inferShape(name === "ViewBackward0" ? "view" : "reshape", shape, t.numel), true);
-  return record(out, name, [t], [], (g) => [g.reshape(t.shape)]);
+/** view/reshape: a view, or for reshape a copy where PyTorch's strides allow no view (after expand). */
+export function reshape(t: Tensor, args: ShapeArgs, name: string): Tensor {
+  const fn = name === "ViewBackward0" ? "view" : "reshape";
+  if (args.length === 0) throw errors.missingShape(fn);
+  const to = inferShape(fn, shapeArgs(args), t.numel), st = stridesOf.get(t), ns = st && viewStrides(t.shape, st, to);
+  if (ns === null && fn === "view") throw errors.viewStride();
+  if (ns === null) { // PyTorch's _unsafe_view of a clone: not a view
+    const c = clone(t);
+    return record(Tensor._fromStorage(c._storage, to, t.dtype), "UnsafeViewBackward0", [c], [], (g) => [g.reshape(t.shape)]);
+  }
+  return record(strided(t._view(to, true), ns), name, [t], [], (g) => [g.reshape(t.shape)]);
 }
 
+/** t with PyTorch's strides `s` recorded (none: contiguous). */
+const strided = (t: Tensor, s: readonly number[] | undefined): Tensor => (s && stridesOf.set(t, s), t);
+
+/** A tensor sharing t's storage with no history (its strides kept). */
+export const detach = (t: Tensor): Tensor => strided(t._view(t.shape), stridesOf.get(t));
+
 export function squeeze(t: Tensor, dim?: number): Tensor {
+  const st = stridesOf.get(t);
   if (dim === undefined) {
-    const out = t._view(t.shape.filter((d) => d !== 1), true);
+    const out = strided(t._view(t.shape.filter((d) => d !== 1), true), st?.filter((_, i) => t.shape[i] !== 1));
     return record(out, "SqueezeBackward0", [t], [], (g) => [g.reshape(t.shape)]);
   }
-  const a = normDim("squeeze", dim, t.ndim);
-  const out = t._view(t.shape.filter((d, i) => i !== a || d !== 1), true);
+  const a = normDim("squeeze", dim, t.ndim), kept = (d: number, i: number) => i !== a || d !== 1;
+  const out = strided(t._view(t.shape.filter(kept), true), st?.filter((_, i) => kept(t.shape[i] as number, i)));
   return record(out, "SqueezeBackward1", [t], [], (g) => [g.reshape(t.shape)]);
 }
 
 export function unsqueeze(t: Tensor, dim: number): Tensor {
-  const a = normDim("unsqueeze", dim, t.ndim + 1);
-  const shape = [...t.shape];
+  const a = normDim("unsqueeze", dim, t.ndim + 1), st = stridesOf.get(t);
+  const shape = [...t.shape], s = st && [...st];
   shape.splice(a, 0, 1);
-  return record(t._view(shape, true), "UnsqueezeBackward0", [t], [], (g) => [g.reshape(t.shape)]);
+  s?.splice(a, 0, a >= t.ndim ? 1 : (t.shape[a] as number) * (st?.[a] as number));
+  return record(strided(t._view(shape, true), s), "UnsqueezeBackward0", [t], [], (g) => [g.reshape(t.shape)]);
 }
 
-export function expand(t: Tensor, sizes: number[]): Tensor {
+/** A view when no dim grows (PyTorch's is one: writes reach t); else a copy that keeps PyTorch's
+ * strides, 0 along the grown dims, so in-place writes to it raise PyTorch's overlap error. */
+export function expand(t: Tensor, args: ShapeArgs): Tensor {
+  if (args.length === 0) throw errors.missingShape("expand");
+  const sizes = shapeArgs(args);
   checkInts("expand", "size", sizes);
-  if (sizes.length < t.ndim)
-    throw new Error(
-      `expand(torch.FloatTensor{[${t.shape.join(", ")}]}, size=[${sizes.join(", ")}]): the number of sizes provided (${sizes.length}) must be greater or equal to the number of dimensions in the tensor (${t.ndim})`,
-    );
+  if (sizes.length < t.ndim) throw errors.expandSizes(t.shape, t.dtype, sizes);
   const off = sizes.length - t.ndim;
   const shape = [...sizes].reverse().map((s, r) => { // from the last dim, as PyTorch checks them
     const i = sizes.length - 1 - r, have = i >= off ? (t.shape[i - off] as number) : 1;
@@ -198,7 +215,14 @@ export function expand(t: Tensor, sizes: number[]): Tensor {
     if (s < 0) throw errors.negativeDim(s, sizes);
     return s;
   }).reverse();
-  return record(copyTo(t, shape), "ExpandBackward0", [t], [], (g) => [g._sumTo(t.shape)]);
+  const src = stridesOf.get(t) ?? plainStrides(t.shape), st = new Array<number>(shape.length);
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const d = i - off, n = shape[i] as number;
+    st[i] = (d >= 0 ? t.shape[d] : 1) !== n ? 0 : d >= 0 ? (src[d] as number) : i === shape.length - 1 ? 1 : (shape[i + 1] as number) * (st[i + 1] as number);
+  }
+  if (numelOf(shape) === t.numel)
+    return record(strided(t._view(shape, true), stridesOf.has(t) ? st : undefined), "ExpandBackward0", [t], [], (g) => [g.reshape(t.shape)]);
+  return record(strided(copyTo(t, shape), st), "ExpandBackward0", [t], [], (g) => [g._sumTo(t.shape)]);
 }
 
 /** Sums a broadcast result back to `shape` (no graph: used by the engine). */
@@ -257,6 +281,7 @@ export function copyInplace(t: Tensor, src: Tensor): void {
   if (!(src instanceof Tensor)) throw errors.badArg("copy_", "src", "a Tensor", src);
   const s = src._dev === t._dev ? src : src.to(t._dev);
   checkInplace(t, [t, s]); // before the shapes, as PyTorch
+  if (overlapping(t)) throw errors.internalOverlap();
   if (records(t, [s])) {
     checkCopyShape(s, t.shape);
     applyInplace("copyInto", [t, s]); // CopyBackwards
