@@ -1,6 +1,6 @@
 // Creation functions: tensor() from numbers, nested arrays or Float32Array; zeros/ones/full/rand/
 // randn/arange and the *Like variants. Shapes come as an array or as separate numbers.
-import { type DeviceLike, resolveDevice } from "./device.js";
+import { type Device, type DeviceLike, resolveDevice } from "./device.js";
 import { describe, errors } from "./errors.js";
 import { checkFloat, fill, scalarAs } from "./ops/apply.js";
 import { randData, randnData } from "./random.js";
@@ -42,8 +42,14 @@ function sizeArgs(fn: string, args: readonly unknown[]): [number[], TensorOption
   checkInts(fn, "size", shape);
   for (const d of shape) if (d < 0) throw errors.negativeDim(d, shape);
   const o = checkOpts(fn, opts), n = (shape as number[]).reduce((a, b) => a * b, 1);
-  if (n > 2 ** 30 && resolveDevice(o.device, fn).type === "cpu") throw errors.cpuAlloc(n);
+  checkAlloc(n, resolveDevice(o.device, fn));
   return [shape as number[], o];
+}
+
+/** n floats on `dev` or its out-of-memory error, before any values are made on the host. */
+function checkAlloc(n: number, dev: Device): void {
+  if (n > 2 ** 30 && dev.type === "cpu") throw errors.cpuAlloc(n);
+  dev.backend.checkAlloc?.(n);
 }
 
 function finish(t: Tensor, opts: TensorOptions): Tensor {
@@ -139,7 +145,7 @@ export function arange(start: number, ...rest: (number | TensorOptions | undefin
   if (!Number.isFinite(a) || !Number.isFinite(b)) throw errors.arangeRange(a, b);
   if ((b - a) * step < 0) throw errors.arangeSign();
   const n = Math.ceil((b - a) / step);
-  if (n > 2 ** 30 && resolveDevice(opts?.device, "arange").type === "cpu") throw errors.cpuAlloc(n);
+  checkAlloc(n, resolveDevice(opts?.device, "arange"));
   // PyTorch's CPU kernel (AVX2): blocks of 16 as two runs of 8 from a rounded base, then one by one;
   // each start + step * i is a double FMA there (arange(-1, 1, 0.2)[5] is 5.5511e-17, not 0).
   const vec = n - (n % 16), f = Math.fround;

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu.js";
 import { transpileGraph } from "../src/backend/webgpu_spawn.js";
-import { requestDevice, scope, setFusion, shutdown, tensor } from "../src/index.js";
+import { arange, rand, randn, requestDevice, scope, setFusion, shutdown, tensor, zeros } from "../src/index.js";
 import { x } from "../src/ops/expr.js";
 import { kernel, openOrSkip } from "./webgpu_helpers.js";
 
@@ -75,6 +75,13 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     expect(why).toBe(`one buffer may hold at most maxBufferSize = ${max} bytes`);
     expect(gpu.memory().inUseBytes).toBe(inUse);
     expect(gpu.readSync(gpu.map(fill, [], [7], [3]))).toEqual(Float32Array.of(7, 7, 7));
+  });
+
+  it("creation functions raise out of memory before they make values on the host (arange/rand of 3e9 filled it)", async () => {
+    const d = await requestDevice("webgpu"), n = Math.floor(d.backend.limits.maxBufferSize / 4) + 1, t0 = performance.now();
+    for (const f of [() => arange(0, n, { device: d }), () => rand([n], { device: d }), () => randn(n, { device: d }), () => zeros([n], { device: d })])
+      expect(f).toThrow(/^out of memory on webgpu: tried to allocate \d+ bytes; \d+ in use \(one buffer may hold at most maxBufferSize/);
+    expect(performance.now() - t0).toBeLessThan(2000); // building n host values took minutes
   });
 
   it("checks uploads against a tightened maxBufferSize", async () => {

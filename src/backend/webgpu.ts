@@ -241,15 +241,15 @@ export class WebGpuBackend implements Backend {
     this.q.push(cmd);
   }
 
-  private newBuf(elements: number, collectable = true): WebGpuBuf {
+  checkAlloc(elements: number): void {
     const bytes = elements * 4, max = this.limits.maxBufferSize;
     if (bytes > max) throw this.oom(bytes, `one buffer may hold at most maxBufferSize = ${max}`);
     const over = () => this.liveBytes + this.q.stats.pooledBytes + bytes > this.memoryLimitBytes;
-    if (over()) {
-      this.q.trim(); // pooled buffers go, and the worker's stats come back
-      if (over()) throw this.oom(bytes, `the memory limit is ${this.memoryLimitBytes}`);
-    }
-    const b = new WebGpuBuf(this.nextId++, elements);
+    if (over() && (this.q.trim(), over())) throw this.oom(bytes, `the memory limit is ${this.memoryLimitBytes}`); // trim: the pool goes
+  }
+
+  private newBuf(elements: number, collectable = true): WebGpuBuf {
+    const bytes = elements * 4, b = (this.checkAlloc(elements), new WebGpuBuf(this.nextId++, elements));
     this.live.set(b.id, bytes);
     this.liveBytes += bytes;
     const near = this.liveBytes > 0.75 * this.memoryLimitBytes;
