@@ -96,8 +96,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 6112 from then: max(dim)/min(dim) print as PyTorch's torch.return_types (a JS array's text before);
 // 6182 from then: expand as PyTorch's: a view when no dim grows, else a copy that keeps PyTorch's
 // strides (in-place writes raise its overlap error, view() its stride error, reshape() copies);
-// 6191 from then: creation functions check a device's allocation limits before making host values.
-const BUDGET = 6191;
+// 6191 from then: creation functions check a device's allocation limits before making host values;
+// 6207 from then: backward closures are made outside the functions that record them (one made inside
+// shared their scope, which held the op's operands: a kept loss kept its graph's activations).
+const BUDGET = 6207;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

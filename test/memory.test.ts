@@ -199,6 +199,25 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     expect(scoped[0]).not.toBe(0);
   });
 
+  test("a loss kept after backward holds none of its graph's tensors: backward closures keep shapes only", async () => {
+    const w = T([1, 2, 3, 4, 5, 6], true), refs: WeakRef<Tensor>[] = [];
+    const step = (): Tensor => {
+      const a = w.exp(), b = a.view(2, 3), c = b.sum(0), e = c.unsqueeze(0), f = e.expand(2, 3), h = f.reshape(6);
+      const loss = h.max(0).values.add(c.mean(0)).add(b.squeeze().sum()).add(f.max().mul(0));
+      refs.push(...[a, b, c, e, f, h].map((t) => new WeakRef(t)));
+      loss.backward();
+      loss.item(); // an unread loss holds what it would read (README)
+      return loss;
+    };
+    const kept = [step(), step()]; // a history of losses, read, as a training loop keeps them
+    for (let k = 0; k < 3; k++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(refs.filter((r) => r.deref() !== undefined).length).toBe(0);
+    expect(kept.map((l) => l.gradFn?.name)).toEqual(["AddBackward0", "AddBackward0"]);
+  });
+
   test("memory() counts live tensors while tracking is on: collected ones leave the count", async () => {
     const n0 = live();
     (() => {

@@ -6,7 +6,7 @@
 import { errors } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { isGradEnabled } from "./grad_mode.js";
-import { Node } from "./node.js";
+import { type BackwardFn, Node } from "./node.js";
 
 /** A view's link to its base (the root one: never itself a view). */
 export interface ViewOf {
@@ -21,8 +21,9 @@ export interface ViewOf {
 export const viewOf = (t: Tensor): ViewOf =>
   ({ base: t._viewOf?.base ?? t, noGrad: !isGradEnabled(), version: t._version });
 
-const asStrided = (base: Tensor): Node =>
-  new Node("AsStridedBackward0", [base._edge()], [base.shape], [], (g) => [g.reshape(base.shape)]);
+const asStrided = (base: Tensor): Node => new Node("AsStridedBackward0", [base._edge()], [base.shape], [], reshapeTo(base.shape));
+/** A gradient reshaped to `shape` (made out here: it holds the shape, not a tensor). */
+const reshapeTo = (shape: readonly number[]): BackwardFn => (g) => [g.reshape(shape)];
 
 /** A view's grad_fn, renewed first when its storage was written since it was set. */
 export function viewGradFn(t: Tensor, v: ViewOf): Node | null {
@@ -42,14 +43,17 @@ export function checkViewInplace(t: Tensor, v: ViewOf, others: boolean): void {
   } else if ((t.requiresGrad || v.base.requiresGrad) && v.base.isLeaf) throw errors.leafViewInplace();
 }
 
+/** CopySlices' backward (out here, so that it holds shapes, not the base tensor). */
+const throughView = (inner: Node, shape: readonly number[], baseShape: readonly number[]): BackwardFn => (g) => {
+  const [self, ...rest] = inner.apply(g.reshape(shape));
+  return [self ? self.reshape(baseShape) : null, ...rest];
+};
+
 /** In-place op `op` on the whole of a base, seen through a view of `shape`: PyTorch's CopySlices. */
 class CopySlices extends Node {
   constructor(base: Tensor, readonly inner: Node, shape: readonly number[]) {
     super("torch::autograd::CopySlices", [base._edge(), ...inner.next.slice(1)], [base.shape, ...inner.inputShapes.slice(1)], [],
-      (g) => {
-        const [self, ...rest] = inner.apply(g.reshape(shape));
-        return [self ? self.reshape(base.shape) : null, ...rest];
-      });
+      throughView(inner, shape, base.shape));
   }
   override release(): void {
     this.inner.release();

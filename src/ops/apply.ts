@@ -1,7 +1,7 @@
 // apply(): runs a table op on its inputs' backend with broadcasting, and under grad mode records a
 // Node whose backward runs one gradient kernel per input that needs it. Also the in-place variant.
 import { isGradEnabled } from "../autograd/grad_mode.js";
-import { type Edge, Node, type Saved, SavedScalar, SavedTensor } from "../autograd/node.js";
+import { type BackwardFn, type Edge, Node, type Saved, SavedScalar, SavedTensor } from "../autograd/node.js";
 import { checkViewInplace, rebaseView } from "../autograd/views.js";
 import { errors } from "../errors.js";
 import { broadcastShapes, overlapping, sameShape } from "../shape.js";
@@ -167,24 +167,31 @@ function record(
     savedLeaves.push("out");
     saved.push(new SavedTensor(out, fnName));
   }
-  const shape = out.shape;
   const node = new Node(fnName, next, ops.map((o) => (o instanceof Tensor ? o.shape : NO_SHAPE)), saved,
-    (g, tensors) => spec.args.map((l, i) => {
-      const d = (spec.grads as Partial<Record<Leaf, E>>)[l];
-      if (!d || !next[i]) return null;
-      if (d === g_) return g; // identity gradient (add, sub's first input): no kernel
-      // Bind exactly the leaves this gradient reads: g and saved tensors, numbers as constants.
-      const ls = leavesCached(d), args: readonly Leaf[] = spec.args;
-      const vs = ls.map((u): Operand => {
-        const j = savedLeaves.indexOf(u); // a saved tensor, else a number operand
-        return (u === "g" ? g : j >= 0 ? tensors[j] : nums[args.indexOf(u)]) as Operand;
-      });
-      return Tensor._fromStorage(compose(shape, g._dev, (b) => bind(b, d, ls, vs)), shape);
-    }));
+    gradients(spec, next, savedLeaves, nums, out.shape));
   const listed = (spec as OpSpec).listed;
   if (listed) node.shown = next.filter((_, i) => listed(i, ops[i]));
   out._setGradFn(node);
   return node;
+}
+
+/**
+ * The backward of one recorded op, made out here: a closure made in record() would share its scope,
+ * which holds the operands and the result (a kept loss would keep its whole graph's activations).
+ */
+function gradients(spec: OpSpec, next: readonly Edge[], savedLeaves: readonly Leaf[], nums: readonly (number | undefined)[], shape: readonly number[]): BackwardFn {
+  return (g, tensors) => spec.args.map((l, i) => {
+    const d = (spec.grads as Partial<Record<Leaf, E>>)[l];
+    if (!d || !next[i]) return null;
+    if (d === g_) return g; // identity gradient (add, sub's first input): no kernel
+    // Bind exactly the leaves this gradient reads: g and saved tensors, numbers as constants.
+    const ls = leavesCached(d), args: readonly Leaf[] = spec.args;
+    const vs = ls.map((u): Operand => {
+      const j = savedLeaves.indexOf(u); // a saved tensor, else a number operand
+      return (u === "g" ? g : j >= 0 ? tensors[j] : nums[args.indexOf(u)]) as Operand;
+    });
+    return Tensor._fromStorage(compose(shape, g._dev, (b) => bind(b, d, ls, vs)), shape);
+  });
 }
 
 /** Out-of-place op. @example apply("mul", [x, 2]) */

@@ -13,6 +13,12 @@ import type { OpName } from "./table.js";
 
 export type ValuesIndices = [values: Tensor, indices: Tensor] & { values: Tensor; indices: Tensor };
 
+/** A gradient reshaped (summed) back to `shape`. Backward closures hold shapes, never their input
+ * tensors: a kept result (a loss in a history) must not keep its graph's activations alive. So they
+ * are made out here: one made in a function shares the scope of the closures made there. */
+const reshapeTo = (shape: readonly number[]): BackwardFn => (g) => [g.reshape(shape)];
+const sumBackTo = (shape: readonly number[]): BackwardFn => (g) => [g._sumTo(shape)];
+
 /** Attaches a Node to `out` when grad mode is on and an input needs a gradient. */
 function record(out: Tensor, name: string, inputs: Tensor[], saved: Tensor[], fn: BackwardFn): Tensor {
   if (!isGradEnabled()) return out;
@@ -70,10 +76,8 @@ function reduceOf(op: ReduceOp, t: Tensor, axes: number[], shape: readonly numbe
 export function sum(t: Tensor, dim: Dims | null | undefined, keepdim: boolean): Tensor {
   const axes = axesOf("sum", t, dim, keepdim);
   const out = reduceSum(t, axes, keepdim);
-  const keep = keptShape(t.shape, axes, true);
-  return record(out, dim === undefined && !keepdim ? "SumBackward0" : "SumBackward1", [t], [], (g) => [
-    copyTo(g.reshape(keep), t.shape),
-  ]);
+  const keep = keptShape(t.shape, axes, true), ts = t.shape;
+  return record(out, dim === undefined && !keepdim ? "SumBackward0" : "SumBackward1", [t], [], (g) => [copyTo(g.reshape(keep), ts)]);
 }
 
 export function mean(t: Tensor, dim: Dims | null | undefined, keepdim: boolean): Tensor {
@@ -82,10 +86,10 @@ export function mean(t: Tensor, dim: Dims | null | undefined, keepdim: boolean):
   const n = numelOf(t.shape.filter((_, i) => axes.includes(i)));
   const shape = keptShape(t.shape, axes, keepdim);
   const out = axes.length ? Tensor._fromStorage(reduceOf("sum", t, axes, shape, n), shape) : reduceSum(t, axes, keepdim);
-  const keep = keptShape(t.shape, axes, true), all = dim === undefined && !keepdim;
+  const keep = keptShape(t.shape, axes, true), all = dim === undefined && !keepdim, ts = t.shape;
   // MeanBackward1 saves self (PyTorch reads its sizes through it): its version and a second backward are checked.
   return record(out, all ? "MeanBackward0" : "MeanBackward1", [t], all ? [] : [t], (g) => [
-    applyAt("div", [g.reshape(keep), n], t.shape),
+    applyAt("div", [g.reshape(keep), n], ts),
   ]);
 }
 
@@ -119,11 +123,11 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
     values = Tensor._make(v, shape, t._dev, t.dtype);
     indices = Tensor._make(i, shape, t._dev, "int64");
   }
-  const keep = keptShape(t.shape, t.ndim ? [axis] : [], true);
+  const keep = keptShape(t.shape, t.ndim ? [axis] : [], true), ts = t.shape, dev = t._dev;
   // The indices are saved: disposing the returned ones (or their scope ending) leaves backward its own.
   record(values, `${B}Backward0`, [t], [indices], (g, [ix]) => {
-    if (t.ndim === 0) return [g];
-    const mask = Tensor._make(t._dev.backend.oneHot((ix as Tensor)._buf, t.shape, axis), t.shape, t._dev);
+    if (ts.length === 0) return [g];
+    const mask = Tensor._make(dev.backend.oneHot((ix as Tensor)._buf, ts, axis), ts, dev);
     return [apply("where", [mask, g.reshape(keep), 0])];
   });
   return valuesIndices(op, values, indices);
@@ -167,9 +171,9 @@ export function reshape(t: Tensor, args: ShapeArgs, name: string): Tensor {
   if (ns === null && fn === "view") throw errors.viewStride();
   if (ns === null) { // PyTorch's _unsafe_view of a clone: not a view
     const c = clone(t);
-    return record(Tensor._fromStorage(c._storage, to, t.dtype), "UnsafeViewBackward0", [c], [], (g) => [g.reshape(t.shape)]);
+    return record(Tensor._fromStorage(c._storage, to, t.dtype), "UnsafeViewBackward0", [c], [], reshapeTo(t.shape));
   }
-  return record(strided(t._view(to, true), ns), name, [t], [], (g) => [g.reshape(t.shape)]);
+  return record(strided(t._view(to, true), ns), name, [t], [], reshapeTo(t.shape));
 }
 
 /** t with PyTorch's strides `s` recorded (none: contiguous). */
@@ -182,11 +186,11 @@ export function squeeze(t: Tensor, dim?: number): Tensor {
   const st = stridesOf.get(t);
   if (dim === undefined) {
     const out = strided(t._view(t.shape.filter((d) => d !== 1), true), st?.filter((_, i) => t.shape[i] !== 1));
-    return record(out, "SqueezeBackward0", [t], [], (g) => [g.reshape(t.shape)]);
+    return record(out, "SqueezeBackward0", [t], [], reshapeTo(t.shape));
   }
   const a = normDim("squeeze", dim, t.ndim), kept = (d: number, i: number) => i !== a || d !== 1;
   const out = strided(t._view(t.shape.filter(kept), true), st?.filter((_, i) => kept(t.shape[i] as number, i)));
-  return record(out, "SqueezeBackward1", [t], [], (g) => [g.reshape(t.shape)]);
+  return record(out, "SqueezeBackward1", [t], [], reshapeTo(t.shape));
 }
 
 export function unsqueeze(t: Tensor, dim: number): Tensor {
@@ -194,7 +198,7 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
   const shape = [...t.shape], s = st && [...st];
   shape.splice(a, 0, 1);
   s?.splice(a, 0, a >= t.ndim ? 1 : (t.shape[a] as number) * (st?.[a] as number));
-  return record(strided(t._view(shape, true), s), "UnsqueezeBackward0", [t], [], (g) => [g.reshape(t.shape)]);
+  return record(strided(t._view(shape, true), s), "UnsqueezeBackward0", [t], [], reshapeTo(t.shape));
 }
 
 /** A view when no dim grows (PyTorch's is one: writes reach t); else a copy that keeps PyTorch's
@@ -221,8 +225,8 @@ export function expand(t: Tensor, args: ShapeArgs): Tensor {
     st[i] = (d >= 0 ? t.shape[d] : 1) !== n ? 0 : d >= 0 ? (src[d] as number) : i === shape.length - 1 ? 1 : (shape[i + 1] as number) * (st[i + 1] as number);
   }
   if (numelOf(shape) === t.numel)
-    return record(strided(t._view(shape, true), stridesOf.has(t) ? st : undefined), "ExpandBackward0", [t], [], (g) => [g.reshape(t.shape)]);
-  return record(strided(copyTo(t, shape), st), "ExpandBackward0", [t], [], (g) => [g._sumTo(t.shape)]);
+    return record(strided(t._view(shape, true), stridesOf.has(t) ? st : undefined), "ExpandBackward0", [t], [], reshapeTo(t.shape));
+  return record(strided(copyTo(t, shape), st), "ExpandBackward0", [t], [], sumBackTo(t.shape));
 }
 
 /** Sums a broadcast result back to `shape` (no graph: used by the engine). */
@@ -237,6 +241,7 @@ export function clone(t: Tensor): Tensor {
 }
 
 export function toDevice(t: Tensor, dev: Device): Tensor {
+  if (t.isDisposed) throw errors.disposed();
   if (dev === t._dev) return t;
   const out = Tensor._make(dev.backend.upload(t.dataSync()), t.shape, dev, t.dtype);
   const src = t._dev;
