@@ -29,9 +29,16 @@ export interface GraphNode {
   release(): void;
 }
 
-const frames = new AsyncLocalStorage<Scoped[]>();
-let syncFrame: Scoped[] | undefined; // scopeSync's list: AsyncLocalStorage, once run, hooks every promise
-const current = (): Scoped[] | undefined => syncFrame ?? frames.getStore();
+/** A scope's list of the tensors made in it; `ended` once the scope has ended. */
+type Frame = Scoped[] & { ended?: true };
+const frames = new AsyncLocalStorage<Frame>();
+let syncFrame: Frame | undefined; // scopeSync's list: AsyncLocalStorage, once run, hooks every promise
+/** The running scope's list. Async work a scope started can outlive it: what it makes later is
+ * left to the collector (an ended scope's list is emptied and takes nothing more). */
+const current = (): Frame | undefined => {
+  const f = syncFrame ?? frames.getStore();
+  return f?.ended ? undefined : f;
+};
 // Live-tensor counting registers every tensor with a FinalizationRegistry, which keeps young
 // tensors from dying in the collector's cheap pass: it costs ~70% of host time on small tensors,
 // so it is on only when asked for.
@@ -141,8 +148,10 @@ function end(made: Scoped[], parent: Scoped[] | undefined, result: unknown): voi
   if (returned) collect(result, returned);
   const out: Scoped[] = [];
   for (const t of made) if (!t.isDisposed && !t._kept) returned?.has(t) ? out.push(t) : t.dispose();
-  parent?.push(...out);
+  for (const t of out) parent?.push(t); // not push(...out): 125 000 returned tensors overflowed the stack
   freeGraph(made, parent);
+  made.length = 0;
+  (made as Frame).ended = true;
   // Returned results are computed (after the rest is freed, in case that throws): each then holds
   // its own buffer, not its inputs' (an unread loss would keep the parameter values a step overwrote).
   for (const t of out) t.realize();

@@ -218,6 +218,37 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     expect(kept.map((l) => l.gradFn?.name)).toEqual(["AddBackward0", "AddBackward0"]);
   });
 
+  test("async work a scope started and left running makes tensors the collector takes; the scope holds nothing after it ends", async () => {
+    const refs: WeakRef<Tensor>[] = [];
+    let stop = false, returned: WeakRef<Tensor> | null = null;
+    await scope(async () => {
+      void (async () => { // outlives the scope
+        for (let i = 0; !stop && i < 1000; i++) {
+          refs.push(new WeakRef(T([i]).mul(2).realize()));
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      })();
+      const r = T([1, 2]).mul(3);
+      returned = new WeakRef(r);
+      return r; // handed out, then dropped by the caller
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    const made = refs.slice(); // while the work goes on
+    for (let k = 0; k < 3; k++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    stop = true;
+    expect(made.length).toBeGreaterThan(3);
+    expect(made.filter((r) => r.deref() !== undefined).length).toBeLessThanOrEqual(1); // the ended scope's list held them all
+    expect((returned as WeakRef<Tensor> | null)?.deref()).toBeUndefined();
+  });
+
+  test.runIf(!gpu)("a nested scope hands 200 000 returned tensors to its parent", () => {
+    const n = scope(() => scope(() => Array.from({ length: 200_000 }, (_, i) => T([i]))).length);
+    expect(n).toBe(200_000); // push(...out) overflowed the stack past about 125 000
+  });
+
   test("memory() counts live tensors while tracking is on: collected ones leave the count", async () => {
     const n0 = live();
     (() => {
