@@ -129,6 +129,16 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     await backend.shutdown();
   });
 
+  it("a reduction whose second pass runs out of memory frees its first pass's partial sums", async () => {
+    const n = 2 ** 20, b = await createWebGpuBackend({}, { memoryLimitBytes: n * 4 + 4 + 2 ** 18 + 1024 });
+    const x = b.upload(new Float32Array(n).fill(1));
+    for (let i = 0; i < 2; i++) // the same error each time: before, each kept 256 KiB from the device for good
+      expect(() => b.readSync(b.reduce("sum", x, [n], [0]))).toThrow(/^out of memory on webgpu: tried to allocate 16384 bytes; 44564\d\d in use/);
+    expect(b.memory().inUseBytes).toBeLessThanOrEqual(n * 4 + 8); // x and the results the collector takes
+    expect(b.readSync(b.reduce("sum", b.upload(new Float32Array(1000).fill(1)), [1000], [0]))[0]).toBe(1000);
+    await b.shutdown();
+  });
+
   it("does not pool a read's staging buffer past the memory limit", async () => {
     const b = await createWebGpuBackend({}, { memoryLimitBytes: 2 ** 21 });
     const x = b.upload(new Float32Array(3 * 2 ** 17).fill(1)); // 1.5 MiB of the 2, and 1.5 to read it

@@ -190,12 +190,19 @@ export function planReduce(
   for (let cur = src; ; ) {
     const p = passShape(r, false);
     const items = outN * p.chunks, last = p.tpo === 1, parts = items * p.tpo;
-    const out = last ? dst : whole(sink.alloc(parts), parts);
-    const meta = reduceMeta(OPCODE[op], items, r, p, kept, red);
-    const ranges = bindPass(sink, meta, [out], [cur]);
-    meta[43] = last && acc ? 1 : 0;
-    sink.run("reduce", "reduce", [out.id, cur.id], meta, parts, undefined, ranges);
-    if (cur !== src) sink.free(cur.id);
+    let out: View | null = null;
+    try { // a pass's temporaries are freed if it throws (out of memory), else kept from the device for good
+      out = last ? dst : whole(sink.alloc(parts), parts);
+      const meta = reduceMeta(OPCODE[op], items, r, p, kept, red);
+      const ranges = bindPass(sink, meta, [out], [cur]);
+      meta[43] = last && acc ? 1 : 0;
+      sink.run("reduce", "reduce", [out.id, cur.id], meta, parts, undefined, ranges);
+    } catch (e) {
+      if (out && !last) sink.free(out.id);
+      throw e;
+    } finally {
+      if (cur !== src) sink.free(cur.id);
+    }
     if (last) return;
     r = p.chunks * p.tpo;
     [cur, kept, red] = [out, outN > 1 ? [[outN, r]] : [], [[r, 1]]];
@@ -218,15 +225,22 @@ export function planArg(
   for (;;) {
     const p = passShape(r, true);
     const items = outN * p.chunks, last = p.chunks === 1;
-    const fresh = () => whole(sink.alloc(items), items);
-    const out: [View, View] = last ? [vals, idx] : [fresh(), fresh()];
-    const meta = reduceMeta(OPCODE[op], items, r, p, kept, red);
-    meta[40] = cur ? 1 : 0;
-    const ranges = bindPass(sink, meta, out, cur ?? [src, null]);
-    [meta[43], meta[44]] = [last && acc ? 1 : 0, at];
-    const ids = [...out, ...(cur ?? [src, null])].map((v) => v?.id ?? -1);
-    sink.run("arg", "arg", ids, meta, items * p.tpo, undefined, ranges);
-    if (cur) cur.forEach((v) => sink.free(v.id));
+    const made: View[] = [], fresh = (): View => (made.push(whole(sink.alloc(items), items)), made[made.length - 1] as View);
+    let out: [View, View];
+    try { // as planReduce's: a throwing pass frees its temporaries
+      out = last ? [vals, idx] : [fresh(), fresh()];
+      const meta = reduceMeta(OPCODE[op], items, r, p, kept, red);
+      meta[40] = cur ? 1 : 0;
+      const ranges = bindPass(sink, meta, out, cur ?? [src, null]);
+      [meta[43], meta[44]] = [last && acc ? 1 : 0, at];
+      const ids = [...out, ...(cur ?? [src, null])].map((v) => v?.id ?? -1);
+      sink.run("arg", "arg", ids, meta, items * p.tpo, undefined, ranges);
+    } catch (e) {
+      made.forEach((v) => sink.free(v.id));
+      throw e;
+    } finally {
+      if (cur) cur.forEach((v) => sink.free(v.id));
+    }
     if (last) return;
     [cur, r, kept, red] = [out, p.chunks, [[outN, p.chunks]], [[p.chunks, 1]]];
   }
