@@ -244,6 +244,25 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     expect((returned as WeakRef<Tensor> | null)?.deref()).toBeUndefined();
   });
 
+  test("a pending result that a kernel inlined does not keep that kernel's other inputs alive", async () => {
+    const scale = T([1, 2, 3, 4]).mul(2); // pending, kept
+    const settle = async () => {
+      for (let k = 0; k < 3; k++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    await settle();
+    const before = inUse();
+    await (async () => {
+      const b = zeros([1e6, 4], { device }).add(1).realize(); // 16 MB
+      expect((await b.mul(scale).sum().data())[0]).toBe(2e7);
+    })();
+    await settle();
+    expect(inUse() - before).toBeLessThan(4e6); // the batch stayed, held through scale's recipe
+    expect(vals(scale)).toEqual([2, 4, 6, 8]);
+  });
+
   test.runIf(!gpu)("a nested scope hands 200 000 returned tensors to its parent", () => {
     const n = scope(() => scope(() => Array.from({ length: 200_000 }, (_, i) => T([i]))).length);
     expect(n).toBe(200_000); // push(...out) overflowed the stack past about 125 000

@@ -44,8 +44,9 @@ const holdAll = (L: Lazy): void => L.inputs.forEach((x) => hold(x.buf));
 const letGoAll = (L: Lazy, dev: Device): void => L.inputs.forEach((x) => letGo(x.buf, dev));
 
 export class Lazy {
-  /** The first kernel that inlined this recipe; a second one reads it from a buffer instead. */
-  owner: Builder | null = null;
+  /** The first kernel (Builder.id) that inlined this recipe; a second one reads it from a buffer
+   * instead. An id, not the builder: that holds its other inputs' buffers. */
+  owner = 0;
   kernel: Kernel | null = null;
   constructor(
     readonly expr: E,
@@ -209,7 +210,9 @@ export interface Source {
 }
 
 /** Collects the inputs and constants of one kernel while an expression is composed. */
+let builders = 0;
 export class Builder {
+  readonly id = ++builders;
   inputs: LazyInput[] = [];
   consts: number[] = [];
   nodes = 1;
@@ -235,8 +238,8 @@ export class Builder {
   /** The expression reading tensor `t` broadcast to this kernel's shape. */
   tensor(t: Source): E {
     const s = t._storage, L = s.lazy;
-    if (L && !L.run && this.inline && viewable(L, t.shape) && (L.owner === this || L.owner === null || L.nodes <= RECOMPUTE_NODES)) {
-      L.owner ??= this;
+    if (L && !L.run && this.inline && viewable(L, t.shape) && (L.owner === this.id || L.owner === 0 || L.nodes <= RECOMPUTE_NODES)) {
+      L.owner ||= this.id;
       this.nodes += L.nodes;
       const at = sameShape(L.shape, t.shape) ? null : contiguousStrides(t.shape);
       if (!at && !this.inputs.length && !this.consts.length && sameShape(t.shape, this.shape) && !t.shape.includes(1))
