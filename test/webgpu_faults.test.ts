@@ -212,6 +212,25 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     expect(r.stdout + r.stderr).not.toMatch(/validation|WGSL|binding|error/i);
   }, 60_000);
 
+  it("a sync read that times out leaves a process that exits cleanly once the worker's work is done", async () => {
+    const src = fileURLToPath(new URL("../src/", import.meta.url));
+    const out = await transpileGraph(["index.ts", "backend/webgpu_worker.ts"].map((f) => join(src, f)));
+    const script = join(out, `timeout.${process.pid}.mjs`);
+    writeFileSync(script, `import * as g from "./src/index.js";
+const d = await g.requestDevice("webgpu");
+let y = g.rand([2e6], { device: d }).realize();
+for (let i = 0; i < 40; i++) y = y.sin().mul(1.0001).add(0.001).exp().log().realize();
+try { y.sum().item(); } catch (e) { console.log(e.message); }
+if (process.argv[2] === "shutdown") await g.shutdown();`);
+    for (const arg of ["", "shutdown"]) { // Dawn aborted the process at exit, or shutdown() waited 10 s to terminate it
+      const t0 = Date.now(), r = spawnSync(process.execPath, [script, arg], { encoding: "utf8", timeout: 50_000, env: { ...process.env, GRADWISE_WEBGPU_TIMEOUT_MS: "300" } });
+      expect([r.status, r.stdout.trim()], r.stderr).toEqual([0, "readSync got no answer within 300 ms"]);
+      expect(r.stderr).not.toMatch(/FATAL|Promise not resolved|Abort/);
+      expect(Date.now() - t0).toBeLessThan(9000);
+    }
+    rmSync(script);
+  }, 60_000);
+
   it("throws 'webgpu device was lost' after device loss, pending reads included", async () => {
     const b = await createWebGpuBackend();
     const buf = b.upload(Float32Array.of(1, 2));

@@ -10,7 +10,9 @@ import { META_WORDS, type PoolStats, type Reply } from "./webgpu_protocol.js";
 
 /** Commands queued before a batch is posted without waiting for the next turn of the event loop. */
 const MAX_QUEUED = 512;
-const SYNC_TIMEOUT_MS = Number(process.env.GRADWISE_WEBGPU_TIMEOUT_MS ?? 120_000);
+const SYNC_TIMEOUT_MS = Number(process.env.GRADWISE_WEBGPU_TIMEOUT_MS || 120_000);
+if (!(SYNC_TIMEOUT_MS > 0)) // NaN waited for ever
+  throw new RangeError(`GRADWISE_WEBGPU_TIMEOUT_MS must be a number of ms > 0, but is '${process.env.GRADWISE_WEBGPU_TIMEOUT_MS}'`);
 type Pending = { resolve: (d: Float32Array) => void; reject: (e: Error) => void };
 type Sync = Extract<Reply, { type: "sync" }>;
 const SHUT_DOWN = 'webgpu device was shut down; open a new one with requestDevice("webgpu")';
@@ -98,10 +100,10 @@ export class WorkerLink {
   }
 
   /** Posts everything queued as one batch. */
-  flush(): void {
+  flush(force = false): void {
     if (this.timer) clearImmediate(this.timer);
     this.timer = null;
-    if (this.cmds.length === 0 || this.dead) return;
+    if (this.cmds.length === 0 || (this.dead && !force)) return;
     // One block (a read per dispatch) goes as it is: planners hand each dispatch a fresh one.
     const one = this.metas.length === 1 && (this.metas[0] as Uint32Array).buffer.byteLength === META_WORDS * 4;
     const meta = (one ? this.metas[0] : new Uint32Array(this.metas.length * META_WORDS)) as Uint32Array<ArrayBuffer>;
@@ -151,7 +153,11 @@ export class WorkerLink {
     // Wait in short slices: a dead worker raises a flag rather than answering.
     while (Atomics.load(this.ctrl, CTRL_SEQ) !== seq) {
       this.check();
-      if (Date.now() > deadline) this.fail(`readSync got no answer within ${SYNC_TIMEOUT_MS} ms`);
+      if (Date.now() > deadline) {
+        this.die(`readSync got no answer within ${SYNC_TIMEOUT_MS} ms`);
+        void this.shutdown(); // the worker ends once its work is done, not with the process
+        throw new Error(this.death as string);
+      }
       Atomics.wait(this.ctrl, CTRL_SEQ, seq - 1, 50);
     }
     this.drain();
@@ -180,9 +186,13 @@ export class WorkerLink {
   async shutdown(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    if (this.dead) this.drain();
-    else this.push({ op: "shutdown" });
-    this.flush();
+    this.drain();
+    // A worker that is gone ends by itself; one given up on (a timed-out read) is told to end after
+    // its work: at exit, a thread with a Dawn promise pending aborts the process.
+    if (!this.exited && Atomics.load(this.ctrl, CTRL_DEAD) === 0) {
+      [this.cmds, this.metas, this.transfer] = [[{ op: "shutdown" }], [], []];
+      this.flush(true);
+    }
     this.die(SHUT_DOWN);
     if (this.exited) return;
     const exited = new Promise<void>((res) => this.worker.once("exit", () => res()));
