@@ -55,8 +55,14 @@ fn gw_exp(a: f32) -> f32 {
   let h = floor(n * 0.5);
   return select(exp(r) * ldexp(1.0, i32(h)) * ldexp(1.0, i32(n - h)), exp(a), gw_isnan(a) || !(abs(a) < 104.0) || a > 88.75);
 }
-// log2 of a finite m > 0 (see gw_ln).
-fn gw_log2(m: f32) -> f32 { return gw_ln(m) * 1.442695; }
+// log2 of a finite m > 0: near 1 through gw_ln (the builtin's error is absolute there); elsewhere the
+// builtin, which rounds once (gw_ln * log2(e) rounds twice: x^4 was 22 ulp off, not 13), with a
+// subnormal m scaled by 2^23 first.
+fn gw_log2(m: f32) -> f32 {
+  let d = m < 1.1754944e-38;
+  let b = log2(select(m, m * 8388608.0, d)) - select(0.0, 23.0, d);
+  return select(b, gw_ln(m) * 1.442695, abs(m - 1.0) < 0.25);
+}
 // exp(a) - 1 cancels below 1 (gw_exp's 2-3 ulp grow as the difference shrinks): a Taylor series to
 // a^15/15! keeps |a| < 1.25 within 1e-10 relative (4 ulp at most in a 0.001-step sweep of -30..30).
 fn gw_expm1(a: f32) -> f32 {
