@@ -48,6 +48,10 @@ export const errors = {
     new Error(
       "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.",
     ),
+  expandedFill: () =>
+    new Error(
+      "fill_/zero_ of an expanded tensor: PyTorch writes through to the expand's input, but gradwise's expand copies where a dim grows, so it cannot. Fill the input before expand(), or clone() the expanded tensor first.",
+    ),
   viewStride: () =>
     new Error(
       "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead.",

@@ -7,7 +7,7 @@ import type { Buf } from "./backend/backend.js";
 import { type Device, type DeviceLike, resolveDevice } from "./device.js";
 import { errors, warnNonLeafGrad } from "./errors.js";
 import { formatTensor } from "./format.js";
-import { apply, applyInplace, castCopy, type Operand } from "./ops/apply.js";
+import { apply, applyInplace, castCopy, expandedFrom, type Operand } from "./ops/apply.js";
 import { Storage } from "./ops/lazy.js";
 import * as R from "./ops/rules.js";
 import { graphed, scopeSync, track, untrack } from "./scope.js";
@@ -138,7 +138,7 @@ export class Tensor {
   detach(): Tensor { return R.detach(this); }
   /** Detaches in place (not a view: PyTorch refuses). */
   detach_(): this {
-    if (this._viewOf) throw errors.detachView();
+    if (this._viewOf || expandedFrom.has(this)) throw errors.detachView(); // a grown expand: PyTorch's view
     this._gradFn = null;
     this.leafRequiresGrad = false;
     return this;

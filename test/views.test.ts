@@ -324,7 +324,6 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "expand(2,3).unsqueeze(0).add_(1)": () => y().detach().expand(2, 3).unsqueeze(0).add_(1),
         "expand(2,3).detach().add_(1)": () => y().expand(2, 3).detach().add_(1),
         "expand(2,3).copy_": () => y().detach().expand(2, 3).copy_(ones([2, 3], { device })),
-        "expand(2,3).zero_()": () => y().detach().expand(2, 3).zero_(),
         "expand(2,3).reshape(6).add_(1)": () => y().detach().expand(2, 3).reshape(6).add_(1),
         "expand(2,3).clone().add_(1)": () => y().detach().expand(2, 3).clone().add_(1),
         "expand(1,3).add_(1)": () => y().detach().expand(1, 3).add_(1),
@@ -337,7 +336,16 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "reshape()": () => T([5]).reshape(...bad<[]>([])), "view()": () => T([5]).view(...bad<[]>([])),
         "expand()": () => T(5).expand(...bad<[]>([])),
         "reshape([])": () => T([5]).reshape([]), "expand([])": () => T(5).expand([]),
+        "leaf expand(3).fill_(5)": () => P([1]).expand(3).fill_(5),
+        "leaf expand(3).add_(1)": () => P([1]).expand(3).add_(1),
+        "leaf expand(3).unsqueeze(0).add_(1)": () => P([1]).expand(3).unsqueeze(0).add_(1),
+        "no_grad expand(3).fill_(1)": () => { const a = P([1]).mul(1); return noGrad(() => a.expand(3)).fill_(1); },
+        "expand(3).detach_()": () => ones([1], { device }).expand(3).detach_(),
+        "expand(3).detach().detach_()": () => ones([1], { device }).expand(3).detach().detach_(),
       };
+      // PyTorch writes a fill through to the expand's input; gradwise's copy cannot, so it refuses.
+      expect(() => zeros([1], { device }).expand(3).fill_(5)).toThrow(/^fill_\/zero_ of an expanded tensor/);
+      expect(() => zeros([1], { device }).expand(2, 3).squeeze().zero_()).toThrow(/^fill_\/zero_ of an expanded tensor/);
       const out = outcomes(cases);
       const graphs = Object.fromEntries(["expand(3,4).reshape(12)", "expand(3,4).view(3,2,2)", "expand(3)", "expand(2,3).squeeze(0)"]
         .map((k) => [k, nexts((cases[k] as () => Tensor)().gradFn)]));

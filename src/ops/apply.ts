@@ -2,7 +2,7 @@
 // Node whose backward runs one gradient kernel per input that needs it. Also the in-place variant.
 import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type BackwardFn, type Edge, Node, type Saved, SavedScalar, SavedTensor } from "../autograd/node.js";
-import { checkViewInplace, rebaseView } from "../autograd/views.js";
+import { type ViewOf, checkViewInplace, rebaseView } from "../autograd/views.js";
 import { errors } from "../errors.js";
 import { broadcastShapes, overlapping, sameShape } from "../shape.js";
 import { type DType, Tensor } from "../tensor.js";
@@ -214,7 +214,7 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   const self = ops[0] as Tensor, view = self._viewOf;
   if (ops[1] !== undefined) checkOperand(`${name}_`, ops[1], 1);
   checkInplace(self, ops);
-  if (name !== "fill" && name !== "zero" && overlapping(self)) throw errors.internalOverlap(); // PyTorch lets fills through
+  checkOverlap(self, ops, name === "fill" || name === "zero");
   const { variant, storage, shape, ops: run } = forward(name, ops, undefined, true);
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
   checkCast(name, self, ops[1] as Operand);
@@ -233,6 +233,19 @@ export function checkInplace(self: Tensor, ops: readonly Operand[]): void {
   if (isGradEnabled() && self.isLeaf && self.requiresGrad) throw errors.leafInplace();
   // Another layout of the same memory (a view of another shape) overlaps it partially: PyTorch refuses.
   if (ops.some((o) => o instanceof Tensor && o._storage === self._storage && !sameShape(o.shape, self.shape))) throw errors.memOverlap();
+}
+
+/** A grown expand (gradwise copies it) and the view of its input PyTorch's expand would be. */
+export const expandedFrom = new WeakMap<Tensor, ViewOf>();
+
+/** In-place writes to a tensor whose elements share memory in PyTorch (a grown expand, or a view of
+ * one): PyTorch's view checks, then its overlap error; a fill, which PyTorch writes through to the
+ * expand's input, raises too (gradwise's copy cannot reach it). */
+export function checkOverlap(self: Tensor, ops: readonly Operand[], fill: boolean): void {
+  if (!overlapping(self)) return;
+  const v = expandedFrom.get(self._viewOf?.base ?? self);
+  if (v) checkViewInplace(self, v, ops.some((o, i) => i > 0 && o instanceof Tensor && o.requiresGrad));
+  throw fill ? errors.expandedFill() : errors.internalOverlap();
 }
 
 /** t as another dtype (PyTorch's .float()/.long()/.bool(); no graph): bool is != 0, int64 truncates. */

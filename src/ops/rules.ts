@@ -2,12 +2,13 @@
 // reductions (sum, mean, max, min), shapes (reshape, expand, squeeze), copies and fills.
 import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type BackwardFn, Node, SavedTensor } from "../autograd/node.js";
+import { viewOf } from "../autograd/views.js";
 import { type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
-import { type ShapeArgs, checkInts, normDim, overlapping, plainStrides, sameShape, shapeArgs, stridesOf, sumToAxes, viewStrides } from "../shape.js";
+import { type ShapeArgs, checkInts, normDim, plainStrides, sameShape, shapeArgs, stridesOf, sumToAxes, viewStrides } from "../shape.js";
 import { type Dims, Tensor } from "../tensor.js";
-import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, checkInplace, copyTo, fill, type Operand, scalarAs } from "./apply.js";
+import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, checkInplace, checkOverlap, copyTo, expandedFrom, fill, type Operand, scalarAs } from "./apply.js";
 import { type Storage, deferred, producerOf } from "./lazy.js";
 import type { OpName } from "./table.js";
 
@@ -226,7 +227,9 @@ export function expand(t: Tensor, args: ShapeArgs): Tensor {
   }
   if (numelOf(shape) === t.numel)
     return record(strided(t._view(shape, true), stridesOf.has(t) ? st : undefined), "ExpandBackward0", [t], [], reshapeTo(t.shape));
-  return record(strided(copyTo(t, shape), st), "ExpandBackward0", [t], [], sumBackTo(t.shape));
+  const out = strided(copyTo(t, shape), st);
+  expandedFrom.set(out, viewOf(t)); // for PyTorch's view checks before its overlap error
+  return record(out, "ExpandBackward0", [t], [], sumBackTo(t.shape));
 }
 
 /** Sums a broadcast result back to `shape` (no graph: used by the engine). */
@@ -279,14 +282,14 @@ const records = (t: Tensor, ops: readonly Operand[]): boolean => // bool/int64 t
 export function fillInplace(t: Tensor, v?: number): void { // fill_ checked v is a number
   if (v !== undefined) v = scalarAs(t.dtype, v);
   if (records(t, [])) applyInplace(v === undefined ? "zero" : "fill", v === undefined ? [t] : [t, v]);
-  else fill(t.shape, v ?? 0, t._dev, t);
+  else checkOverlap(t, [], true), fill(t.shape, v ?? 0, t._dev, t);
 }
 
 export function copyInplace(t: Tensor, src: Tensor): void {
   if (!(src instanceof Tensor)) throw errors.badArg("copy_", "src", "a Tensor", src);
   const s = src._dev === t._dev ? src : src.to(t._dev);
   checkInplace(t, [t, s]); // before the shapes, as PyTorch
-  if (overlapping(t)) throw errors.internalOverlap();
+  checkOverlap(t, [t, s], false);
   if (records(t, [s])) {
     checkCopyShape(s, t.shape);
     applyInplace("copyInto", [t, s]); // CopyBackwards
