@@ -11,7 +11,7 @@ const msg = loadFixture<Record<string, string>>("errors.json");
 const optimCases = loadFixture<{ kw: Record<string, number | boolean>; w0: Fx; x: Fx; w: Fx }[]>("optim.json");
 const groupsFx = loadFixture<{
   groups_in: Record<"w" | "b" | "xw" | "xb", Fx>; groups_out: Record<"w" | "b", Fx>; duplicate_warning: string;
-  duplicate_steps: Fx[]; zero_grad_detaches: unknown[]; retains_grad_param: number[];
+  duplicate_steps: Fx[]; zero_grad_detaches: unknown[]; retains_grad_param: number[]; group_unchecked: { w: number[]; name: string };
 }>("optim_groups.json");
 const devices = await availableDevices();
 const vals = (t: Tensor | null): number[] => Array.from(t?.dataSync() ?? []);
@@ -212,6 +212,11 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(w).toBeAllClose(groupsFx.groups_out.w);
     expect(b).toBeAllClose(groupsFx.groups_out.b);
     expect(opt.params).toEqual([w, b]);
+    // PyTorch checks its constructor's options, not a group's (lr -1, nesterov alone), and keeps other keys.
+    const v = T([1, 2], true), o2 = new optim.SGD([{ params: [v], lr: -0.5, name: "enc", nesterov: true }], { lr: 0.1 });
+    v.grad = T([1, 1]);
+    o2.step();
+    expect([vals(v), o2.paramGroups[0]?.name]).toEqual([groupsFx.group_unchecked.w, groupsFx.group_unchecked.name]);
   });
 
   test("SGD: a tensor listed twice shares one momentum buffer and warns once, as PyTorch", () => {

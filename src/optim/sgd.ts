@@ -14,27 +14,32 @@ export interface SGDOptions {
   maximize?: boolean;
 }
 
-/** A parameter group as given: its tensors, and options that override the optimizer's. */
+/** A parameter group as given: its tensors, options that override the optimizer's, and any other
+ * keys (a name, as PyTorch keeps them). */
 export interface ParamGroup extends SGDOptions {
   params: Iterable<Tensor> | Tensor;
+  [key: string]: unknown;
 }
 
 /** A parameter group as the optimizer holds it (`paramGroups`): set `lr` there to change it. */
 export interface SGDParamGroup extends Required<SGDOptions> {
   params: Tensor[];
+  [key: string]: unknown;
 }
 
 const DEFAULTS: Required<SGDOptions> = {
   lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false,
 };
 
-/** Options checked as PyTorch's constructor checks them, and their types (a group's too). */
-function checked<T extends SGDOptions>(opts: T, fn: string): T {
+/** Options' types checked; `ranges`: their values too, as PyTorch's constructor checks its own
+ * (not a group's: PyTorch takes a group's lr of -1, or its nesterov without momentum). */
+function checked<T extends SGDOptions>(opts: T, fn: string, ranges = false): T {
   for (const k of ["lr", "momentum", "dampening", "weightDecay"] as const)
     if (typeof opts[k] !== "number" || Number.isNaN(opts[k])) throw errors.badArg(fn, k, "a number", opts[k]);
   for (const k of ["nesterov", "maximize"] as const)
     if (typeof opts[k] !== "boolean") throw errors.badArg(fn, k, "a boolean", opts[k]);
   const o = opts as Required<SGDOptions>;
+  if (!ranges) return opts;
   if (o.lr < 0) throw errors.lr(o.lr);
   if (o.momentum < 0) throw errors.momentum(o.momentum);
   if (o.weightDecay < 0) throw errors.weightDecay(o.weightDecay);
@@ -57,12 +62,12 @@ export class SGD {
   constructor(params: Iterable<Tensor> | Iterable<ParamGroup>, opts: SGDOptions = {}) {
     if (typeof opts !== "object" || opts === null) throw errors.badArg("SGD", "options", "an object", opts);
     for (const k of Object.keys(opts)) if (!Object.hasOwn(DEFAULTS, k)) throw errors.badOption("SGD", k);
-    this.options = checked({ ...DEFAULTS, ...opts }, "SGD");
+    this.options = checked({ ...DEFAULTS, ...opts }, "SGD", true);
     if (!iterable(params) || params instanceof Tensor) throw errors.optimParams(params);
     const groups = [...params] as unknown[];
     if (groups.length === 0) throw errors.emptyParams();
     const first = groups[0];
-    if (first instanceof Tensor || typeof first !== "object" || first === null) this.addParamGroup({ params: groups as Tensor[] });
+    if (first instanceof Tensor || typeof first !== "object" || first === null || iterable(first)) this.addParamGroup({ params: groups as Tensor[] });
     else for (const g of groups) this.addParamGroup(g as ParamGroup);
   }
 
@@ -72,7 +77,6 @@ export class SGD {
   /** Adds a group of parameters with options of its own (PyTorch's add_param_group). */
   addParamGroup(group: ParamGroup): void {
     if (typeof group !== "object" || group === null || group instanceof Tensor || Array.isArray(group)) throw errors.groupType();
-    for (const k of Object.keys(group)) if (k !== "params" && !Object.hasOwn(DEFAULTS, k)) throw errors.badOption("addParamGroup", k);
     const given = group.params;
     if (given instanceof Set) throw errors.groupSet();
     if (!(given instanceof Tensor) && !iterable(given)) throw errors.optimParams(given);
