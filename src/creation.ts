@@ -145,13 +145,12 @@ export function arange(start: number, ...rest: (number | TensorOptions | undefin
   if (!Number.isFinite(a) || !Number.isFinite(b)) throw errors.arangeRange(a, b);
   if ((b - a) * step < 0) throw errors.arangeSign();
   const n = Math.ceil((b - a) / step);
-  checkAlloc(n, resolveDevice(opts?.device, "arange"));
+  const o = checkOpts("arange", opts), dev = resolveDevice(o.device, "arange");
+  checkAlloc(n, dev);
   // PyTorch's CPU kernel (AVX2): blocks of 16 as two runs of 8 from a rounded base, then one by one;
   // each start + step * i is a double FMA there (arange(-1, 1, 0.2)[5] is 5.5511e-17, not 0).
   const vec = n - (n % 16), f = Math.fround;
   const vals = Float32Array.from({ length: n }, (_, i) => (i < vec ? fma(i % 8, step, f(fma(step, i - (i % 8), a))) : fma(step, i, a)));
-  const o = checkOpts("arange", opts);
-  const dev = resolveDevice(o.device, "arange");
   return finish(Tensor._make(dev.backend.upload(vals), [n], dev), o);
 }
 

@@ -143,7 +143,8 @@ function collect(v: unknown, out: Set<Scoped>, depth = 0): void {
     for (const x of Object.values(v)) collect(x, out, depth + 1);
 }
 
-function end(made: Scoped[], parent: Scoped[] | undefined, result: unknown): void {
+function end(made: Scoped[], outer: Frame | undefined, result: unknown): void {
+  const parent = outer?.ended ? undefined : outer; // it ended first: what this returns is the caller's alone
   const returned = typeof result === "object" && result !== null ? new Set<Scoped>() : null;
   if (returned) collect(result, returned);
   const out: Scoped[] = [];

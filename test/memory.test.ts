@@ -263,6 +263,23 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     expect(vals(scale)).toEqual([2, 4, 6, 8]);
   });
 
+  test("a scope that ends after its enclosing one keeps nothing it returns in that one", async () => {
+    let stop = false, child: Promise<Tensor> | null = null;
+    scope(() => {
+      void (async () => { while (!stop) await new Promise((r) => setTimeout(r, 5)); })(); // keeps the outer's context alive
+      child = scope(async () => (await new Promise((r) => setTimeout(r, 20)), T([1, 2]).mul(2)));
+      return 1;
+    });
+    const ref = new WeakRef(await (child as unknown as Promise<Tensor>));
+    child = null;
+    for (let k = 0; k < 3; k++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    stop = true;
+    expect(ref.deref()).toBeUndefined(); // handed to the ended outer scope's list, held while its work ran
+  });
+
   test.runIf(!gpu)("a nested scope hands 200 000 returned tensors to its parent", () => {
     const n = scope(() => scope(() => Array.from({ length: 200_000 }, (_, i) => T([i]))).length);
     expect(n).toBe(200_000); // push(...out) overflowed the stack past about 125 000

@@ -79,6 +79,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     ["fullLike fill_value", () => fullLike(O(2), bad(null)), TypeError,
       "fullLike(): argument 'fill_value' must be a number, but got null"],
     ["zerosLike input", () => zerosLike(bad([1, 2])), TypeError, "zerosLike(): argument 'input' must be a Tensor, but got [1, 2]"],
+    ["arange dtype before its size", () => arange(0, 3e9, 1, { device, dtype: bad("int64") }), TypeError,
+      "arange(): unsupported dtype 'int64'; only 'float32' is supported"],
     ["arange infinite end", () => arange(Infinity, undefined, 1, { device }), RangeError, msg.arangeRange!],
     ["arange NaN end", () => arange(0.5, NaN, 1, { device }), RangeError, msg.arangeRangeNan!],
     ["arange infinite start", () => arange(-Infinity, 0, 1, { device }), RangeError, msg.arangeRangeStart!],
