@@ -52,6 +52,10 @@ export const errors = {
     new Error(
       "fill_/zero_ of an expanded tensor: PyTorch writes through to the expand's input, but gradwise's expand copies where a dim grows, so it cannot. Fill the input before expand(), or clone() the expanded tensor first.",
     ),
+  rsubNumber: (a: number, b: unknown) =>
+    new TypeError(
+      `rsub() received an invalid combination of arguments - got (${Number.isInteger(a) ? "int" : "float"}, ${typeof b === "number" ? (Number.isInteger(b) ? "int" : "float") : "Tensor"}), but expected one of:\n * (Tensor input, Tensor other, *, Number alpha)\n * (Tensor input, Number other, Number alpha)\n`,
+    ),
   viewStride: () =>
     new Error(
       "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead.",

@@ -23,8 +23,11 @@ export const div = binary("div");
 /** torch.pow(a, b); a may be a number. @example pow(2, x) */
 export const pow = (a: Operand, b: Operand): Tensor =>
   a instanceof Tensor && typeof b === "number" ? a.pow(b) : binary("pow")(a, b);
-/** torch.rsub(a, b) = b - a. @example rsub(x, 2) // 2 - x */
-export const rsub = binary("rsub");
+/** torch.rsub(a, b) = b - a; a must be a tensor, as PyTorch's. @example rsub(x, 2) // 2 - x */
+export const rsub = (a: Tensor, b: Operand): Tensor => {
+  if (typeof a === "number") throw errors.rsubNumber(a, b);
+  return binary("rsub")(a, b);
+};
 /** torch.maximum. @example maximum(x, y) */
 export const maximum = binary("maximum");
 /** torch.minimum. @example minimum(x, y) */

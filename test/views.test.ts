@@ -278,7 +278,18 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "where(c, x, 0)": where(x.gt(0), x, 0), "fill_(2)": x.mul(1).fill_(2), "pow(2, x)": pow(2, x),
         "pow(x, t)": x.pow(ones([2], { device })), "rsub(x, 2)": rsub(x, 2), "rsub(x, t)": rsub(x, ones([2], { device })),
       };
-      return Object.fromEntries(Object.entries(ys).map(([k, y]) => [k, nexts(y.gradFn)]));
+      const throughView = (f: (v: Tensor) => unknown) => { const a = x.mul(1); f(a.view(2)); return a; };
+      Object.assign(ys, {
+        "base of view.fill_(3)": throughView((v) => v.fill_(3)), "base of view.zero_()": throughView((v) => v.zero_()),
+        "base of view.add_(2)": throughView((v) => v.add_(2)), "base of view.mul_(x)": throughView((v) => v.mul_(x)),
+      });
+      const out: Record<string, unknown> = Object.fromEntries(Object.entries(ys).map(([k, y]) => [k, nexts(y.gradFn)]));
+      try {
+        rsub(2 as unknown as Tensor, x);
+      } catch (e) {
+        out["rsub(2, x)"] = (e as Error).message;
+      }
+      return out;
     },
     reductions_and_casts_as_pytorch: () => {
       const T = (v: number | number[]) => tensor(v, { device });

@@ -54,6 +54,7 @@ class CopySlices extends Node {
   constructor(base: Tensor, readonly inner: Node, shape: readonly number[]) {
     super("torch::autograd::CopySlices", [base._edge(), ...inner.next.slice(1)], [base.shape, ...inner.inputShapes.slice(1)], [],
       throughView(inner, shape, base.shape));
+    if (inner.shown) this.shown = [this.next[0] ?? null, ...inner.shown.slice(1)]; // fill_'s value is not listed
   }
   override release(): void {
     this.inner.release();
