@@ -52,9 +52,9 @@ export const errors = {
     new Error(
       "fill_/zero_ of an expanded tensor: PyTorch writes through to the expand's input, but gradwise's expand copies where a dim grows, so it cannot. Fill the input before expand(), or clone() the expanded tensor first.",
     ),
-  rsubNumber: (a: number, b: unknown) =>
+  rsubNumber: (a: unknown, b: unknown) =>
     new TypeError(
-      `rsub() received an invalid combination of arguments - got (${Number.isInteger(a) ? "int" : "float"}, ${typeof b === "number" ? (Number.isInteger(b) ? "int" : "float") : "Tensor"}), but expected one of:\n * (Tensor input, Tensor other, *, Number alpha)\n * (Tensor input, Number other, Number alpha)\n`,
+      `rsub() received an invalid combination of arguments - got (${pyType(a)}, ${pyType(b)}), but expected one of:\n * (Tensor input, Tensor other, *, Number alpha)\n * (Tensor input, Number other, Number alpha)\n`,
     ),
   viewStride: () =>
     new Error(
@@ -182,6 +182,9 @@ function pyFloat(v: number): string {
   const x = Number(e);
   return x < -4 || x >= 16 ? `${m}e${x < 0 ? "-" : "+"}${String(Math.abs(x)).padStart(2, "0")}` : String(v);
 }
+/** The Python type PyTorch names for a JS value (a tensor: Tensor). */
+const pyType = (v: unknown): string =>
+  typeof v === "number" ? (Number.isInteger(v) ? "int" : "float") : typeof v === "boolean" ? "bool" : v === null ? "NoneType" : typeName(v);
 /** A number as PyTorch prints a double: inf, -inf, nan. */
 const num = (v: number): string => (Number.isNaN(v) ? "nan" : Number.isFinite(v) ? String(v) : v > 0 ? "inf" : "-inf");
 const typeName = (v: unknown): string =>

@@ -25,7 +25,7 @@ export const pow = (a: Operand, b: Operand): Tensor =>
   a instanceof Tensor && typeof b === "number" ? a.pow(b) : binary("pow")(a, b);
 /** torch.rsub(a, b) = b - a; a must be a tensor, as PyTorch's. @example rsub(x, 2) // 2 - x */
 export const rsub = (a: Tensor, b: Operand): Tensor => {
-  if (typeof a === "number") throw errors.rsubNumber(a, b);
+  if (!(a instanceof Tensor)) throw errors.rsubNumber(a, b);
   return binary("rsub")(a, b);
 };
 /** torch.maximum. @example maximum(x, y) */

@@ -29,8 +29,9 @@ export interface GraphNode {
   release(): void;
 }
 
-/** A scope's list of the tensors made in it; `ended` once the scope has ended. */
-type Frame = Scoped[] & { ended?: true };
+/** A scope's list of the tensors made in it; `ended` once the scope has ended; `outer`: the
+ * enclosing scope's. */
+type Frame = Scoped[] & { ended?: true; outer?: Frame };
 const frames = new AsyncLocalStorage<Frame>();
 let syncFrame: Frame | undefined; // scopeSync's list: AsyncLocalStorage, once run, hooks every promise
 /** The running scope's list. Async work a scope started can outlive it: what it makes later is
@@ -144,7 +145,8 @@ function collect(v: unknown, out: Set<Scoped>, depth = 0): void {
 }
 
 function end(made: Scoped[], outer: Frame | undefined, result: unknown): void {
-  const parent = outer?.ended ? undefined : outer; // it ended first: what this returns is the caller's alone
+  let parent = outer;
+  while (parent?.ended) parent = parent.outer; // it ended first: what this returns goes to the nearest running one
   const returned = typeof result === "object" && result !== null ? new Set<Scoped>() : null;
   if (returned) collect(result, returned);
   const out: Scoped[] = [];
@@ -165,7 +167,7 @@ function end(made: Scoped[], outer: Frame | undefined, result: unknown): void {
  */
 export function scope<T>(fn: () => T): T {
   if (typeof fn !== "function") throw new TypeError(`scope(): argument 'fn' must be a function, not ${typeof fn}`);
-  const parent = current(), made: Scoped[] = [];
+  const parent = current(), made: Frame = Object.assign([], { outer: parent });
   let r: T | undefined;
   try {
     r = frames.run(made, fn);

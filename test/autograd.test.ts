@@ -217,6 +217,7 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     v.grad = T([1, 1]);
     o2.step();
     expect([vals(v), o2.paramGroups[0]?.name]).toEqual([groupsFx.group_unchecked.w, groupsFx.group_unchecked.name]);
+    expect(new optim.SGD([{ params: [T([1], true)], lr: undefined }], { lr: 0.5, momentum: undefined }).paramGroups[0]?.lr).toBe(0.5); // undefined: not set
   });
 
   test("SGD: a tensor listed twice shares one momentum buffer and warns once, as PyTorch", () => {

@@ -105,8 +105,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 6243 from then: a timed-out sync read tells the worker to end after its work (Dawn aborted at exit);
 // 6263 from then: in-place writes to a grown expand run PyTorch's view checks first, and fills raise;
 // 6267 from then: SGD checks a group's option types only, as PyTorch, and keeps its other keys; 6275
-// from then: rsub refuses a number first, and CopySlices lists next functions as its op (fill_'s value not).
-const BUDGET = 6275;
+// from then: rsub refuses a number first, and CopySlices lists next functions as its op (fill_'s value not);
+// 6286 from then: SGD refuses a group key in PyTorch's spelling (weight_decay was kept and ignored) and
+// takes undefined as not set; a scope outliving its enclosing one hands its results to the nearest running one.
+const BUDGET = 6286;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

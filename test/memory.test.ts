@@ -278,6 +278,14 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     }
     stop = true;
     expect(ref.deref()).toBeUndefined(); // handed to the ended outer scope's list, held while its work ran
+    // Through an ended scope, to the nearest one still running, which disposes it as its own.
+    let t: Tensor | null = null;
+    await scope(async () => {
+      let p: Promise<Tensor> | null = null;
+      await scope(async () => ((p = scope(async () => (await new Promise((r) => setTimeout(r, 20)), T([1, 2]).mul(2)))), 1));
+      t = await (p as unknown as Promise<Tensor>);
+    });
+    expect((t as Tensor | null)?.isDisposed).toBe(true);
   });
 
   test.runIf(!gpu)("a nested scope hands 200 000 returned tensors to its parent", () => {

@@ -3,7 +3,7 @@
 import { inspect } from "node:util";
 import { describe, expect, test } from "vitest";
 import {
-  type Device, type Tensor, arange, full, fullLike, manualSeed, maximum, ones, optim, rand, randn, setFusion, tensor, where,
+  type Device, type Tensor, arange, full, fullLike, manualSeed, maximum, ones, optim, rand, randn, rsub, setFusion, tensor, where,
   zeros, zerosLike,
 } from "../src/index.js";
 import { availableDevices, loadFixture } from "./setup.js";
@@ -223,6 +223,10 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       msg.groupOverlap!],
     ["group lr type", () => new optim.SGD([{ params: [P()], lr: bad("0.1") }]), TypeError,
       "addParamGroup(): argument 'lr' must be a number, but got '0.1'"],
+    ["group option in PyTorch's spelling", () => new optim.SGD([{ params: [P()], weight_decay: 1 }]), TypeError,
+      "addParamGroup(): got an unexpected option 'weight_decay'"],
+    ["rsub of a bool", () => rsub(bad(true), P()), TypeError,
+      "rsub() received an invalid combination of arguments - got (bool, Tensor), but expected one of:\n * (Tensor input, Tensor other, *, Number alpha)\n * (Tensor input, Number other, Number alpha)\n"],
     ["a list in the list", () => new optim.SGD(bad([[P()]])), TypeError, "optimizer can only optimize Tensors, but one of the params is Array"],
     ["lr as Python prints it", () => new optim.SGD([P()], { lr: -1e-5 }), RangeError, msg.lrSmall!],
     ["momentum as Python prints it", () => new optim.SGD([P()], { momentum: -1e-7 }), RangeError, msg.momentumSmall!],

@@ -47,6 +47,9 @@ function checked<T extends SGDOptions>(opts: T, fn: string, ranges = false): T {
   return opts;
 }
 
+/** The options given a value (undefined means not set, as a JS caller means it). */
+const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
 const iterable = (v: unknown): v is Iterable<unknown> =>
   typeof (v as Partial<Iterable<unknown>> | null)?.[Symbol.iterator] === "function";
 
@@ -62,7 +65,7 @@ export class SGD {
   constructor(params: Iterable<Tensor> | Iterable<ParamGroup>, opts: SGDOptions = {}) {
     if (typeof opts !== "object" || opts === null) throw errors.badArg("SGD", "options", "an object", opts);
     for (const k of Object.keys(opts)) if (!Object.hasOwn(DEFAULTS, k)) throw errors.badOption("SGD", k);
-    this.options = checked({ ...DEFAULTS, ...opts }, "SGD", true);
+    this.options = checked({ ...DEFAULTS, ...defined(opts) }, "SGD", true);
     if (!iterable(params) || params instanceof Tensor) throw errors.optimParams(params);
     const groups = [...params] as unknown[];
     if (groups.length === 0) throw errors.emptyParams();
@@ -77,6 +80,9 @@ export class SGD {
   /** Adds a group of parameters with options of its own (PyTorch's add_param_group). */
   addParamGroup(group: ParamGroup): void {
     if (typeof group !== "object" || group === null || group instanceof Tensor || Array.isArray(group)) throw errors.groupType();
+    for (const k of Object.keys(group)) // other keys are kept (a name), but not a near-miss of an option: weight_decay
+      if (!Object.hasOwn(DEFAULTS, k) && Object.keys(DEFAULTS).some((o) => o.toLowerCase() === k.replaceAll("_", "").toLowerCase()))
+        throw errors.badOption("addParamGroup", k);
     const given = group.params;
     if (given instanceof Set) throw errors.groupSet();
     if (!(given instanceof Tensor) && !iterable(given)) throw errors.optimParams(given);
@@ -89,7 +95,7 @@ export class SGD {
     if (new Set(tensors).size !== tensors.length) warnOnce(DUPLICATE_PARAMS_WARNING);
     const taken = new Set(this.params);
     if (tensors.some((p) => taken.has(p))) throw errors.groupOverlap();
-    this.paramGroups.push(checked({ ...this.options, ...group, params: tensors }, "addParamGroup"));
+    this.paramGroups.push(checked({ ...this.options, ...defined(group), params: tensors }, "addParamGroup"));
   }
 
   /** Applies one update to every parameter that has a gradient; a `closure` (PyTorch's: it
