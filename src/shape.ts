@@ -22,6 +22,12 @@ export function normDim(fn: string, dim: unknown, ndim: number): number {
   return dim < 0 ? dim + n : dim;
 }
 
+/** The size of dim `dim` (negative from the end), as PyTorch's size(dim). */
+export function sizeAt(shape: Shape, dim: number): number {
+  if (shape.length === 0 && typeof dim === "number") throw new RangeError(`Dimension specified as ${dim} but tensor has no dimensions`);
+  return shape[normDim("size", dim, shape.length)] as number;
+}
+
 /** Checks that argument `arg` of `fn` is a list of integers (sizes, shapes). */
 export function checkInts(fn: string, arg: string, v: readonly unknown[]): asserts v is readonly number[] {
   for (const d of v)

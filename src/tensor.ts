@@ -11,7 +11,7 @@ import { apply, applyInplace, castCopy, expandedFrom, type Operand } from "./ops
 import { Storage } from "./ops/lazy.js";
 import * as R from "./ops/rules.js";
 import { graphed, scopeSync, track, untrack } from "./scope.js";
-import { sameShape, type ShapeArgs } from "./shape.js";
+import { sameShape, type ShapeArgs, sizeAt } from "./shape.js";
 
 export type DType = "float32" | "int64" | "bool";
 export type Dims = number | readonly number[];
@@ -86,6 +86,9 @@ export class Tensor {
   get device(): Device["type"] { return this._dev.type; }
   get ndim(): number { return this.shape.length; }
   get numel(): number { return this.shape.reduce((a, b) => a * b, 1); }
+  /** The shape (a copy), or one dim's size (negative from the end), as PyTorch's size(). @example x.size(-1) */
+  size(): number[]; size(dim: number): number; size(dim?: number): number[] | number { return dim === undefined ? [...this.shape] : sizeAt(this.shape, dim); }
+  /** The number of dims, as PyTorch's dim(). */ dim(): number { return this.shape.length; }
   get isLeaf(): boolean { return this.fn === null; }
   get gradFn(): Node | null { return this.fn; }
   get requiresGrad(): boolean { return this.leafRequiresGrad || this.fn !== null; }

@@ -30,6 +30,16 @@ function expectThrow(fn: () => unknown, cls: ErrorConstructor, message: string):
 describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, device) => {
   const T = (d: number | number[] | number[][], requiresGrad = false) => tensor(d, { device, requiresGrad });
 
+  test("size() and dim() as PyTorch's: the shape (a copy), one dim's size, the number of dims", () => {
+    const x = zeros([2, 3], { device }), s = tensor(1, { device });
+    const shape = x.size();
+    shape[0] = 9; // a copy
+    expect([x.size(), x.size(0), x.size(-1), x.dim(), s.size(), s.dim()]).toEqual([[2, 3], 2, 3, 2, [], 0]);
+    expect(() => x.size(2)).toThrow(msg.sizeDim);
+    expect(() => x.size(-3)).toThrow(msg.sizeNeg);
+    expect(() => s.size(0)).toThrow(msg.size0d);
+  });
+
   test("arange takes its options after any number of its arguments (arange(3, opts) refused them)", () => {
     const r = [arange(3, { device }), arange(1, 3, { device }), arange(0, 1, 0.5, { device }), arange(0, 2, undefined, { device })];
     expect(r.map((t) => [t.device, t.tolist()])).toEqual([[device.type, [0, 1, 2]], [device.type, [1, 2]], [device.type, [0, 0.5]], [device.type, [0, 1]]]);
