@@ -108,8 +108,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // from then: rsub refuses a number first, and CopySlices lists next functions as its op (fill_'s value not);
 // 6286 from then: SGD refuses a group key in PyTorch's spelling (weight_decay was kept and ignored) and
 // takes undefined as not set; a scope outliving its enclosing one hands its results to the nearest running one;
-// 6295 from then: size() and dim() as PyTorch's.
-const BUDGET = 6295;
+// 6295 from then: size() and dim() as PyTorch's; 6292 from then: the overlap check is part of
+// checkInplace, and reshapeTo is written once (autograd/views.ts).
+const BUDGET = 6292;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -22,8 +22,10 @@ export const viewOf = (t: Tensor): ViewOf =>
   ({ base: t._viewOf?.base ?? t, noGrad: !isGradEnabled(), version: t._version });
 
 const asStrided = (base: Tensor): Node => new Node("AsStridedBackward0", [base._edge()], [base.shape], [], reshapeTo(base.shape));
-/** A gradient reshaped to `shape` (made out here: it holds the shape, not a tensor). */
-const reshapeTo = (shape: readonly number[]): BackwardFn => (g) => [g.reshape(shape)];
+/** A gradient reshaped back to `shape`. Backward closures hold shapes, never their input tensors
+ * (a kept loss must not keep its graph's activations alive), so they are made by module-level
+ * factories like this one: a closure made inside a function shares that function's scope. */
+export const reshapeTo = (shape: readonly number[]): BackwardFn => (g) => [g.reshape(shape)];
 
 /** A view's grad_fn, renewed first when its storage was written since it was set. */
 export function viewGradFn(t: Tensor, v: ViewOf): Node | null {

@@ -213,8 +213,7 @@ export function applyAt(name: OpName, ops: readonly Operand[], shape: readonly n
 export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   const self = ops[0] as Tensor, view = self._viewOf;
   if (ops[1] !== undefined) checkOperand(`${name}_`, ops[1], 1);
-  checkInplace(self, ops);
-  checkOverlap(self, ops, name === "fill" || name === "zero");
+  checkInplace(self, ops, name === "fill" || name === "zero");
   const { variant, storage, shape, ops: run } = forward(name, ops, undefined, true);
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
   checkCast(name, self, ops[1] as Operand);
@@ -227,24 +226,24 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   return self;
 }
 
-/** PyTorch's checks of an in-place write to ops[0], ahead of shapes: a view's rules, the leaf rule, a partial overlap. */
-export function checkInplace(self: Tensor, ops: readonly Operand[]): void {
-  if (self._viewOf) checkViewInplace(self, self._viewOf, ops.some((o, i) => i > 0 && o instanceof Tensor && o.requiresGrad));
-  if (isGradEnabled() && self.isLeaf && self.requiresGrad) throw errors.leafInplace();
-  // Another layout of the same memory (a view of another shape) overlaps it partially: PyTorch refuses.
-  if (ops.some((o) => o instanceof Tensor && o._storage === self._storage && !sameShape(o.shape, self.shape))) throw errors.memOverlap();
-}
-
 /** A grown expand (gradwise copies it) and the view of its input PyTorch's expand would be. */
 export const expandedFrom = new WeakMap<Tensor, ViewOf>();
 
-/** In-place writes to a tensor whose elements share memory in PyTorch (a grown expand, or a view of
- * one): PyTorch's view checks, then its overlap error; a fill, which PyTorch writes through to the
- * expand's input, raises too (gradwise's copy cannot reach it). */
-export function checkOverlap(self: Tensor, ops: readonly Operand[], fill: boolean): void {
+/**
+ * PyTorch's checks of an in-place write to ops[0], ahead of shapes: a view's rules, the leaf rule, a
+ * partial overlap; then, for a tensor whose elements share memory in PyTorch (a grown expand, or a
+ * view of one), its view checks and its overlap error. A fill (`fill`), which PyTorch writes through
+ * to the expand's input, raises too: gradwise's copy cannot reach it.
+ */
+export function checkInplace(self: Tensor, ops: readonly Operand[], fill = false): void {
+  const others = ops.some((o, i) => i > 0 && o instanceof Tensor && o.requiresGrad);
+  if (self._viewOf) checkViewInplace(self, self._viewOf, others);
+  if (isGradEnabled() && self.isLeaf && self.requiresGrad) throw errors.leafInplace();
+  // Another layout of the same memory (a view of another shape) overlaps it partially: PyTorch refuses.
+  if (ops.some((o) => o instanceof Tensor && o._storage === self._storage && !sameShape(o.shape, self.shape))) throw errors.memOverlap();
   if (!overlapping(self)) return;
   const v = expandedFrom.get(self._viewOf?.base ?? self);
-  if (v) checkViewInplace(self, v, ops.some((o, i) => i > 0 && o instanceof Tensor && o.requiresGrad));
+  if (v) checkViewInplace(self, v, others);
   throw fill ? errors.expandedFill() : errors.internalOverlap();
 }
 

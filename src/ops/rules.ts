@@ -2,22 +2,19 @@
 // reductions (sum, mean, max, min), shapes (reshape, expand, squeeze), copies and fills.
 import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type BackwardFn, Node, SavedTensor } from "../autograd/node.js";
-import { viewOf } from "../autograd/views.js";
+import { reshapeTo, viewOf } from "../autograd/views.js";
 import { type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
 import { type ShapeArgs, checkInts, normDim, plainStrides, sameShape, shapeArgs, stridesOf, sumToAxes, viewStrides } from "../shape.js";
 import { type Dims, Tensor } from "../tensor.js";
-import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, checkInplace, checkOverlap, copyTo, expandedFrom, fill, type Operand, scalarAs } from "./apply.js";
+import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, checkInplace, copyTo, expandedFrom, fill, type Operand, scalarAs } from "./apply.js";
 import { type Storage, deferred, producerOf } from "./lazy.js";
 import type { OpName } from "./table.js";
 
 export type ValuesIndices = [values: Tensor, indices: Tensor] & { values: Tensor; indices: Tensor };
 
-/** A gradient reshaped (summed) back to `shape`. Backward closures hold shapes, never their input
- * tensors: a kept result (a loss in a history) must not keep its graph's activations alive. So they
- * are made out here: one made in a function shares the scope of the closures made there. */
-const reshapeTo = (shape: readonly number[]): BackwardFn => (g) => [g.reshape(shape)];
+/** A gradient summed back to `shape` (see reshapeTo: backward closures hold shapes, never tensors). */
 const sumBackTo = (shape: readonly number[]): BackwardFn => (g) => [g._sumTo(shape)];
 
 /** Attaches a Node to `out` when grad mode is on and an input needs a gradient. */
@@ -282,14 +279,13 @@ const records = (t: Tensor, ops: readonly Operand[]): boolean => // bool/int64 t
 export function fillInplace(t: Tensor, v?: number): void { // fill_ checked v is a number
   if (v !== undefined) v = scalarAs(t.dtype, v);
   if (records(t, [])) applyInplace(v === undefined ? "zero" : "fill", v === undefined ? [t] : [t, v]);
-  else checkOverlap(t, [], true), fill(t.shape, v ?? 0, t._dev, t);
+  else checkInplace(t, [], true), fill(t.shape, v ?? 0, t._dev, t);
 }
 
 export function copyInplace(t: Tensor, src: Tensor): void {
   if (!(src instanceof Tensor)) throw errors.badArg("copy_", "src", "a Tensor", src);
   const s = src._dev === t._dev ? src : src.to(t._dev);
   checkInplace(t, [t, s]); // before the shapes, as PyTorch
-  checkOverlap(t, [t, s], false);
   if (records(t, [s])) {
     checkCopyShape(s, t.shape);
     applyInplace("copyInto", [t, s]); // CopyBackwards
