@@ -48,10 +48,6 @@ export const errors = {
     new Error(
       "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.",
     ),
-  expandedFill: () =>
-    new Error(
-      "fill_/zero_ of an expanded tensor: PyTorch writes through to the expand's input, but gradwise's expand copies where a dim grows, so it cannot. Fill the input before expand(), or clone() the expanded tensor first.",
-    ),
   rsubNumber: (a: unknown, b: unknown) =>
     new TypeError(
       `rsub() received an invalid combination of arguments - got (${pyType(a)}, ${pyType(b)}), but expected one of:\n * (Tensor input, Tensor other, *, Number alpha)\n * (Tensor input, Number other, Number alpha)\n`,

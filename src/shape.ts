@@ -78,9 +78,7 @@ export function plainStrides(shape: Shape): number[] {
   return s;
 }
 
-/** PyTorch's strides of the tensors gradwise copies where PyTorch would not (a real expand: 0 where a
- * dim was broadcast) and of their views; a tensor not here is contiguous. */
-export const stridesOf = new WeakMap<object, readonly number[]>();
-/** Whether PyTorch's t has elements sharing memory (stride 0 along a dim longer than 1): no in-place writes. */
-export const overlapping = (t: { readonly shape: Shape }): boolean =>
-  stridesOf.get(t)?.some((s, i) => s === 0 && (t.shape[i] as number) > 1) ?? false;
+/** Whether t's elements share memory (stride 0 along a dim longer than 1, a grown expand and its
+ * views, whose `_strides` are their strides over their storage): PyTorch refuses writes into it. */
+export const overlapping = (t: { readonly shape: Shape; readonly _strides: readonly number[] | null }): boolean =>
+  t._strides?.some((s, i) => s === 0 && (t.shape[i] as number) > 1) ?? false;

@@ -7,7 +7,7 @@ import type { Buf } from "./backend/backend.js";
 import { type Device, type DeviceLike, resolveDevice } from "./device.js";
 import { errors, warnNonLeafGrad } from "./errors.js";
 import { formatTensor } from "./format.js";
-import { apply, applyInplace, castCopy, expandedFrom, type Operand } from "./ops/apply.js";
+import { apply, applyInplace, castCopy, dense, type Operand } from "./ops/apply.js";
 import { Storage } from "./ops/lazy.js";
 import * as R from "./ops/rules.js";
 import { graphed, scopeSync, track, untrack } from "./scope.js";
@@ -26,6 +26,7 @@ export class Tensor {
   private leafRequiresGrad = false;
   /** @internal As set (a view's may be stale: read gradFn). */ _gradFn: Node | null = null;
   /** @internal Set on views (autograd/views.ts). */ _viewOf: ViewOf | null = null;
+  /** @internal Strides over the storage where not row-major (a grown expand and its views: 0s), else null. */ _strides: readonly number[] | null = null;
   private _grad: Tensor | null = null;
   /** Whether .grad was handed out (read or assigned by the user): else replacing it frees it. */
   private gradOut = false;
@@ -141,7 +142,7 @@ export class Tensor {
   detach(): Tensor { return R.detach(this); }
   /** Detaches in place (not a view: PyTorch refuses). */
   detach_(): this {
-    if (this._viewOf || expandedFrom.has(this)) throw errors.detachView(); // a grown expand: PyTorch's view
+    if (this._viewOf) throw errors.detachView();
     this._gradFn = null;
     this.leafRequiresGrad = false;
     return this;
@@ -176,7 +177,7 @@ export class Tensor {
   /** @internal grad += g (g copied when someone else holds it or a view of it, as reshape's grad). */
   _accumulateGrad(g: Tensor, shared: boolean): void {
     const old = this._grad;
-    if (old === null) this._setGrad(shared || g._storage.handles > 1 ? g.clone() : g, false);
+    if (old === null) this._setGrad(shared || g._storage.handles > 1 || g._strides ? g.clone() : g, false);
     // A non-leaf's retained grad out of place, as PyTorch's retain_grad hook: a held one stays.
     else if (old._dev !== g._dev || !sameShape(old.shape, g.shape) || !this.isLeaf) this._setGrad(old.add(g), false);
     else applyInplace("add", [old, g]);
@@ -185,15 +186,13 @@ export class Tensor {
   _sumTo(shape: readonly number[]): Tensor { return R.sumTo(this, shape); }
 
   /** Computes a pending (fused) result now; a no-op once computed. @example y.realize() */
-  realize(): this {
-    void this._storage.buf;
-    return this;
-  }
+  realize(): this { void this._storage.buf; return this; }
 
   // Reads.
   /** The values, copied to the host. @example await t.data() */
   data(): Promise<Float32Array> {
     try {
+      if (this._strides) return dense(this, (c) => c.data()); // a grown expand: its values, not its storage's
       const s = this._storage.scratch();
       return s ? this._dev.backend.read(s, true) : this._dev.backend.read(this._buf);
     } catch (e) {
@@ -202,6 +201,7 @@ export class Tensor {
   }
   /** The values, blocking until the device has them. @example t.dataSync() */
   dataSync(): Float32Array {
+    if (this._strides) return dense(this, (c) => c.dataSync());
     const s = this._storage.scratch();
     return s ? this._dev.backend.readSync(s, true) : this._dev.backend.readSync(this._buf);
   }

@@ -109,8 +109,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 6286 from then: SGD refuses a group key in PyTorch's spelling (weight_decay was kept and ignored) and
 // takes undefined as not set; a scope outliving its enclosing one hands its results to the nearest running one;
 // 6295 from then: size() and dim() as PyTorch's; 6292 from then: the overlap check is part of
-// checkInplace, and reshapeTo is written once (autograd/views.ts).
-const BUDGET = 6292;
+// checkInplace, and reshapeTo is written once (autograd/views.ts); 6314 from then: a grown expand is
+// a view, as PyTorch's (it was a copy: writes to its input did not reach it), read through its strides,
+// its fills writing through to its input.
+const BUDGET = 6314;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -2,7 +2,7 @@
 // Node whose backward runs one gradient kernel per input that needs it. Also the in-place variant.
 import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type BackwardFn, type Edge, Node, type Saved, SavedScalar, SavedTensor } from "../autograd/node.js";
-import { type ViewOf, checkViewInplace, rebaseView } from "../autograd/views.js";
+import { checkViewInplace, rebaseView } from "../autograd/views.js";
 import { errors } from "../errors.js";
 import { broadcastShapes, overlapping, sameShape } from "../shape.js";
 import { type DType, Tensor } from "../tensor.js";
@@ -31,7 +31,9 @@ function bind(b: Builder, expr: E, leaves: readonly Leaf[], vals: readonly Opera
  * left as a growing recipe.
  */
 function writeInto(into: Tensor, v: Operand): void {
-  const s = compose(into.shape, into._dev, (b) => castTo(bind(b, X, ["x"], [v]), into.dtype));
+  // A fill of a grown expand fills its storage, as PyTorch's reaches the expand's input (copies raise).
+  const shape = into._strides ? [into._storage.size] : into.shape;
+  const s = compose(shape, into._dev, (b) => castTo(bind(b, X, ["x"], [v]), into.dtype));
   void s.buf;
   into._storage.assign(s);
 }
@@ -218,39 +220,44 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
   checkCast(name, self, ops[1] as Operand);
   const old = Tensor._fromStorage(self._storage.snapshot(), self.shape, self.dtype), before = self._version;
-  void storage.buf; // a sync point, as writeInto
-  self._storage.assign(storage);
+  if (self._strides) storage.release(), writeInto(self, ops[1] ?? 0); // a fill of a grown expand (checkInplace)
+  else void storage.buf, self._storage.assign(storage); // a sync point, as writeInto
   const node = record(name, run, self, variant, old, before);
   if (node && view) rebaseView(self, view, node);
   old.dispose(); // a saved copy has a handle of its own
   return self;
 }
 
-/** A grown expand (gradwise copies it) and the view of its input PyTorch's expand would be. */
-export const expandedFrom = new WeakMap<Tensor, ViewOf>();
-
 /**
- * PyTorch's checks of an in-place write to ops[0], ahead of shapes: a view's rules, the leaf rule, a
- * partial overlap; then, for a tensor whose elements share memory in PyTorch (a grown expand, or a
- * view of one), its view checks and its overlap error. A fill (`fill`), which PyTorch writes through
- * to the expand's input, raises too: gradwise's copy cannot reach it.
+ * PyTorch's checks of an in-place write to ops[0], ahead of shapes: a view's rules, the leaf rule,
+ * elements sharing memory (a grown expand or a view of one: only a fill, `fill`, may write them, and
+ * fills the storage, the expand's input), then a partial overlap with an operand.
  */
 export function checkInplace(self: Tensor, ops: readonly Operand[], fill = false): void {
   const others = ops.some((o, i) => i > 0 && o instanceof Tensor && o.requiresGrad);
   if (self._viewOf) checkViewInplace(self, self._viewOf, others);
   if (isGradEnabled() && self.isLeaf && self.requiresGrad) throw errors.leafInplace();
+  if (overlapping(self) && !fill) throw errors.internalOverlap();
   // Another layout of the same memory (a view of another shape) overlaps it partially: PyTorch refuses.
-  if (ops.some((o) => o instanceof Tensor && o._storage === self._storage && !sameShape(o.shape, self.shape))) throw errors.memOverlap();
-  if (!overlapping(self)) return;
-  const v = expandedFrom.get(self._viewOf?.base ?? self);
-  if (v) checkViewInplace(self, v, others);
-  throw fill ? errors.expandedFill() : errors.internalOverlap();
+  // (Not an operand with elements sharing memory: PyTorch finds that too hard to tell, and checks shapes.)
+  if (ops.some((o) => o instanceof Tensor && o._storage === self._storage && !sameShape(o.shape, self.shape) && !overlapping(o))) throw errors.memOverlap();
 }
 
 /** t as another dtype (PyTorch's .float()/.long()/.bool(); no graph): bool is != 0, int64 truncates. */
 export function castCopy(t: Tensor, dtype: DType): Tensor {
   if (t.isDisposed) throw errors.disposed();
   return Tensor._fromStorage(compose(t.shape, t._dev, (b) => castTo(b.tensor(t), dtype)), t.shape, dtype);
+}
+
+/** `use` of t's values as a row-major tensor: t itself, or for a grown expand a copy freed after. */
+export function dense<R>(t: Tensor, use: (c: Tensor) => R): R {
+  if (!t._strides) return use(t);
+  const c = copyTo(t, t.shape);
+  try {
+    return use(c);
+  } finally {
+    c.dispose();
+  }
 }
 
 /** A tensor of `shape` filled with v, or v written into `into`. */

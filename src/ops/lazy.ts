@@ -93,6 +93,8 @@ export class Storage {
     if (!L || L.run || this.reads++ > 0) return null;
     return realize(L, this.dev);
   }
+  /** Its element count (a pending recipe's without computing it). */
+  get size(): number { return this.b?.size ?? (this.lazy ? this.lazy.shape.reduce((a, n) => a * n, 1) : 0); }
   /** An in-place write: this storage takes `s`'s buffer or recipe (s is left empty). */
   assign(s: Storage): void {
     if (!this.b && !this.lazy) throw errors.disposed();
@@ -202,10 +204,11 @@ function restride(strides: readonly number[], from: readonly number[], to: reado
   return out;
 }
 
-/** A tensor as the builder sees it: its storage and its (view) shape. */
+/** A tensor as the builder sees it: its storage, its (view) shape and strides (null: row-major). */
 export interface Source {
   readonly _storage: Storage;
   readonly shape: readonly number[];
+  readonly _strides: readonly number[] | null;
   readonly _saved?: boolean; // a SavedTensor's handle (see ownInputs)
 }
 
@@ -238,10 +241,10 @@ export class Builder {
   /** The expression reading tensor `t` broadcast to this kernel's shape. */
   tensor(t: Source): E {
     const s = t._storage, L = s.lazy;
-    if (L && !L.run && this.inline && viewable(L, t.shape) && (L.owner === this.id || L.owner === 0 || L.nodes <= RECOMPUTE_NODES)) {
+    if (L && !L.run && this.inline && viewable(L, t) && (L.owner === this.id || L.owner === 0 || L.nodes <= RECOMPUTE_NODES)) {
       L.owner ||= this.id;
       this.nodes += L.nodes;
-      const at = sameShape(L.shape, t.shape) ? null : contiguousStrides(t.shape);
+      const at = t._strides ?? (sameShape(L.shape, t.shape) ? null : contiguousStrides(t.shape));
       if (!at && !this.inputs.length && !this.consts.length && sameShape(t.shape, this.shape) && !t.shape.includes(1))
         return (this.inputs = L.inputs.slice()), (this.consts = L.consts.slice()), L.expr; // what the loops below collect
       const ni = L.inputs.length, n = ni + L.consts.length, from = new Array<E>(n), to = new Array<E>(n);
@@ -257,7 +260,7 @@ export class Builder {
     }
     const m = L && !L.run && owning && t._saved ? made : null; // backward: a buffer of its kernels' own
     if (m && L && !m.has(s)) m.set(s, realize(L, s.dev)), hold(m.get(s) as Buf);
-    return this.input(m ? (m.get(s) as Buf) : s.buf, restride(contiguousStrides(t.shape), t.shape, this.shape));
+    return this.input(m ? (m.get(s) as Buf) : s.buf, restride(t._strides ?? contiguousStrides(t.shape), t.shape, this.shape));
   }
   get tooBig(): boolean {
     return this.inputs.length > MAX_INPUTS || this.nodes > MAX_NODES || this.consts.length > MAX_CONSTS;
@@ -271,9 +274,9 @@ export class Builder {
   }
 }
 
-/** A lazy result can be read through a view of another shape when its inputs are laid out like it. */
-function viewable(L: Lazy, shape: readonly number[]): boolean {
-  if (sameShape(L.shape, shape)) return true;
+/** A lazy result can be read through a view of another shape or strides when its inputs are laid out like it. */
+function viewable(L: Lazy, t: Source): boolean {
+  if (!t._strides && sameShape(L.shape, t.shape)) return true;
   const c = contiguousStrides(L.shape);
   return L.inputs.every((x) => x.strides.every((v) => v === 0) || sameShape(x.strides, c));
 }

@@ -2,13 +2,13 @@
 // reductions (sum, mean, max, min), shapes (reshape, expand, squeeze), copies and fills.
 import { isGradEnabled } from "../autograd/grad_mode.js";
 import { type BackwardFn, Node, SavedTensor } from "../autograd/node.js";
-import { reshapeTo, viewOf } from "../autograd/views.js";
+import { reshapeTo } from "../autograd/views.js";
 import { type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
-import { type ShapeArgs, checkInts, normDim, plainStrides, sameShape, shapeArgs, stridesOf, sumToAxes, viewStrides } from "../shape.js";
+import { type ShapeArgs, checkInts, normDim, plainStrides, sameShape, shapeArgs, sumToAxes, viewStrides } from "../shape.js";
 import { type Dims, Tensor } from "../tensor.js";
-import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, checkInplace, copyTo, expandedFrom, fill, type Operand, scalarAs } from "./apply.js";
+import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, checkInplace, copyTo, dense, fill, type Operand, scalarAs } from "./apply.js";
 import { type Storage, deferred, producerOf } from "./lazy.js";
 import type { OpName } from "./table.js";
 
@@ -61,6 +61,7 @@ function reduceSum(t: Tensor, axes: number[], keepdim: boolean): Tensor {
  * a loss never reads it), taking a pending elementwise producer as the input when the device can.
  */
 function reduceOf(op: ReduceOp, t: Tensor, axes: number[], shape: readonly number[], divisor?: number): Storage {
+  if (t._strides) return dense(t, (c) => reduceOf(op, c, axes, shape, divisor)); // the result holds what it reads
   const src = producerOf(t), b = t._dev.backend, at = t.shape;
   if (src && b.mapReduce) {
     const mr = b.mapReduce.bind(b);
@@ -117,7 +118,7 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
     indices = Tensor._fromStorage(zero._storage, [], "int64");
     zero.dispose();
   } else {
-    const [v, i] = t._dev.backend.argReduce(op, t._buf, t.shape, axis);
+    const [v, i] = argReduce(op, t, axis);
     values = Tensor._make(v, shape, t._dev, t.dtype);
     indices = Tensor._make(i, shape, t._dev, "int64");
   }
@@ -130,6 +131,9 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
   });
   return valuesIndices(op, values, indices);
 }
+
+/** Values and indices along `axis` (a module-level function: a closure in extreme() would hold t). */
+const argReduce = (op: "max" | "min", t: Tensor, axis: number) => dense(t, (c) => c._dev.backend.argReduce(op, c._buf, c.shape, axis));
 
 const INSPECT = Symbol.for("nodejs.util.inspect.custom");
 /** [values, indices] with their names, printed as PyTorch's torch.return_types (console.log never throws). */
@@ -165,7 +169,7 @@ function inferShape(fn: string, shape: number[], numel: number): number[] {
 export function reshape(t: Tensor, args: ShapeArgs, name: string): Tensor {
   const fn = name === "ViewBackward0" ? "view" : "reshape";
   if (args.length === 0) throw errors.missingShape(fn);
-  const to = inferShape(fn, shapeArgs(args), t.numel), st = stridesOf.get(t), ns = st && viewStrides(t.shape, st, to);
+  const to = inferShape(fn, shapeArgs(args), t.numel), st = t._strides, ns = st ? viewStrides(t.shape, st, to) : undefined;
   if (ns === null && fn === "view") throw errors.viewStride();
   if (ns === null) { // PyTorch's _unsafe_view of a clone: not a view
     const c = clone(t);
@@ -174,14 +178,14 @@ export function reshape(t: Tensor, args: ShapeArgs, name: string): Tensor {
   return record(strided(t._view(to, true), ns), name, [t], [], reshapeTo(t.shape));
 }
 
-/** t with PyTorch's strides `s` recorded (none: contiguous). */
-const strided = (t: Tensor, s: readonly number[] | undefined): Tensor => (s && stridesOf.set(t, s), t);
+/** t with its strides over its storage `s` (none: row-major). */
+const strided = (t: Tensor, s: readonly number[] | null | undefined): Tensor => (s && (t._strides = s), t);
 
 /** A tensor sharing t's storage with no history (its strides kept). */
-export const detach = (t: Tensor): Tensor => strided(t._view(t.shape), stridesOf.get(t));
+export const detach = (t: Tensor): Tensor => strided(t._view(t.shape), t._strides);
 
 export function squeeze(t: Tensor, dim?: number): Tensor {
-  const st = stridesOf.get(t);
+  const st = t._strides;
   if (dim === undefined) {
     const out = strided(t._view(t.shape.filter((d) => d !== 1), true), st?.filter((_, i) => t.shape[i] !== 1));
     return record(out, "SqueezeBackward0", [t], [], reshapeTo(t.shape));
@@ -192,15 +196,15 @@ export function squeeze(t: Tensor, dim?: number): Tensor {
 }
 
 export function unsqueeze(t: Tensor, dim: number): Tensor {
-  const a = normDim("unsqueeze", dim, t.ndim + 1), st = stridesOf.get(t);
+  const a = normDim("unsqueeze", dim, t.ndim + 1), st = t._strides;
   const shape = [...t.shape], s = st && [...st];
   shape.splice(a, 0, 1);
   s?.splice(a, 0, a >= t.ndim ? 1 : (t.shape[a] as number) * (st?.[a] as number));
   return record(strided(t._view(shape, true), s), "UnsqueezeBackward0", [t], [], reshapeTo(t.shape));
 }
 
-/** A view when no dim grows (PyTorch's is one: writes reach t); else a copy that keeps PyTorch's
- * strides, 0 along the grown dims, so in-place writes to it raise PyTorch's overlap error. */
+/** A view of t, as PyTorch's: where a dim grows, its stride over the storage is 0 (reads go through
+ * the strides, in-place writes into it raise PyTorch's overlap error, writes to t reach it). */
 export function expand(t: Tensor, args: ShapeArgs): Tensor {
   if (args.length === 0) throw errors.missingShape("expand");
   const sizes = shapeArgs(args);
@@ -217,16 +221,14 @@ export function expand(t: Tensor, args: ShapeArgs): Tensor {
     if (s < 0) throw errors.negativeDim(s, sizes);
     return s;
   }).reverse();
-  const src = stridesOf.get(t) ?? plainStrides(t.shape), st = new Array<number>(shape.length);
+  const src = t._strides ?? plainStrides(t.shape), st = new Array<number>(shape.length);
   for (let i = shape.length - 1; i >= 0; i--) {
     const d = i - off, n = shape[i] as number;
     st[i] = (d >= 0 ? t.shape[d] : 1) !== n ? 0 : d >= 0 ? (src[d] as number) : i === shape.length - 1 ? 1 : (shape[i + 1] as number) * (st[i + 1] as number);
   }
-  if (numelOf(shape) === t.numel)
-    return record(strided(t._view(shape, true), stridesOf.has(t) ? st : undefined), "ExpandBackward0", [t], [], reshapeTo(t.shape));
-  const out = strided(copyTo(t, shape), st);
-  expandedFrom.set(out, viewOf(t)); // for PyTorch's view checks before its overlap error
-  return record(out, "ExpandBackward0", [t], [], sumBackTo(t.shape));
+  const grown = numelOf(shape) !== t.numel;
+  const out = strided(t._view(shape, true), grown || t._strides ? st : null);
+  return record(out, "ExpandBackward0", [t], [], grown ? sumBackTo(t.shape) : reshapeTo(t.shape));
 }
 
 /** Sums a broadcast result back to `shape` (no graph: used by the engine). */
