@@ -84,6 +84,22 @@ fn gw_tanh(a: f32) -> f32 {
   let e = gw_expm1(2.0 * min(abs(a), 10.0));
   return select(select(e / (e + 2.0), -e / (e + 2.0), gw_signbit(a)), a, gw_isnan(a));
 }
+// An integer power (int64 tensors, PyTorch's integer kernel) by squaring: exact while the result
+// fits float32's 24 bits. A negative exponent gives 1 for 1, +-1 for -1 (by parity), else 0.
+fn gw_ipow(a: f32, b: f32) -> f32 {
+  if (b < 0.0) { return select(select(0.0, select(-1.0, 1.0, fract(b * 0.5) == 0.0), a == -1.0), 1.0, a == 1.0); }
+  var r = 1.0;
+  var x = a;
+  var e = b;
+  loop {
+    if (e < 1.0) { break; }
+    let h = floor(e * 0.5);
+    if (e - 2.0 * h == 1.0) { r = r * x; }
+    e = h;
+    if (e >= 1.0) { x = x * x; }
+  }
+  return r;
+}
 // C pow: 1 for a == 1 or b == 0; a negative base needs an integral exponent (sign by parity).
 fn gw_pow(a: f32, b: f32) -> f32 {
   if (a == 1.0 || b == 0.0) { return 1.0; }

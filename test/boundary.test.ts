@@ -111,8 +111,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 6295 from then: size() and dim() as PyTorch's; 6292 from then: the overlap check is part of
 // checkInplace, and reshapeTo is written once (autograd/views.ts); 6314 from then: a grown expand is
 // a view, as PyTorch's (it was a copy: writes to its input did not reach it), read through its strides,
-// its fills writing through to its input.
-const BUDGET = 6314;
+// its fills writing through to its input; 6321 from then: int64 pow by squaring (WebGPU's float pow
+// was off by one from 7 ** 7).
+const BUDGET = 6321;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -225,6 +225,10 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "bool ** bool": () => b().pow(b()), "int ** negative tensor": () => L([0, 2, -2, 1, -1]).pow(L([-1, -1, -1, -1, -1])),
         "clamp(0, inf)": () => L([1, 2]).clamp(0, Infinity), "bool clamp(-inf)": () => b().clamp(-Infinity),
         "copy_ into long": () => zeros([2], { device }).long().copy_(fg),
+        "ints ** ints": () => L([29, 7, 5, 3, -3, 63]).pow(L([4, 7, 10, 15, 15, 4])), "ints ** 4": () => L([29, 31, -29]).pow(4),
+        "sweep ** 4": () => arange(64, { device }).long().pow(4), "sweep ** 3": () => arange(-40, 40, 1, { device }).long().pow(3),
+        "2 ** sweep": () => tensor(2, { device }).long().pow(arange(24, { device }).long()),
+        "edges": () => L([-1, -1, 1, 0, 0, 2, 0, 2]).pow(L([-3, 1000000, 999999, 0, 5, -1, -1, 0])),
       });
     },
     backward_edges: () => {

@@ -39,7 +39,6 @@ const toBase = (shape: readonly number[], strides: readonly number[] | null, bas
   return dims.length ? (g) => [g.sum(dims, true).reshape(baseShape)] : reshapeTo(baseShape);
 };
 
-
 /** A view's grad_fn, renewed first when its storage was written since it was set. */
 export function viewGradFn(t: Tensor, v: ViewOf): Node | null {
   if (t._version === v.version || (!t._gradFn && !v.base.requiresGrad)) return t._gradFn;

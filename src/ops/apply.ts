@@ -42,9 +42,7 @@ function writeInto(into: Tensor, v: Operand): void {
  * (NaN and values past its range give its minimum, as x86 does). */
 const castTo = (e: E, dtype: DType): E => dtype === "bool" ? num(e.ne(0))
   : dtype === "int64" ? select(e.abs().lt(2 ** 63), select(e.trunc().eq(0), 0, e.trunc()), -(2 ** 63)) : e;
-/** An integer power from the float one, as PyTorch's integer kernel: the nearest integer, except that a
- * negative exponent truncates (2 ** -1 is 0) and 0 ** -1 is 0. */
-const intPow = (e: E): E => select(e.abs().gt(3e38), 0, select(e.lt(0), e.sub(0.4999), e.add(0.4999)));
+const IPOW = X.ipow(leaf("y"));
 const RANK = { bool: 0, int64: 1, float32: 2 } as const, TYPE = ["Bool", "Long", "Float"] as const;
 
 const FLOAT_OUT = new Set<string>(["div", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "reciprocal", "log1p",
@@ -132,8 +130,9 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
     if (o instanceof Tensor) (dev = o._dev), (shape = !shape ? o.shape.slice() : sameShape(shape, o.shape) ? shape : broadcastShapes(shape, o.shape));
   shape ??= NO_SHAPE;
   const dtype = inplace ? (ops[0] as Tensor).dtype : resultType(name, ops);
-  const int = dtype === "int64" && (name === "pow" || name === "pows"); // exp2/log2 on WebGPU: 3124.9998 for 5 ** 5
-  const storage = compose(shape, dev as Device, (b) => { const e = bind(b, spec.fwd, spec.args, ops); return castTo(int ? intPow(e) : e, dtype); });
+  // An int64 power by squaring, as PyTorch's integer kernel (a float pow goes through exp2/log2 on WebGPU: 7 ** 7 was 823544).
+  const fwd = dtype === "int64" && (name === "pow" || name === "pows") ? IPOW : spec.fwd;
+  const storage = compose(shape, dev as Device, (b) => castTo(bind(b, fwd, spec.args, ops), dtype));
   return { spec, dev, shape, variant: variant as Variant, storage, ops, dtype };
 }
 

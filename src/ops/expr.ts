@@ -5,7 +5,7 @@
 export type Leaf = "x" | "y" | "z" | "out" | "g" | `i${number}` | `c${number}`;
 export type UnaryPrim =
   | "neg" | "exp" | "log" | "sqrt" | "abs" | "sin" | "cos" | "tanh" | "log1p" | "expm1" | "sign" | "trunc";
-export type BinaryPrim = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
+export type BinaryPrim = "add" | "sub" | "mul" | "div" | "pow" | "ipow" | "maximum" | "minimum";
 export type CmpPrim = "lt" | "le" | "gt" | "ge" | "eq" | "ne";
 
 type Node =
@@ -52,6 +52,8 @@ export class E {
   mul(b: E | number): E { return bin("mul", this, b); }
   div(b: E | number): E { return bin("div", this, b); }
   pow(b: E | number): E { return bin("pow", this, b); }
+  /** An integer power (integer operands): PyTorch's for int64, by squaring. */
+  ipow(b: E | number): E { return bin("ipow", this, b); }
   maximum(b: E | number): E { return bin("maximum", this, b); }
   minimum(b: E | number): E { return bin("minimum", this, b); }
   neg(): E { return un("neg", this); }

@@ -30,6 +30,7 @@ const BINARY: Record<BinaryPrim, [wgsl: F2, js: F2]> = {
   mul: [(a, b) => `(${a} * ${b})`, (a, b) => `(${a} * ${b})`],
   div: [(a, b) => `gw_div(${a}, ${b})`, (a, b) => `(${a} / ${b})`],
   pow: [(a, b) => `gw_pow(${a}, ${b})`, (a, b) => `gw_pow(${a}, ${b})`],
+  ipow: [(a, b) => `gw_ipow(${a}, ${b})`, (a, b) => `gw_ipow(${a}, ${b})`],
   maximum: [(a, b) => `gw_maximum(${a}, ${b})`, (a, b) => `gw_maximum(${a}, ${b})`],
   minimum: [(a, b) => `gw_minimum(${a}, ${b})`, (a, b) => `gw_minimum(${a}, ${b})`],
 };
@@ -93,6 +94,12 @@ function renderCond(c: Cond, t: Target, env: Partial<Record<Leaf, string>>): str
 /** JS helpers the JS rows call; C semantics where Math differs (pow(1, NaN) = 1, pow(-1, ±inf) = 1). */
 export const JS_PRELUDE = `
 const gw_pow = (a, b) => (a === 1 || b === 0 ? 1 : (a === -1 && !Number.isFinite(b) && !Number.isNaN(b)) ? 1 : Math.pow(a, b));
+const gw_ipow = (a, b) => { // as shaders/common.wgsl's
+  if (b < 0) return a === 1 ? 1 : a === -1 ? (b % 2 === 0 ? 1 : -1) : 0;
+  let r = 1;
+  for (let e = b, x = a; e >= 1; e = Math.floor(e / 2), x = e >= 1 ? x * x : x) if (e % 2 === 1) r *= x;
+  return r;
+};
 const gw_maximum = (a, b) => (a !== a || b !== b ? NaN : a > b ? a : b);
 const gw_minimum = (a, b) => (a !== a || b !== b ? NaN : a < b ? a : b);
 const gw_sign = (a) => (a > 0 ? 1 : a < 0 ? -1 : 0);
