@@ -237,7 +237,7 @@ export class Tensor {
   rsub(o: Operand): Tensor { return apply("rsub", [this, o]); }
   mul(o: Operand): Tensor { return apply("mul", [this, o]); }
   div(o: Operand): Tensor { return apply("div", [this, o]); }
-  pow(o: Operand): Tensor { return apply(typeof o === "number" ? "pows" : "pow", [this, o]); }
+  pow(o: Operand): Tensor { return typeof o === "number" ? apply("pows", [this, o, o - 1]) : apply("pow", [this, o]); }
   maximum(o: Tensor): Tensor { return apply("maximum", [this, o]); }
   minimum(o: Tensor): Tensor { return apply("minimum", [this, o]); }
   neg(): Tensor { return apply("neg", [this]); }

@@ -112,8 +112,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // checkInplace, and reshapeTo is written once (autograd/views.ts); 6314 from then: a grown expand is
 // a view, as PyTorch's (it was a copy: writes to its input did not reach it), read through its strides,
 // its fills writing through to its input; 6321 from then: int64 pow by squaring (WebGPU's float pow
-// was off by one from 7 ** 7).
-const BUDGET = 6321;
+// was off by one from 7 ** 7); 6326 from then: pow's gradient takes the exponent - 1 in double (x.pow(1.3):
+// up to 42 ulp off), a lone NaN clamp bound gives no gradient (it gave 1), unused operands are not bound.
+const BUDGET = 6326;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -16,11 +16,12 @@ const NO_SHAPE: readonly number[] = []; // a number operand's entry in a Node's 
 
 /** `expr` with leaves[k] bound to vals[k] through the builder: tensors (inlined when lazy) or numbers. */
 function bind(b: Builder, expr: E, leaves: readonly Leaf[], vals: readonly Operand[]): E {
-  const n = leaves.length, from = new Array<E>(n), to = new Array<E>(n);
-  for (let k = 0; k < n; k++) {
-    const v = vals[k] as Operand;
-    from[k] = leaf(leaves[k] as Leaf);
-    to[k] = typeof v === "number" ? b.constant(v) : b.tensor(v);
+  const from: E[] = [], to: E[] = [], used = leavesCached(expr);
+  for (let k = 0; k < leaves.length; k++) {
+    const v = vals[k] as Operand, l = leaves[k] as Leaf;
+    if (!used.includes(l)) continue; // read by the gradient only (pows' y - 1), or not at all (fill's x)
+    from.push(leaf(l));
+    to.push(typeof v === "number" ? b.constant(v) : b.tensor(v));
   }
   return substitute(expr, from, to);
 }
@@ -55,7 +56,7 @@ const NO_BOOL: Partial<Record<OpName, string>> = { relu: "Boolean inputs not sup
 function resultType(name: OpName, ops: readonly Operand[]): DType {
   if ((ops[0] instanceof Tensor && ops[0].dtype === "float32" && name !== "where") || FLOAT_OUT.has(name)) return "float32";
   let r = name === "square" ? 1 : 0;
-  for (let i = name === "where" ? 1 : 0; i < ops.length && r < 2; i++) { // where's condition takes no part
+  for (let i = name === "where" ? 1 : 0, n = name === "clamp" ? 3 : ops.length; i < n && r < 2; i++) { // clamp's flag takes no part // where's condition takes no part
     const o = ops[i] as Operand; // clamp's absent bounds come as ±Infinity
     r = Math.max(r, o instanceof Tensor ? RANK[o.dtype] : Number.isInteger(o) ? 1 : name === "clamp" && !Number.isFinite(o) ? 0 : 2);
   }

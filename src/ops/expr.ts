@@ -2,7 +2,7 @@
 // leaves x, y, z (inputs), out (the forward result) and g (the incoming gradient); render.ts prints them.
 
 /** Table leaves, plus i<k>/c<k>: the k-th buffer / constant of a fused kernel. */
-export type Leaf = "x" | "y" | "z" | "out" | "g" | `i${number}` | `c${number}`;
+export type Leaf = "x" | "y" | "z" | "w" | "out" | "g" | `i${number}` | `c${number}`;
 export type UnaryPrim =
   | "neg" | "exp" | "log" | "sqrt" | "abs" | "sin" | "cos" | "tanh" | "log1p" | "expm1" | "sign" | "trunc";
 export type BinaryPrim = "add" | "sub" | "mul" | "div" | "pow" | "ipow" | "maximum" | "minimum";
@@ -131,13 +131,13 @@ export const select = (c: Cond, t: E | number, f: E | number): E =>
 /** A condition as a float 0/1. */
 export const num = (c: Cond): E => new E({ k: "num", c });
 
-export const [x, y, z, out, g] = (["x", "y", "z", "out", "g"] as const).map(leaf) as [E, E, E, E, E];
+export const [x, y, z, w, out, g] = (["x", "y", "z", "w", "out", "g"] as const).map(leaf) as [E, E, E, E, E, E];
 
 const leavesOf = new WeakMap<E, readonly Leaf[]>();
-/** The leaves g, x, y, z, out a fixed expression (the op table's) reads, in that order; computed once. */
+/** The leaves g, x, y, z, w, out a fixed expression (the op table's) reads, in that order; computed once. */
 export function leavesCached(e: E): readonly Leaf[] {
   let s = leavesOf.get(e);
-  if (!s) leavesOf.set(e, (s = (["g", "x", "y", "z", "out"] as const).filter((l) => leaves(e).has(l))));
+  if (!s) leavesOf.set(e, (s = (["g", "x", "y", "z", "w", "out"] as const).filter((l) => leaves(e).has(l))));
   return s;
 }
 

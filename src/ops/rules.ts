@@ -262,7 +262,8 @@ export function clamp(t: Tensor, min?: number | null, max?: number | null): Tens
   const nonFinite = [min, max].some((v) => typeof v === "number" && !Number.isFinite(v)); // a float bound, given
   const single = min == null || max == null, bound = (v: number | null | undefined, none: number): number =>
     v == null || (single && Number.isNaN(v)) ? none : v; // a lone NaN bound is ignored, as PyTorch's clamp_min/max
-  return apply("clamp", [nonFinite ? t.float() : t, bound(min, -Infinity), bound(max, Infinity)]);
+  const nan = +(single && Number.isNaN(min ?? max)); // a lone NaN bound: no gradient
+  return apply("clamp", [nonFinite ? t.float() : t, bound(min, -Infinity), bound(max, Infinity), nan]);
 }
 
 /** Comparisons and isnan: a bool tensor with no graph. */

@@ -1,7 +1,7 @@
 // THE elementwise op table: each op's forward expression, its grad_fn name(s) and one gradient
 // expression per input, transcribed from PyTorch's derivatives.yaml (self→x, other→y, result→out).
 // Nothing else in the repo spells an elementwise op's math. grad_fn names are copied from PyTorch runs.
-import { type Cond, type E, type Leaf, g, leaves, lit, num, out, select, x, y, z } from "./expr.js";
+import { type Cond, type E, type Leaf, g, leaves, lit, num, out, select, w, x, y, z } from "./expr.js";
 
 /** Which operands are tensors (t) or numbers (s): grad_fn names can differ per overload. */
 export type Variant = "t" | "tt" | "ts" | "st" | "ttt";
@@ -54,12 +54,14 @@ export const OPS = {
   expm1: unary("Expm1Backward0", x.expm1(), g.mul(out.add(1))),
   // clamp(x, min=y, max=z) with number bounds (±Infinity when absent). maximum/minimum give their
   // second operand on ties (PyTorch's vector loop), so x goes second: clamp(-0, 0) is -0, as PyTorch's.
+  // w is 1 for a lone NaN bound: the forward ignores it (y, z infinite), the gradient is 0 (PyTorch
+  // compares x with the NaN).
   clamp: {
-    args: ["x", "y", "z"],
+    args: ["x", "y", "z", "w"],
     gradFn: "ClampBackward1",
     listed: tensors,
     fwd: z.minimum(y.maximum(x)),
-    grads: { x: select(x.ge(y).and(x.le(z)), g, 0) },
+    grads: { x: select(x.ge(y).and(x.le(z)).and(w.eq(0)), g, 0) },
   },
   add: binary("AddBackward0", x.add(y), g, g),
   sub: binary("SubBackward0", x.sub(y), g, g.neg()),
@@ -72,7 +74,8 @@ export const OPS = {
   fill: { args: ["x", "y"], gradFn: "FillBackward2", listed: tensors, fwd: y, grads: { x: lit(0) } },
   zero: unary("ZeroBackward0", lit(0), lit(0)),
   copyInto: { args: ["x", "y"], gradFn: "torch::autograd::CopyBackwards", fwd: y, grads: { x: lit(0), y: g } },
-  pows: { args: ["x", "y"], gradFn: "PowBackward0", listed: tensors, fwd: spow(y), grads: { x: select(y.eq(0), 0, g.mul(y.mul(spow(y.sub(1))))) } },
+  // x ** y for a number y; z is y - 1 computed in double, as PyTorch's gradient computes it (in float32, 1.3 - 1 lost bits).
+  pows: { args: ["x", "y", "z"], gradFn: "PowBackward0", listed: tensors, fwd: spow(y), grads: { x: select(y.eq(0), 0, g.mul(y.mul(spow(z)))) } },
   maximum: binary(
     "MaximumBackward0",
     x.maximum(y),
