@@ -105,6 +105,7 @@ export const ones = (...args: SizeArgs): Tensor => filled("ones", args, 1);
 
 /** @example full([2, 2], 7) */
 export function full(size: readonly number[], value: number, opts?: TensorOptions): Tensor {
+  if (!Array.isArray(size)) throw errors.badArg("full", "size", "an array of integers", size); // full(2, 2, 3) is not 2 x 3
   if (typeof value !== "number") throw errors.badArg("full", "fill_value", "a number", value);
   return filled("full", [size, ...(opts ? [opts] : [])], value);
 }

@@ -28,10 +28,10 @@ export const rsub = (a: Tensor, b: Operand): Tensor => {
   if (!(a instanceof Tensor)) throw errors.rsubNumber(a, b);
   return binary("rsub")(a, b);
 };
-/** torch.maximum. @example maximum(x, y) */
-export const maximum = binary("maximum");
-/** torch.minimum. @example minimum(x, y) */
-export const minimum = binary("minimum");
+/** torch.maximum (tensors only, as PyTorch's). @example maximum(x, y) */
+export const maximum: (a: Tensor, b: Tensor) => Tensor = binary("maximum");
+/** torch.minimum (tensors only, as PyTorch's). @example minimum(x, y) */
+export const minimum: (a: Tensor, b: Tensor) => Tensor = binary("minimum");
 
 /** torch.where(cond, x, y): x where the bool tensor cond is true, else y. @example where(x.gt(0), x, 0) */
 export function where(cond: Tensor, x: Operand, y: Operand): Tensor {

@@ -86,6 +86,7 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       "randn(): argument 'size' must be an array of integers, but got ['3']"],
     ["full fill_value", () => full([2], bad("1"), { device }), TypeError,
       "full(): argument 'fill_value' must be a number, but got '1'"],
+    ["full number size", () => full(bad(2), 2, bad(3)), TypeError, "full(): argument 'size' must be an array of integers, but got 2"],
     ["fullLike fill_value", () => fullLike(O(2), bad(null)), TypeError,
       "fullLike(): argument 'fill_value' must be a number, but got null"],
     ["zerosLike input", () => zerosLike(bad([1, 2])), TypeError, "zerosLike(): argument 'input' must be a Tensor, but got [1, 2]"],

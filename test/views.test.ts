@@ -160,6 +160,7 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "B.sub_(B)": () => B().sub_(B()), "B.sub(1)": () => B().sub(1), "ones.sub(B)": () => one(3).sub(B()),
         "rsub(B, 1)": () => rsub(B(), 1), "B.div_(B)": () => B().div_(B()), "I.fill_(1.5)": () => I().fill_(1.5),
         "I.fill_(-1.5)": () => I().fill_(-1.5), "I.fill_(nan)": () => I().fill_(NaN), "I.fill_(1e39)": () => I().fill_(1e39),
+        "I.add(1e20)": () => I().add(1e20), "I.mul(2 ** 63)": () => I().mul(2 ** 63),
         "B.fill_(0.5)": () => B().fill_(0.5), "B.fill_(nan)": () => B().fill_(NaN), "B.fill_(1e39)": () => B().fill_(1e39),
         "I.copy_(F)": () => I().copy_(F()), "B.copy_(0, -0, nan)": () => B().copy_(tensor([0, -0, NaN], { device })),
         "B.zero_()": () => B().zero_(), "F.add_(I)": () => F().add_(I()), "full(1e39)": () => full([2], 1e39, { device }),

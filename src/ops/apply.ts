@@ -58,7 +58,8 @@ function resultType(name: OpName, ops: readonly Operand[]): DType {
   let r = name === "square" ? 1 : 0;
   for (let i = name === "where" ? 1 : 0, n = name === "clamp" ? 3 : ops.length; i < n && r < 2; i++) { // clamp's flag takes no part // where's condition takes no part
     const o = ops[i] as Operand; // clamp's absent bounds come as ±Infinity
-    r = Math.max(r, o instanceof Tensor ? RANK[o.dtype] : Number.isInteger(o) ? 1 : name === "clamp" && !Number.isFinite(o) ? 0 : 2);
+    // An integer past int64's range is a float (1e20: PyTorch's Python float), not int64's minimum.
+    r = Math.max(r, o instanceof Tensor ? RANK[o.dtype] : Number.isInteger(o) && Math.abs(o) < 2 ** 63 ? 1 : name === "clamp" && !Number.isFinite(o) ? 0 : 2);
   }
   return r === 2 ? "float32" : r === 1 ? "int64" : "bool";
 }
