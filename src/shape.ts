@@ -81,4 +81,4 @@ export function plainStrides(shape: Shape): number[] {
 /** Whether t's elements share memory (stride 0 along a dim longer than 1, a grown expand and its
  * views, whose `_strides` are their strides over their storage): PyTorch refuses writes into it. */
 export const overlapping = (t: { readonly shape: Shape; readonly _strides: readonly number[] | null }): boolean =>
-  t._strides?.some((s, i) => s === 0 && (t.shape[i] as number) > 1) ?? false;
+  (t._strides?.some((s, i) => s === 0 && (t.shape[i] as number) > 1) ?? false) && !t.shape.includes(0);

@@ -115,7 +115,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // was off by one from 7 ** 7); 6326 from then: pow's gradient takes the exponent - 1 in double (x.pow(1.3):
 // up to 42 ulp off), a lone NaN clamp bound gives no gradient (it gave 1), unused operands are not bound.
 // 6328 from then: full() refuses a size that is not an array (full(2, 2, 3) was 2 x 3).
-const BUDGET = 6328;
+// 6333 from then: a kernel being composed holds the buffers it reads (computing another operand's
+// recipe freed an inlined one's inputs: WebGPU "buffer was freed"); an empty expand writes nothing.
+const BUDGET = 6333;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

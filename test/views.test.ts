@@ -416,6 +416,14 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
           for (let k = 0; k < 2; k++) a.mul(1).backward(T([1, 2, 3]).expand(2, 3));
           return a.grad ?? undefined;
         },
+        "empty expand fill_": () => { const x = zeros([1], { device }); x.expand(0, 2, 1).fill_(1); return x; },
+        "empty expand add_": () => { const x = zeros([1], { device }); x.expand(0, 2, 1).add_(1); return x; },
+        "empty expand fill_ backward": () => { const a = P([2]), z = a.mul(1); z.expand(0).fill_(5); z.mul(1).sum().backward(); return a.grad ?? undefined; },
+        "inlined operand, then a strided one": () => { // its recipe's inputs freed while the kernel read them (WebGPU)
+          const t = T([[1], [2], [3]]), y = t.add(T([10, 20, 30]));
+          t.dispose();
+          return y.mul(y.expand(2, 3, 3)).sum();
+        },
       });
       return { ...out, "fill_ grad_fns": fillNames().names };
     },

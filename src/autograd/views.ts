@@ -35,6 +35,7 @@ const repeated = (shape: readonly number[], strides: readonly number[] | null): 
 /** A view's gradient back to its base: summed over repeated dims (as PyTorch's as_strided_backward
  * adds them), then reshaped. */
 const toBase = (shape: readonly number[], strides: readonly number[] | null, baseShape: readonly number[]): BackwardFn => {
+  if (strides && shape.includes(0)) return () => [null]; // an empty expand: no elements, no gradient
   const dims = repeated(shape, strides);
   return dims.length ? (g) => [g.sum(dims, true).reshape(baseShape)] : reshapeTo(baseShape);
 };
@@ -61,7 +62,8 @@ export function checkViewInplace(t: Tensor, v: ViewOf, others: boolean): void {
  * whose elements repeat (a fill of a grown expand), PyTorch's writes the gradient into such a view
  * of the result, and raises its overlap error. */
 const throughView = (inner: Node, shape: readonly number[], strides: readonly number[] | null, baseShape: readonly number[]): BackwardFn =>
-  repeated(shape, strides).length ? () => { throw errors.internalOverlap(); } : (g) => {
+  strides && shape.includes(0) ? (g) => [g, ...inner.next.slice(1).map(() => null)] // an empty expand: nothing written
+  : repeated(shape, strides).length ? () => { throw errors.internalOverlap(); } : (g) => {
     const [self, ...rest] = inner.apply(g.reshape(shape));
     return [self ? self.reshape(baseShape) : null, ...rest];
   };

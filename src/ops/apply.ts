@@ -33,6 +33,7 @@ function bind(b: Builder, expr: E, leaves: readonly Leaf[], vals: readonly Opera
  */
 function writeInto(into: Tensor, v: Operand): void {
   // A fill of a grown expand fills its storage, as PyTorch's reaches the expand's input (copies raise).
+  if (into._strides && into.numel === 0) return; // an empty expand: nothing to write
   const shape = into._strides ? [into._storage.size] : into.shape;
   const s = compose(shape, into._dev, (b) => castTo(bind(b, X, ["x"], [v]), into.dtype));
   void s.buf;

@@ -227,9 +227,12 @@ export class Builder {
   private input(buf: Buf, strides: readonly number[]): E {
     let i = 0; // a loop, not findIndex: no closure per operand
     for (const x of this.inputs) if (x.buf === buf && sameShape(x.strides, strides)) break; else i++;
-    if (i === this.inputs.length) this.inputs.push({ buf, strides });
+    if (i === this.inputs.length) this.inputs.push({ buf, strides }), hold(buf);
     return slot("i", i);
   }
+  /** The builder holds the buffers it reads until compose() ends: computing another operand's
+   * recipe (s.buf below) lets go of that recipe's inputs, which an inlined operand may still read. */
+  letGoInputs(dev: Device): void { for (const x of this.inputs) letGo(x.buf, dev); this.inputs = []; }
   /** A uniform constant; equal values share one slot (chains like x*1.5-0.25 repeat them). */
   constant(value: number): E {
     const v = Math.fround(value); // a number operand takes the tensor's dtype, float32
@@ -246,7 +249,7 @@ export class Builder {
       this.nodes += L.nodes;
       const at = t._strides ?? (sameShape(L.shape, t.shape) ? null : contiguousStrides(t.shape));
       if (!at && !this.inputs.length && !this.consts.length && sameShape(t.shape, this.shape) && !t.shape.includes(1))
-        return (this.inputs = L.inputs.slice()), (this.consts = L.consts.slice()), L.expr; // what the loops below collect
+        return (this.inputs = L.inputs.slice()).forEach((x) => hold(x.buf)), (this.consts = L.consts.slice()), L.expr; // what the loops below collect
       const ni = L.inputs.length, n = ni + L.consts.length, from = new Array<E>(n), to = new Array<E>(n);
       let identity = true;
       for (let k = 0; k < n; k++) {
@@ -287,10 +290,9 @@ function viewable(L: Lazy, t: Source): boolean {
  */
 export function compose(shape: readonly number[], dev: Device, build: (b: Builder) => E): Storage {
   let b = new Builder(shape);
-  let e = build(b);
-  if (b.tooBig || e.size > MAX_TREE) {
-    b = new Builder(shape, false);
-    e = build(b);
-  }
-  return b.finish(e, dev);
+  try {
+    let e = build(b);
+    if (b.tooBig || e.size > MAX_TREE) b.letGoInputs(dev), (b = new Builder(shape, false)), (e = build(b));
+    return b.finish(e, dev);
+  } finally { b.letGoInputs(dev); }
 }
