@@ -57,7 +57,7 @@ const NO_BOOL: Partial<Record<OpName, string>> = { relu: "Boolean inputs not sup
 function resultType(name: OpName, ops: readonly Operand[]): DType {
   if ((ops[0] instanceof Tensor && ops[0].dtype === "float32" && name !== "where") || FLOAT_OUT.has(name)) return "float32";
   let r = name === "square" ? 1 : 0;
-  for (let i = name === "where" ? 1 : 0, n = name === "clamp" ? 3 : ops.length; i < n && r < 2; i++) { // clamp's flag takes no part // where's condition takes no part
+  for (let i = name === "where" ? 1 : 0, n = name === "clamp" ? 3 : ops.length; i < n && r < 2; i++) { // where's condition and clamp's flag take no part
     const o = ops[i] as Operand; // clamp's absent bounds come as ±Infinity
     // An integer past int64's range is a float (1e20: PyTorch's Python float), not int64's minimum.
     r = Math.max(r, o instanceof Tensor ? RANK[o.dtype] : Number.isInteger(o) && Math.abs(o) < 2 ** 63 ? 1 : name === "clamp" && !Number.isFinite(o) ? 0 : 2);
