@@ -89,6 +89,13 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
     saved_view_then_base_inplace: () => {
       const a = x4().mul(2); const v = a.view(2, 2); const z = v.mul(v); a.mul_(3); z.sum().backward(); return undefined;
     },
+    view_operand_of_inplace: () => {
+      const x = x4(); const a = x.mul(2); const v = a.view(4); a.add_(v);
+      const x2 = P([[1, 2, 3]]); const b = x2.mul(1); const e = b.expand(1, 3); b.mul_(3).add_(e);
+      const out: Out = { v: name(v), "v.next": nexts(v.gradFn), e: name(e), "e.next": nexts(e.gradFn) };
+      v.sum().backward(); e.sum().backward();
+      return { ...out, "x.grad": val(x.grad), "x2.grad": val(x2.grad) };
+    },
     retain_then_inplace: () => {
       const y = P([1, 2, 3]).mul(2); y.retainGrad(); y.mul_(2); y.mul(y).sum().backward();
       return { "y.grad": val(y.grad), retains: y.retainsGrad };

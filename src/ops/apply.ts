@@ -145,12 +145,12 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
  * them before the write (backward then raises, as PyTorch's does, if it needs them).
  */
 function record(
-  name: OpName, ops: readonly Operand[], out: Tensor, variant: Variant, savedSelf?: Tensor, before?: number,
+  name: OpName, ops: readonly Operand[], out: Tensor, variant: Variant, savedSelf?: Tensor, before?: number, edges?: Edge[],
 ): Node | null {
   const spec = OPS[name];
   const fnName = gradFnName(spec, variant);
   if (!fnName || !isGradEnabled()) return null;
-  const next: Edge[] = ops.map((o) => (o instanceof Tensor ? o._edge() : null));
+  const next: Edge[] = edges ?? edgesOf(ops);
   if (next.every((e) => e === null)) return null;
   const need = saves(spec, next.reduce((m, e, i) => (e ? m | (1 << i) : m), 0));
   const savedLeaves: Leaf[] = [];
@@ -178,6 +178,8 @@ function record(
   out._setGradFn(node);
   return node;
 }
+
+const edgesOf = (ops: readonly Operand[]): Edge[] => ops.map((o) => (o instanceof Tensor ? o._edge() : null));
 
 /**
  * The backward of one recorded op, made out here: a closure made in record() would share its scope,
@@ -222,9 +224,11 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
   checkCast(name, self, ops[1] as Operand);
   const old = Tensor._fromStorage(self._storage.snapshot(), self.shape, self.dtype), before = self._version;
+  // The operands' edges as they were: a view of self renewed after the write would miss the op.
+  const edges = isGradEnabled() ? edgesOf(run) : undefined;
   if (self._strides) storage.release(), writeInto(self, ops[1] ?? 0); // a fill of a grown expand (checkInplace)
   else void storage.buf, self._storage.assign(storage); // a sync point, as writeInto
-  const node = record(name, run, self, variant, old, before);
+  const node = record(name, run, self, variant, old, before, edges);
   if (node && view) rebaseView(self, view, node);
   old.dispose(); // a saved copy has a handle of its own
   return self;
