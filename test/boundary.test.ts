@@ -118,8 +118,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 6333 from then: a kernel being composed holds the buffers it reads (computing another operand's
 // recipe freed an inlined one's inputs: WebGPU "buffer was freed"); an empty expand writes nothing.
 // 6337 from then: an in-place op takes its operands' edges before the write (a view of its target,
-// renewed after it, described the old values: a wrong gradient).
-const BUDGET = 6337;
+// renewed after it, described the old values: a wrong gradient). 6338 from then: copy_ of itself
+// returns early after the checks, as PyTorch's (a grown expand raised the overlap error).
+const BUDGET = 6338;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -147,6 +147,15 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
       a.mul(a).sum().backward();
       return { ...out, "w.grad": val(w.grad) };
     },
+    copy_itself: () => {
+      const a = P([1, 2, 3]); const x = a.mul(1); const e = x.expand(2, 3); const r = e.copy_(e);
+      const y = zeros([3], { device }); const f = y.expand(2, 3); f.copy_(f);
+      return { same: r === e, e: name(e), x: name(x), "x.version": x._version, "e.values": val(e),
+        "y.version": y._version, "f.values": val(f) };
+    },
+    copy_itself_backward: () => {
+      const x = P([1, 2, 3]).mul(1); const e = x.expand(2, 3); e.copy_(e); x.sum().backward(); return undefined;
+    },
     reduction_overload_names: () => {
       const x = tensor([[1, 2], [3, 4]], { device, requiresGrad: true });
       return { "sum()": name(x.sum()), "sum(None, True)": name(x.sum(null, true)), "sum(None)": name(x.sum(null)),

@@ -34,6 +34,7 @@ function bind(b: Builder, expr: E, leaves: readonly Leaf[], vals: readonly Opera
 function writeInto(into: Tensor, v: Operand): void {
   // A fill of a grown expand fills its storage, as PyTorch's reaches the expand's input (copies raise).
   if (into._strides && into.numel === 0) return; // an empty expand: nothing to write
+  if (v === into) return void into._storage.version++; // copy_ of itself: PyTorch's returns early (after the checks)
   const shape = into._strides ? [into._storage.size] : into.shape;
   const s = compose(shape, into._dev, (b) => castTo(bind(b, X, ["x"], [v]), into.dtype));
   void s.buf;
@@ -219,7 +220,7 @@ export function applyAt(name: OpName, ops: readonly Operand[], shape: readonly n
 export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   const self = ops[0] as Tensor, view = self._viewOf;
   if (ops[1] !== undefined) checkOperand(`${name}_`, ops[1], 1);
-  checkInplace(self, ops, name === "fill" || name === "zero");
+  checkInplace(self, ops, name === "fill" || name === "zero" || ops[1] === self);
   const { variant, storage, shape, ops: run } = forward(name, ops, undefined, true);
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
   checkCast(name, self, ops[1] as Operand);
@@ -236,8 +237,8 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
 
 /**
  * PyTorch's checks of an in-place write to ops[0], ahead of shapes: a view's rules, the leaf rule,
- * elements sharing memory (a grown expand or a view of one: only a fill, `fill`, may write them, and
- * fills the storage, the expand's input), then a partial overlap with an operand.
+ * elements sharing memory (a grown expand or a view of one: only a fill, or a copy of itself, `fill`,
+ * may write them; a fill fills the storage, the expand's input), then a partial overlap with an operand.
  */
 export function checkInplace(self: Tensor, ops: readonly Operand[], fill = false): void {
   const others = ops.some((o, i) => i > 0 && o instanceof Tensor && o.requiresGrad);

@@ -288,7 +288,7 @@ export function fillInplace(t: Tensor, v?: number): void { // fill_ checked v is
 export function copyInplace(t: Tensor, src: Tensor): void {
   if (!(src instanceof Tensor)) throw errors.badArg("copy_", "src", "a Tensor", src);
   const s = src._dev === t._dev ? src : src.to(t._dev);
-  checkInplace(t, [t, s]); // before the shapes, as PyTorch
+  checkInplace(t, [t, s], s === t); // before the shapes, as PyTorch (a grown expand may copy itself)
   if (records(t, [s])) {
     checkCopyShape(s, t.shape);
     applyInplace("copyInto", [t, s]); // CopyBackwards
