@@ -17,6 +17,7 @@ export type DType = "float32" | "int64" | "bool";
 export type Dims = number | readonly number[];
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
+const noGrad = (): never => { throw errors.noGrad(); };
 
 export class Tensor {
   /** @internal */ _storage: Storage;
@@ -92,15 +93,13 @@ export class Tensor {
   /** The number of dims, as PyTorch's dim(). */ dim(): number { return this.shape.length; }
   get isLeaf(): boolean { return this.fn === null; }
   get gradFn(): Node | null { return this.fn; }
-  get requiresGrad(): boolean { return this.leafRequiresGrad || this.fn !== null; }
+  /** A view requires grad while its base does, as PyTorch's (no grad_fn if made under noGrad or before). */
+  get requiresGrad(): boolean { return this.leafRequiresGrad || this._gradFn !== null || !!this._viewOf?.base.requiresGrad; }
   set requiresGrad(v: boolean) { this.requiresGrad_(v); }
 
   /** The accumulated gradient of a leaf (or of a tensor that called retainGrad()). */
   get grad(): Tensor | null {
-    if (!this.isLeaf && !this.retains) {
-      warnNonLeafGrad();
-      return null;
-    }
+    if (!this.isLeaf && !this.retains) return warnNonLeafGrad(), null;
     this.gradOut ||= this._grad !== null;
     return this._grad;
   }
@@ -132,7 +131,7 @@ export class Tensor {
   }
   /** Keeps .grad on a non-leaf during backward. @example y.retainGrad() */
   retainGrad(): void {
-    if (!this.requiresGrad && !this._viewOf?.base.requiresGrad) throw new Error("can't retain_grad on Tensor that has requires_grad=False");
+    if (!this.requiresGrad) throw new Error("can't retain_grad on Tensor that has requires_grad=False");
     if (this.isLeaf) return;
     if (!this.retains) (this.fn as Node).retained = new WeakRef(this); // not a leaf: it has one
     this.retains = true;
@@ -164,7 +163,8 @@ export class Tensor {
     // The implicit seed and intermediate gradients are disposed as backward ends; .grad is kept.
     scopeSync(() => {
       const seed = gradient?.float() ?? R.full(this.shape, 1, this._dev); // an int64/bool one cast, as PyTorch
-      runBackward(this._edge() as Node, seed, opts.retainGraph ?? false);
+      const root = this._edge(); // none for a view requiring grad through its base only
+      runBackward(root ?? noGrad(), seed, opts.retainGraph ?? false);
     });
   }
   /** @internal The graph edge for this tensor as an input: its grad_fn, or its leaf accumulator. */

@@ -119,8 +119,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // recipe freed an inlined one's inputs: WebGPU "buffer was freed"); an empty expand writes nothing.
 // 6337 from then: an in-place op takes its operands' edges before the write (a view of its target,
 // renewed after it, described the old values: a wrong gradient). 6338 from then: copy_ of itself
-// returns early after the checks, as PyTorch's (a grown expand raised the overlap error).
-const BUDGET = 6338;
+// returns early after the checks, as PyTorch's (a grown expand raised the overlap error). 6341 from
+// then: a view requires grad while its base does (made under noGrad, or before the base required grad),
+// and ops on it record nodes with no edge to it, as PyTorch's (they recorded nothing: backward threw).
+const BUDGET = 6341;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -50,6 +50,21 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
     },
     nograd_view_inplace: () => { const a = x4().mul(2); const v = noGrad(() => a.view(2, 2)); v.mul_(2); return undefined; },
     nograd_view_indirect: () => { const a = x4().mul(2); const v = noGrad(() => a.view(2, 2)); a.mul_(2); return { v: name(v) }; },
+    nograd_view_requires_grad: () => {
+      const x = x4(); const a = x.mul(2); const [v, w] = noGrad(() => [a.view(2, 2), x.view(4)]);
+      const u = v.view(4); const m = v.mul(2); const s = w.sum();
+      const out: Out = { "v.requires_grad": v.requiresGrad, "v.is_leaf": v.isLeaf, v: name(v), repr: [v.toString(), w.toString()],
+        u: name(u), "u.next": nexts(u.gradFn), m: name(m), "m.next": nexts(m.gradFn), "s.next": nexts(s.gradFn) };
+      m.view(4).mul(x).sum().backward(); s.backward();
+      v.requiresGrad_(false);
+      return { ...out, "x.grad": val(x.grad), "v.grad": val(v.grad), "after requires_grad_(False)": v.requiresGrad };
+    },
+    view_before_base_requires_grad: () => {
+      const a = tensor([1, 2, 3], { device }); const v = a.view(3); a.requiresGrad_();
+      const m = v.mul(2); m.sum().backward();
+      return { "v.requires_grad": v.requiresGrad, "v.is_leaf": v.isLeaf, v: name(v), "m.next": nexts(m.gradFn), "a.grad": val(a.grad) };
+    },
+    nograd_view_backward_itself: () => { const x = x4(); const w = noGrad(() => x.view(4)); w.backward(ones([4], { device })); return undefined; },
     nograd_view_nograd_inplace: () => {
       const a = x4().mul(2); const v = noGrad(() => a.view(2, 2)); noGrad(() => a.mul_(2)); return { v: name(v) };
     },

@@ -20,7 +20,7 @@ export interface ViewOf {
 
 /** The link for a new view of `t`. */
 export const viewOf = (t: Tensor): ViewOf =>
-  ({ base: t._viewOf?.base ?? t, noGrad: !isGradEnabled(), version: t._version });
+  ({ base: t._viewOf?.base ?? t, noGrad: !isGradEnabled() || !!t._viewOf?.noGrad, version: t._version }); // inherited, as PyTorch's creation meta
 
 const asStrided = (base: Tensor, t: Tensor): Node =>
   new Node("AsStridedBackward0", [base._edge()], [base.shape], [], toBase(t.shape, t._strides, base.shape));

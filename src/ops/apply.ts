@@ -152,7 +152,7 @@ function record(
   const fnName = gradFnName(spec, variant);
   if (!fnName || !isGradEnabled()) return null;
   const next: Edge[] = edges ?? edgesOf(ops);
-  if (next.every((e) => e === null)) return null;
+  if (next.every((e) => e === null) && !ops.some(gradlessView)) return null;
   const need = saves(spec, next.reduce((m, e, i) => (e ? m | (1 << i) : m), 0));
   const savedLeaves: Leaf[] = [];
   const saved: Saved[] = [];
@@ -180,6 +180,9 @@ function record(
   return node;
 }
 
+/** A view requiring grad through its base only (made under noGrad, or before the base required grad;
+ * no edge): ops on it record a node whose edge to it is none, as PyTorch's. */
+export const gradlessView = (o: Operand): boolean => o instanceof Tensor && !!o._viewOf && o.requiresGrad;
 const edgesOf = (ops: readonly Operand[]): Edge[] => ops.map((o) => (o instanceof Tensor ? o._edge() : null));
 
 /**

@@ -8,7 +8,7 @@ import type { Device } from "../device.js";
 import { errors } from "../errors.js";
 import { type ShapeArgs, checkInts, normDim, plainStrides, sameShape, shapeArgs, sumToAxes, viewStrides } from "../shape.js";
 import { type Dims, Tensor } from "../tensor.js";
-import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, checkInplace, copyTo, dense, fill, type Operand, scalarAs } from "./apply.js";
+import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, checkInplace, copyTo, dense, fill, gradlessView, type Operand, scalarAs } from "./apply.js";
 import { type Storage, deferred, producerOf } from "./lazy.js";
 import type { OpName } from "./table.js";
 
@@ -21,7 +21,7 @@ const sumBackTo = (shape: readonly number[]): BackwardFn => (g) => [g._sumTo(sha
 function record(out: Tensor, name: string, inputs: Tensor[], saved: Tensor[], fn: BackwardFn): Tensor {
   if (!isGradEnabled()) return out;
   const next = inputs.map((t) => t._edge());
-  if (next.every((e) => e === null)) return out;
+  if (next.every((e) => e === null) && !inputs.some(gradlessView)) return out;
   const sv = saved.map((t) => new SavedTensor(t, t === out ? name : null));
   out._setGradFn(new Node(name, next, inputs.map((t) => t.shape), sv, fn));
   return out;
