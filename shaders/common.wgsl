@@ -10,6 +10,8 @@ fn gw_nan() -> f32 { return bitcast<f32>(gw_u(127u) | 0x400000u); }
 fn gw_isnan(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) > 0x7f800000u; }
 fn gw_isinf(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) == 0x7f800000u; }
 fn gw_signbit(a: f32) -> bool { return (bitcast<u32>(a) >> 31u) == 1u; }
+// 1.0 from word 127 (render.ts multiplies each literal by it, so that no product is regrouped around one).
+fn gw_one() -> f32 { return bitcast<f32>((gw_u(127u) ^ 0x7f800000u) | 0x3f800000u); }
 // Constant j (meta words 72..87, f32 bits).
 fn gw_c(j: u32) -> f32 { return bitcast<f32>(gw_u(72u + j)); }
 // v read again (k = 1, 2, ...): word 127 is +inf's bits, so the OR adds 0, but no compiler can see

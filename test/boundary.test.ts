@@ -122,7 +122,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // returns early after the checks, as PyTorch's (a grown expand raised the overlap error). 6341 from
 // then: a view requires grad while its base does (made under noGrad, or before the base required grad),
 // and ops on it record nodes with no edge to it, as PyTorch's (they recorded nothing: backward threw).
-const BUDGET = 6341;
+// 6344 from then: WGSL literals times an opaque 1 (lavapipe regrouped fused products around them: a
+// gradient overflowed at another step than PyTorch's, inf where it gives NaN).
+const BUDGET = 6344;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

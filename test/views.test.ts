@@ -481,6 +481,20 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         return [k, close ? v : out[k]];
       }));
     },
+    fused_gradient_float32_steps: () => {
+      const grads = (z: number[], w: number[], f: (a: Tensor, b: Tensor) => Tensor, seed?: number[]) => (k: number) => {
+        const a = P(z), b = P(w), r = f(a, b);
+        if (seed) r.backward(tensor(seed, { device })); else r.sum().backward();
+        return ([a, b][k] as Tensor).grad ?? undefined;
+      };
+      const cases = {
+        "(z*w)^2, inf seed": grads([1e-30, 1.4e-45], [6e-16, 0.5], (a, b) => a.mul(b).square(), [Infinity, Infinity]),
+        "(z*w)^2, 1e38 seed": grads([1e-30, 1.4e-45], [6e-16, 0.5], (a, b) => a.mul(b).square(), [1e38, 1e38]),
+        "(z*x)^2 at 3e38": grads([3e38, -3e38, 3e38], [0, -0, 1e-30], (a, b) => a.mul(b).square()),
+        "(z*0.5)^2 * x": grads([3e38, 3e38], [1, 0], (a, b) => a.mul(0.5).square().mul(b)),
+      };
+      return outcomes(Object.fromEntries(Object.entries(cases).flatMap(([k, f]) => ["z.grad", "w.grad"].map((n, j) => [`${k}: ${n}`, () => f(j)]))));
+    },
     values_indices_repr: () => {
       const x = P([[1, 5], [7, 2]]), r = x.max(1);
       expect(inspect(r)).toBe(String(r)); // console.log prints the same

@@ -49,6 +49,9 @@ const LOGIC: Record<"and" | "or", string> = { and: "&&", or: "||" };
 function literal(v: number, t: Target): string {
   let s = String(Math.abs(v));
   if (t === "wgsl" && !/[.e]/.test(s)) s += ".0";
+  // Times a 1 the compiler cannot see: lavapipe regrouped (z * w) * 2 around a literal, so a fused
+  // gradient overflowed or underflowed at another step than PyTorch's (inf where it is NaN).
+  if (t === "wgsl") s = `(${s} * gw_one())`;
   return v < 0 || Object.is(v, -0) ? `(-${s})` : s;
 }
 
