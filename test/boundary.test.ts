@@ -123,8 +123,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // then: a view requires grad while its base does (made under noGrad, or before the base required grad),
 // and ops on it record nodes with no edge to it, as PyTorch's (they recorded nothing: backward threw).
 // 6344 from then: WGSL literals times an opaque 1 (lavapipe regrouped fused products around them: a
-// gradient overflowed at another step than PyTorch's, inf where it gives NaN).
-const BUDGET = 6344;
+// gradient overflowed at another step than PyTorch's, inf where it gives NaN). 6350 from then: backward
+// runs nodes in PyTorch's engine order (the ready node made last first), so multi-path gradients sum
+// in its order (inf - inf was NaN where PyTorch's is -inf, and the other way round).
+const BUDGET = 6350;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -495,6 +495,17 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
       };
       return outcomes(Object.fromEntries(Object.entries(cases).flatMap(([k, f]) => ["z.grad", "w.grad"].map((n, j) => [`${k}: ${n}`, () => f(j)]))));
     },
+    gradient_sum_order: () => {
+      const grad = (f: (x: Tensor, y: Tensor) => Tensor, x0: number, y0: number) => () => {
+        const x = P([x0]), y = tensor([y0], { device }); f(x, y).sum().backward(); return x.grad ?? undefined;
+      };
+      const madeLast = (x: Tensor, y: Tensor) => { const a = x.mul(3e38), b = x.mul(3e38), c = x.mul(y); return c.add(a).add(b); };
+      const madeFirst = (x: Tensor, y: Tensor) => { const c = x.mul(y), a = x.mul(3e38), b = x.mul(3e38); return a.add(b).add(c); };
+      return outcomes({
+        "product made last": grad(madeLast, 1, -Infinity), "product made first": grad(madeFirst, 1, -Infinity),
+        "x*x*y, then x*x": grad((x, y) => { const b = x.mul(x).mul(y); return x.mul(x).sub(b); }, 3e38, Infinity),
+      });
+    },
     values_indices_repr: () => {
       const x = P([[1, 5], [7, 2]]), r = x.max(1);
       expect(inspect(r)).toBe(String(r)); // console.log prints the same

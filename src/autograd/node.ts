@@ -51,7 +51,10 @@ export const shortName = (name: string): string => name.replace("torch::autograd
 export type Edge = Node | null;
 export type BackwardFn = (g: Tensor, saved: Tensor[]) => (Tensor | null)[];
 
+let made = 0;
 export class Node {
+  /** PyTorch's sequence number: the engine runs the ready node made last first. */
+  readonly seq: number = ++made;
   /** The shape of each input, to sum a broadcast gradient back to it. */
   readonly inputShapes: (readonly number[])[];
   /** Set by retainGrad() on this node's output. */
@@ -97,6 +100,7 @@ export class Node {
 
 /** The node that accumulates into a leaf's .grad. */
 export class AccumulateGrad extends Node {
+  override readonly seq = Infinity; // PyTorch's UINT64_MAX: run as soon as ready
   constructor(readonly variable: Tensor) {
     super("torch::autograd::AccumulateGrad", [], [], [], () => []);
   }
