@@ -47,7 +47,8 @@ fn gw_div(a: f32, b: f32) -> f32 {
 }
 // 2^e where the result is subnormal (e < -126): builtin exp2 flushes it to 0 (lavapipe), so the
 // result is taken at e + 64 and scaled by 2^-64 in a multiplication, which keeps subnormals.
-fn gw_exp2(e: f32) -> f32 { return select(exp2(e), exp2(e + 64.0) * 5.421011e-20, e < -126.0); }
+// Below 2^-25 in magnitude 2^e rounds to 1 (lavapipe's exp2(-1e-28) was 1 ulp below: pow(1e-30, 1e-30)).
+fn gw_exp2(e: f32) -> f32 { return select(select(exp2(e), exp2(e + 64.0) * 5.421011e-20, e < -126.0), 1.0, abs(e) < 2.9802322e-8); }
 // exp(a) = 2^n exp(r) with r = a - n ln2 in two parts (Cody-Waite): the builtin, like exp2(a log2 e),
 // loses |a| 2^-24 of relative precision in the product (up to 62 ulp near |a| = 85 on lavapipe). 2^n
 // is taken in two factors and multiplied in, which keeps subnormals; past the range, the builtin.

@@ -470,6 +470,7 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
         "clamp(nan, 2) grad": grad((a) => a.clamp(NaN, 2), [0.5, 1, 2]),
         "clamp(0.7, 1.5) grad": grad((a) => a.clamp(0.7, 1.5), [0.5, 1, 2]),
         "clamp(min=1) grad": grad((a) => a.clamp(1), [0.5, 1, 2]),
+        "x ** tiny": () => tensor([1e-30, 0.5, 3, 7], { device }).pow(tensor([1e-30, -1e-30, 2e-30, 1e-20], { device })),
       });
       if (device.type === "cpu") return out;
       // WebGPU's pow goes through exp2/log2 (README): its pow gradients within 1e-4 relative of PyTorch's, its clamps exact.
