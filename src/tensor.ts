@@ -99,7 +99,7 @@ export class Tensor {
 
   /** The accumulated gradient of a leaf (or of a tensor that called retainGrad()). */
   get grad(): Tensor | null {
-    if (!this.isLeaf && !this.retains) return warnNonLeafGrad(), null;
+    if (!this.isLeaf && !this.retains && !this._grad) return warnNonLeafGrad(), null; // an assigned one is kept, as PyTorch's
     this.gradOut ||= this._grad !== null;
     return this._grad;
   }
@@ -157,12 +157,12 @@ export class Tensor {
       if (!(gradient instanceof Tensor))
         throw errors.badArg("backward", "gradient", "a Tensor", gradient);
       if (!sameShape(gradient.shape, this.shape)) throw errors.gradShape(gradient.shape, this.shape);
-      if (gradient._dev !== this._dev) throw errors.gradDevice(this.device, gradient.device);
     }
-    if (!this.requiresGrad) throw errors.noGrad(); // after the gradient's checks, as PyTorch
+    if (!this.requiresGrad) throw errors.noGrad(); // after the gradient's shape check, as PyTorch
+    if (gradient && gradient._dev !== this._dev && gradient.ndim) throw errors.gradDevice(this.device, gradient.device); // 0-d: copied, as PyTorch's
     // The implicit seed and intermediate gradients are disposed as backward ends; .grad is kept.
     scopeSync(() => {
-      const seed = gradient?.float() ?? R.full(this.shape, 1, this._dev); // an int64/bool one cast, as PyTorch
+      const seed = gradient?.to(this._dev).float() ?? R.full(this.shape, 1, this._dev); // an int64/bool one cast, as PyTorch
       const root = this._edge(); // none for a view requiring grad through its base only
       runBackward(root ?? noGrad(), seed, opts.retainGraph ?? false);
     });

@@ -283,6 +283,12 @@ if (devices.length > 1) {
     const y = tensor([1, 2], { device: a, requiresGrad: true }).mul(2);
     expectThrow(() => y.backward(tensor([1, 1], { device: b })), Error,
       `invalid gradient at index 0 - expected device ${a.type} but got ${b.type}`);
+    // A 0-d seed is copied over, as PyTorch's engine does; an output needing no grad says so first.
+    const x = tensor([1, 2], { device: a, requiresGrad: true });
+    x.sum().backward(tensor(3, { device: b }));
+    expect(x.grad?.tolist()).toEqual([3, 3]);
+    expectThrow(() => tensor([1, 2], { device: a }).backward(tensor([1, 1], { device: b })), Error,
+      "element 0 of tensors does not require grad and does not have a grad_fn");
     expectThrow(() => y.backward(null, { retainGraph: "y" as unknown as boolean }), TypeError,
       `backward(): argument 'retainGraph' must be a boolean, but got 'y'`);
     expectThrow(() => tensor([1]).requiresGrad_("y" as unknown as boolean), TypeError,

@@ -111,6 +111,10 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
       v.sum().backward(); e.sum().backward();
       return { ...out, "x.grad": val(x.grad), "x2.grad": val(x2.grad) };
     },
+    nonleaf_grad_assigned: () => {
+      const x = P([1, 2]); const y = x.mul(2); y.grad = ones([2], { device }); const first = val(y.grad); y.sum().backward();
+      return { first, "after backward": val(y.grad), "x.grad": val(x.grad) };
+    },
     retain_then_inplace: () => {
       const y = P([1, 2, 3]).mul(2); y.retainGrad(); y.mul_(2); y.mul(y).sum().backward();
       return { "y.grad": val(y.grad), retains: y.retainsGrad };
