@@ -63,7 +63,7 @@ function flatten(data: unknown): { shape: number[]; values: Float32Array; bool: 
     return { shape: [], values: Float32Array.of(Number(data)), bool: typeof data === "boolean" };
   if (!Array.isArray(data)) throw errors.badArg("tensor", "data", "a number, an array or a Float32Array", data);
   const shape: number[] = [];
-  for (let d: unknown = data; Array.isArray(d); d = d[0]) shape.push(d.length);
+  for (let d: unknown = data; Array.isArray(d); d = d[0]) if (shape.push(d.length) > 128) throw errors.tooManyDims(); // PyTorch's limit
   const out: number[] = [];
   let bools = 0;
   const walk = (v: unknown, dim: number): void => {

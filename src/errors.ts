@@ -134,6 +134,9 @@ export const errors = {
     new RangeError(`expected sequence of length ${want} at dim ${dim} (got ${got})`),
   notSequence: (dim: number, got: unknown) =>
     new TypeError(`tensor(): expected a sequence at dim ${dim}, but got ${describe(got)}`),
+  tooManyDims: () => new RangeError("tensor(): too many dimensions 'Array' (at most 128; an array containing itself?)"),
+  unsupportedArg: (fn: string, arg: string, got: unknown) =>
+    new TypeError(`${fn}(): ${arg.startsWith("a ") ? arg : `argument '${arg}'`} is not supported (got ${describe(got)})`),
   arangeRange: (a: number, b: number) => new RangeError(`unsupported range: ${num(a)} -> ${num(b)}`),
   arangeStep: () => new RangeError("step must be nonzero"),
   arangeSign: () => new RangeError("upper bound and larger bound inconsistent with step sign"),

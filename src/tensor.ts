@@ -18,6 +18,7 @@ export type Dims = number | readonly number[];
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 const noGrad = (): never => { throw errors.noGrad(); };
+const only = (fn: string, arg: string, v: unknown): void => { if (v !== undefined) throw errors.unsupportedArg(fn, arg, v); }; // PyTorch's alpha, rounding mode: refused, never ignored
 
 export class Tensor {
   /** @internal */ _storage: Storage;
@@ -142,8 +143,7 @@ export class Tensor {
   /** Detaches in place (not a view: PyTorch refuses). */
   detach_(): this {
     if (this._viewOf) throw errors.detachView();
-    this._gradFn = null;
-    this.leafRequiresGrad = false;
+    this._gradFn = null, (this.leafRequiresGrad = false);
     return this;
   }
 
@@ -231,12 +231,12 @@ export class Tensor {
   }
 
   // Elementwise ops (NumPy broadcasting; a number is a scalar operand).
-  add(o: Operand): Tensor { return apply("add", [this, o]); }
-  sub(o: Operand): Tensor { return apply("sub", [this, o]); }
+  add(o: Operand, alpha?: never): Tensor { only("add", "alpha", alpha); return apply("add", [this, o]); }
+  sub(o: Operand, alpha?: never): Tensor { only("sub", "alpha", alpha); return apply("sub", [this, o]); }
   /** other - this. @example x.rsub(2) // 2 - x */
   rsub(o: Operand): Tensor { return apply("rsub", [this, o]); }
   mul(o: Operand): Tensor { return apply("mul", [this, o]); }
-  div(o: Operand): Tensor { return apply("div", [this, o]); }
+  div(o: Operand, roundingMode?: never): Tensor { only("div", "roundingMode", roundingMode); return apply("div", [this, o]); }
   pow(o: Operand): Tensor { return typeof o === "number" ? apply("pows", [this, o, o - 1]) : apply("pow", [this, o]); }
   maximum(o: Tensor): Tensor { return apply("maximum", [this, o]); }
   minimum(o: Tensor): Tensor { return apply("minimum", [this, o]); }
@@ -264,10 +264,10 @@ export class Tensor {
   isnan(): Tensor { return R.compare("isnan", this); }
 
   // In place.
-  add_(o: Operand): this { applyInplace("add", [this, o]); return this; }
-  sub_(o: Operand): this { applyInplace("sub", [this, o]); return this; }
+  add_(o: Operand, alpha?: never): this { only("add_", "alpha", alpha); applyInplace("add", [this, o]); return this; }
+  sub_(o: Operand, alpha?: never): this { only("sub_", "alpha", alpha); applyInplace("sub", [this, o]); return this; }
   mul_(o: Operand): this { applyInplace("mul", [this, o]); return this; }
-  div_(o: Operand): this { applyInplace("div", [this, o]); return this; }
+  div_(o: Operand, roundingMode?: never): this { only("div_", "roundingMode", roundingMode); applyInplace("div", [this, o]); return this; }
   zero_(): this { R.fillInplace(this); return this; }
   fill_(v: number): this { if (typeof v !== "number") throw errors.badArg("fill_", "value", "a number", v); R.fillInplace(this, v); return this; }
   copy_(src: Tensor): this { R.copyInplace(this, src); return this; }

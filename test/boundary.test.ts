@@ -125,8 +125,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 6344 from then: WGSL literals times an opaque 1 (lavapipe regrouped fused products around them: a
 // gradient overflowed at another step than PyTorch's, inf where it gives NaN). 6350 from then: backward
 // runs nodes in PyTorch's engine order (the ready node made last first), so multi-path gradients sum
-// in its order (inf - inf was NaN where PyTorch's is -inf, and the other way round).
-const BUDGET = 6350;
+// in its order (inf - inf was NaN where PyTorch's is -inf, and the other way round). 6357 from then:
+// tensor() refuses more than 128 dims (an array containing itself aborted the process), max/min
+// check keepdim without a dim, and add/sub/div refuse PyTorch's alpha and rounding mode (ignored).
+const BUDGET = 6357;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -3,7 +3,7 @@
 import { inspect } from "node:util";
 import { describe, expect, test } from "vitest";
 import {
-  type Device, type Tensor, arange, full, fullLike, manualSeed, maximum, ones, optim, rand, randn, rsub, setFusion, tensor, where,
+  type Device, type Tensor, arange, full, fullLike, manualSeed, maximum, mul, ones, optim, rand, randn, rsub, setFusion, tensor, where,
   zeros, zerosLike,
 } from "../src/index.js";
 import { availableDevices, loadFixture } from "./setup.js";
@@ -64,6 +64,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
   const creation: Case[] = [
     ["tensor ragged", () => tensor([[1, 2], [3]], { device }), RangeError, msg.ragged!],
     ["tensor ragged deep", () => tensor([[[1], [2]], [[1], [2, 3]]], { device }), RangeError, msg.raggedDeep!],
+    ["tensor of an array containing itself", () => { const a: unknown[] = [1]; a[0] = a; return tensor(a as number[], { device }); },
+      RangeError, "tensor(): too many dimensions 'Array' (at most 128; an array containing itself?)"],
     ["tensor number where a sequence is needed", () => tensor(bad([[1, 2], 3]), { device }), TypeError,
       "tensor(): expected a sequence at dim 1, but got 3"],
     ["tensor sequence where a number is needed", () => tensor(bad([1, [2]]), { device }), TypeError,
@@ -166,6 +168,12 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     ["mean keepdim", () => O(3).mean(null, bad(1)), TypeError, "mean(): argument 'keepdim' must be a boolean, but got 1"],
     ["max keepdim", () => O(3).max(0, bad("yes")), TypeError, "max(): argument 'keepdim' must be a boolean, but got 'yes'"],
     ["min keepdim", () => O(3).min(0, bad(null)), TypeError, "min(): argument 'keepdim' must be a boolean, but got null"],
+    ["max keepdim, no dim", () => O(3).max(undefined, bad("yes")), TypeError, "max(): argument 'keepdim' must be a boolean, but got 'yes'"],
+    ["add alpha", () => O(3).add(O(3), bad({ alpha: 2 })), TypeError, "add(): argument 'alpha' is not supported (got Object)"],
+    ["sub_ alpha", () => O(3).clone().sub_(O(3), bad(2)), TypeError, "sub_(): argument 'alpha' is not supported (got 2)"],
+    ["div rounding mode", () => O(3).div(O(3), bad({ roundingMode: "floor" })), TypeError,
+      "div(): argument 'roundingMode' is not supported (got Object)"],
+    ["functional mul third argument", () => mul(O(3), O(3), bad(3)), TypeError, "mul(): a third argument is not supported (got 3)"],
     ["max of empty", () => zeros([0], { device }).max(), Error, msg.emptyReduce!],
     ["min of empty dim", () => zeros([0, 3], { device }).min(0), RangeError, msg.emptyReduceDim!],
   ];

@@ -95,6 +95,7 @@ export function mean(t: Tensor, dim: Dims | null | undefined, keepdim: boolean):
 /** max/min over everything (a 0-D tensor) or along one dim (values and indices). */
 export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, keepdim: boolean) {
   const B = op === "max" ? "Max" : "Min";
+  if (typeof keepdim !== "boolean") throw errors.badArg(op, "keepdim", "a boolean", keepdim);
   if (dim === undefined) {
     if (t.numel === 0) throw errors.emptyReduce(op);
     const out = Tensor._fromStorage(reduceOf(op, t, t.shape.map((_, i) => i), []), [], t.dtype);
