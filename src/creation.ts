@@ -32,7 +32,7 @@ function sizeArgs(fn: string, args: readonly unknown[]): [number[], TensorOption
   let rest = [...args];
   let opts: unknown;
   const last = rest[rest.length - 1];
-  if (typeof last === "object" && last !== null && !Array.isArray(last) && !(last instanceof Tensor)) {
+  if (typeof last === "object" && last !== null && !Array.isArray(last) && !(last instanceof Tensor) && !ArrayBuffer.isView(last)) {
     opts = last;
     rest = rest.slice(0, -1);
   }
@@ -56,9 +56,13 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
   return opts.requiresGrad ? t.requiresGrad_(true) : t;
 }
 
+const copied = (a: Float32Array): Float32Array => {
+  try { return a.slice(); } catch { throw errors.badArg("tensor", "data", "a Float32Array with a buffer (not detached)", a); }
+};
+
 /** Shape and values; bool when every value is a boolean (PyTorch's dtype for them). */
 function flatten(data: unknown): { shape: number[]; values: Float32Array; bool: boolean } {
-  if (data instanceof Float32Array) return { shape: [data.length], values: data.slice(), bool: false };
+  if (data instanceof Float32Array) return { shape: [data.length], values: copied(data), bool: false };
   if (typeof data === "number" || typeof data === "boolean")
     return { shape: [], values: Float32Array.of(Number(data)), bool: typeof data === "boolean" };
   if (!Array.isArray(data)) throw errors.badArg("tensor", "data", "a number, an array or a Float32Array", data);

@@ -194,7 +194,7 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(describe).join(", ")}]`;
   if (typeof v === "string") return `'${v}'`;
   if (typeof v === "object") return v.constructor?.name ?? "object";
-  return String(v);
+  return typeof v === "bigint" ? `${v}n` : String(v);
 }
 
 export const NON_LEAF_GRAD_WARNING =

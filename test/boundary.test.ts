@@ -128,7 +128,8 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // in its order (inf - inf was NaN where PyTorch's is -inf, and the other way round). 6357 from then:
 // tensor() refuses more than 128 dims (an array containing itself aborted the process), max/min
 // check keepdim without a dim, and add/sub/div refuse PyTorch's alpha and rounding mode (ignored).
-const BUDGET = 6357;
+// 6361 from then: tensor() of a detached Float32Array names its argument (a raw TypeError escaped).
+const BUDGET = 6361;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

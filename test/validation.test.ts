@@ -64,6 +64,11 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
   const creation: Case[] = [
     ["tensor ragged", () => tensor([[1, 2], [3]], { device }), RangeError, msg.ragged!],
     ["tensor ragged deep", () => tensor([[[1], [2]], [[1], [2, 3]]], { device }), RangeError, msg.raggedDeep!],
+    ["tensor of a detached Float32Array", () => { const a = new Float32Array(4); structuredClone(a.buffer, { transfer: [a.buffer] }); return tensor(a, { device }); },
+      TypeError, "tensor(): argument 'data' must be a Float32Array with a buffer (not detached), but got Float32Array"],
+    ["tensor of a BigInt", () => tensor([bad<number>(1n)], { device }), TypeError, "tensor(): could not convert 1n to a number (at dim 1)"],
+    ["zeros of an Int32Array", () => zeros(bad<number[]>(new Int32Array([2, 3]))), TypeError,
+      "zeros(): argument 'size' must be an array of integers, but got [Int32Array]"],
     ["tensor of an array containing itself", () => { const a: unknown[] = [1]; a[0] = a; return tensor(a as number[], { device }); },
       RangeError, "tensor(): too many dimensions 'Array' (at most 128; an array containing itself?)"],
     ["tensor number where a sequence is needed", () => tensor(bad([[1, 2], 3]), { device }), TypeError,
