@@ -42,11 +42,11 @@ export class Tensor {
 
   /** @internal Use tensor(), zeros(), ... to create tensors. */
   constructor(storage: Storage, shape: readonly number[], dev: Device, dtype: DType = "float32") {
+    if (!(storage instanceof Storage)) throw new TypeError("new Tensor() is internal: create tensors with tensor(), zeros(), ones(), ...");
     this._storage = storage;
     storage.handles++;
     this.shape = shape.slice();
-    this._dev = dev;
-    this.dtype = dtype;
+    this._dev = dev, (this.dtype = dtype);
     track(this);
   }
   /** @internal */

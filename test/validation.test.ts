@@ -3,7 +3,7 @@
 import { inspect } from "node:util";
 import { describe, expect, test } from "vitest";
 import {
-  type Device, type Tensor, arange, full, fullLike, manualSeed, maximum, mul, ones, optim, rand, randn, rsub, setFusion, tensor, where,
+  type Device, Tensor, arange, full, fullLike, manualSeed, maximum, mul, ones, optim, rand, randn, rsub, setFusion, tensor, where,
   zeros, zerosLike,
 } from "../src/index.js";
 import { availableDevices, loadFixture } from "./setup.js";
@@ -66,6 +66,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     ["tensor ragged deep", () => tensor([[[1], [2]], [[1], [2, 3]]], { device }), RangeError, msg.raggedDeep!],
     ["tensor of a detached Float32Array", () => { const a = new Float32Array(4); structuredClone(a.buffer, { transfer: [a.buffer] }); return tensor(a, { device }); },
       TypeError, "tensor(): argument 'data' must be a Float32Array with a buffer (not detached), but got Float32Array"],
+    ["new Tensor()", () => new (Tensor as unknown as new () => Tensor)(), TypeError,
+      "new Tensor() is internal: create tensors with tensor(), zeros(), ones(), ..."],
     ["tensor of a BigInt", () => tensor([bad<number>(1n)], { device }), TypeError, "tensor(): could not convert 1n to a number (at dim 1)"],
     ["zeros of an Int32Array", () => zeros(bad<number[]>(new Int32Array([2, 3]))), TypeError,
       "zeros(): argument 'size' must be an array of integers, but got [Int32Array]"],
