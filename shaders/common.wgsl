@@ -10,8 +10,9 @@ fn gw_nan() -> f32 { return bitcast<f32>(gw_u(127u) | 0x400000u); }
 fn gw_isnan(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) > 0x7f800000u; }
 fn gw_isinf(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) == 0x7f800000u; }
 fn gw_signbit(a: f32) -> bool { return (bitcast<u32>(a) >> 31u) == 1u; }
-// 1.0 from word 127 (render.ts multiplies each literal by it, so that no product is regrouped around one).
-fn gw_one() -> f32 { return bitcast<f32>((gw_u(127u) ^ 0x7f800000u) | 0x3f800000u); }
+// A literal of a rendered expression from its float32 bits, ORed with 0 from word 127 (+inf's bits):
+// no compiler can see its value, so none regroups a product around it or folds 0 * x to 0.
+fn gw_lit(b: u32) -> f32 { return bitcast<f32>(b | (gw_u(127u) ^ 0x7f800000u)); }
 // Constant j (meta words 72..87, f32 bits).
 fn gw_c(j: u32) -> f32 { return bitcast<f32>(gw_u(72u + j)); }
 // v read again (k = 1, 2, ...): word 127 is +inf's bits, so the OR adds 0, but no compiler can see

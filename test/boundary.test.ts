@@ -129,7 +129,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // tensor() refuses more than 128 dims (an array containing itself aborted the process), max/min
 // check keepdim without a dim, and add/sub/div refuse PyTorch's alpha and rounding mode (ignored).
 // 6361 from then: tensor() of a detached Float32Array names its argument (a raw TypeError escaped).
-const BUDGET = 6361;
+// 6365 from then: WGSL literals from their bits through gw_lit (a compiler took 0 * x as 0: a zero
+// gradient times inf was 0, not NaN), and pow(x, y) saves its result whichever input needs grad.
+const BUDGET = 6365;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -500,6 +500,17 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
       };
       return outcomes(Object.fromEntries(Object.entries(cases).flatMap(([k, f]) => ["z.grad", "w.grad"].map((n, j) => [`${k}: ${n}`, () => f(j)]))));
     },
+    overwritten_gradient_times_inf: () => {
+      const grad = (f: (x: Tensor) => Tensor) => () => { const x = P([0, 2]); f(x).backward(); return x.grad ?? undefined; };
+      return outcomes({
+        "zero_": grad((x) => x.reciprocal().sum().zero_()),
+        "copy_": grad((x) => { const s = x.reciprocal().mul(1); s.copy_(ones([2], { device })); return s.sum(); }),
+        "fill_ of a view": grad((x) => { const s = x.reciprocal().mul(1); s.view(2).fill_(2); return s.sum(); }),
+      });
+    },
+    pow_saves_result: () => {
+      const a = P([0.5]); const b = tensor([1, 2, 3], { device }); const y = a.pow(b); y.sub_(b); y.sum().backward(); return undefined;
+    },
     gradient_sum_order: () => {
       const grad = (f: (x: Tensor, y: Tensor) => Tensor, x0: number, y0: number) => () => {
         const x = P([x0]), y = tensor([y0], { device }); f(x, y).sum().backward(); return x.grad ?? undefined;

@@ -46,12 +46,13 @@ const NUM: [F1, F1] = [(c) => `select(0.0, 1.0, ${c})`, (c) => `(${c} ? 1 : 0)`]
 const ISNAN: [F1, F1] = [(a) => `gw_isnan(${a})`, (a) => `Number.isNaN(${a})`];
 const LOGIC: Record<"and" | "or", string> = { and: "&&", or: "||" };
 
+const F32 = new Float32Array(1), BITS = new Uint32Array(F32.buffer);
 function literal(v: number, t: Target): string {
-  let s = String(Math.abs(v));
-  if (t === "wgsl" && !/[.e]/.test(s)) s += ".0";
-  // Times a 1 the compiler cannot see: lavapipe regrouped (z * w) * 2 around a literal, so a fused
-  // gradient overflowed or underflowed at another step than PyTorch's (inf where it is NaN).
-  if (t === "wgsl") s = `(${s} * gw_one())`;
+  // WGSL: the float32 bits through gw_lit, a value the compiler cannot see. lavapipe regrouped
+  // (z * w) * 2 around a literal 2 (a fused gradient overflowed at another step than PyTorch's: inf
+  // where it is NaN) and took 0 * x as 0 (WGSL lets it assume no inf: 0 * inf was 0, not NaN).
+  if (t === "wgsl") return (F32[0] = v), `gw_lit(0x${(BITS[0] as number).toString(16)}u)`;
+  const s = String(Math.abs(v));
   return v < 0 || Object.is(v, -0) ? `(-${s})` : s;
 }
 

@@ -126,6 +126,9 @@ function savesUncached(s: OpSpec, args: readonly Leaf[]): Set<Leaf> {
     const d = (s.grads as Partial<Record<Leaf, E>>)[a];
     if (d) leaves(d, acc);
   }
+  // PyTorch saves a result whichever input needs grad (pow(x, y): y's formula reads it; a write
+  // to the result then fails backward even when only x requires grad); inputs only as needed.
+  if (Object.values(s.grads).some((d) => d && leaves(d as E).has("out"))) acc.add("out");
   acc.delete("g");
   return acc;
 }
