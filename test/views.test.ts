@@ -172,6 +172,7 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
       return { same: r === e, e: name(e), x: name(x), "x.version": x._version, "e.values": val(e),
         "y.version": y._version, "f.values": val(f) };
     },
+    expand_add_itself: () => { const e = tensor([[1, 2, 3]], { device }).expand(2, 3); e.add_(e); return undefined; },
     copy_itself_backward: () => {
       const x = P([1, 2, 3]).mul(1); const e = x.expand(2, 3); e.copy_(e); x.sum().backward(); return undefined;
     },

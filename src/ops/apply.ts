@@ -223,7 +223,7 @@ export function applyAt(name: OpName, ops: readonly Operand[], shape: readonly n
 export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   const self = ops[0] as Tensor, view = self._viewOf;
   if (ops[1] !== undefined) checkOperand(`${name}_`, ops[1], 1);
-  checkInplace(self, ops, name === "fill" || name === "zero" || ops[1] === self);
+  checkInplace(self, ops, name === "fill" || name === "zero" || (name === "copyInto" && ops[1] === self));
   const { variant, storage, shape, ops: run } = forward(name, ops, undefined, true);
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
   checkCast(name, self, ops[1] as Operand);
