@@ -6,6 +6,7 @@ const fmtShape = (s: Shape): string => `[${s.join(", ")}]`;
 const TORCH_TYPE: Record<string, string> = { float32: "Float", int64: "Long", bool: "Bool" };
 const torchShape = (s: Shape, dtype: string): string => `[torch.${TORCH_TYPE[dtype]}Tensor [${s.join(", ")}]]`;
 
+const EXTRA: Record<string, string> = { add: "alpha", sub: "alpha", rsub: "alpha", div: "roundingMode" };
 export const errors = {
   broadcast: (a: number, b: number, dim: number) =>
     new Error(
@@ -137,6 +138,10 @@ export const errors = {
   tooManyDims: () => new RangeError("tensor(): too many dimensions 'Array' (at most 128; an array containing itself?)"),
   unsupportedArg: (fn: string, arg: string, got: unknown) =>
     new TypeError(`${fn}(): ${arg.startsWith("a ") ? arg : `argument '${arg}'`} is not supported (got ${describe(got)})`),
+  /** PyTorch's third argument of fn (add's alpha, div's rounding mode), not implemented: refused, never ignored. */
+  refuseExtra: (fn: string, v: unknown): void => {
+    if (v !== undefined) throw errors.unsupportedArg(fn, EXTRA[fn.replace(/_$/, "")] ?? "a third argument", v);
+  },
   arangeRange: (a: number, b: number) => new RangeError(`unsupported range: ${num(a)} -> ${num(b)}`),
   arangeStep: () => new RangeError("step must be nonzero"),
   arangeSign: () => new RangeError("upper bound and larger bound inconsistent with step sign"),

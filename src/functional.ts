@@ -6,11 +6,9 @@ import { Tensor } from "./tensor.js";
 function needTensor(fn: string, ops: readonly Operand[]): void {
   if (!ops.some((o) => o instanceof Tensor)) throw errors.badArg(fn, "input", "a Tensor", ops[0]);
 }
-/** PyTorch's third arguments, not implemented: refused, never ignored. */
-const EXTRA: Record<string, string> = { add: "alpha", sub: "alpha", rsub: "alpha", div: "roundingMode" };
 const binary = (name: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "rsub") =>
   (a: Operand, b: Operand, extra?: never): Tensor => {
-    if (extra !== undefined) throw errors.unsupportedArg(name, EXTRA[name] ?? "a third argument", extra); // never ignored
+    errors.refuseExtra(name, extra);
     needTensor(name, [a, b]);
     return apply(name, [a, b]);
   };

@@ -17,8 +17,7 @@ export type DType = "float32" | "int64" | "bool";
 export type Dims = number | readonly number[];
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
-const noGrad = (): never => { throw errors.noGrad(); };
-const only = (fn: string, arg: string, v: unknown): void => { if (v !== undefined) throw errors.unsupportedArg(fn, arg, v); }; // PyTorch's alpha, rounding mode: refused, never ignored
+const throwNoGrad = (): never => { throw errors.noGrad(); };
 
 export class Tensor {
   /** @internal */ _storage: Storage;
@@ -164,7 +163,7 @@ export class Tensor {
     scopeSync(() => {
       const seed = gradient?.to(this._dev).float() ?? R.full(this.shape, 1, this._dev); // an int64/bool one cast, as PyTorch
       const root = this._edge(); // none for a view requiring grad through its base only
-      runBackward(root ?? noGrad(), seed, opts.retainGraph ?? false);
+      runBackward(root ?? throwNoGrad(), seed, opts.retainGraph ?? false);
     });
   }
   /** @internal The graph edge for this tensor as an input: its grad_fn, or its leaf accumulator. */
@@ -231,12 +230,12 @@ export class Tensor {
   }
 
   // Elementwise ops (NumPy broadcasting; a number is a scalar operand).
-  add(o: Operand, alpha?: never): Tensor { only("add", "alpha", alpha); return apply("add", [this, o]); }
-  sub(o: Operand, alpha?: never): Tensor { only("sub", "alpha", alpha); return apply("sub", [this, o]); }
+  add(o: Operand, alpha?: never): Tensor { errors.refuseExtra("add", alpha); return apply("add", [this, o]); }
+  sub(o: Operand, alpha?: never): Tensor { errors.refuseExtra("sub", alpha); return apply("sub", [this, o]); }
   /** other - this. @example x.rsub(2) // 2 - x */
   rsub(o: Operand): Tensor { return apply("rsub", [this, o]); }
   mul(o: Operand): Tensor { return apply("mul", [this, o]); }
-  div(o: Operand, roundingMode?: never): Tensor { only("div", "roundingMode", roundingMode); return apply("div", [this, o]); }
+  div(o: Operand, roundingMode?: never): Tensor { errors.refuseExtra("div", roundingMode); return apply("div", [this, o]); }
   pow(o: Operand): Tensor { return typeof o === "number" ? apply("pows", [this, o, o - 1]) : apply("pow", [this, o]); }
   maximum(o: Tensor): Tensor { return apply("maximum", [this, o]); }
   minimum(o: Tensor): Tensor { return apply("minimum", [this, o]); }
@@ -264,10 +263,10 @@ export class Tensor {
   isnan(): Tensor { return R.compare("isnan", this); }
 
   // In place.
-  add_(o: Operand, alpha?: never): this { only("add_", "alpha", alpha); applyInplace("add", [this, o]); return this; }
-  sub_(o: Operand, alpha?: never): this { only("sub_", "alpha", alpha); applyInplace("sub", [this, o]); return this; }
+  add_(o: Operand, alpha?: never): this { errors.refuseExtra("add_", alpha); applyInplace("add", [this, o]); return this; }
+  sub_(o: Operand, alpha?: never): this { errors.refuseExtra("sub_", alpha); applyInplace("sub", [this, o]); return this; }
   mul_(o: Operand): this { applyInplace("mul", [this, o]); return this; }
-  div_(o: Operand, roundingMode?: never): this { only("div_", "roundingMode", roundingMode); applyInplace("div", [this, o]); return this; }
+  div_(o: Operand, roundingMode?: never): this { errors.refuseExtra("div_", roundingMode); applyInplace("div", [this, o]); return this; }
   zero_(): this { R.fillInplace(this); return this; }
   fill_(v: number): this { if (typeof v !== "number") throw errors.badArg("fill_", "value", "a number", v); R.fillInplace(this, v); return this; }
   copy_(src: Tensor): this { R.copyInplace(this, src); return this; }

@@ -131,7 +131,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 6361 from then: tensor() of a detached Float32Array names its argument (a raw TypeError escaped).
 // 6365 from then: WGSL literals from their bits through gw_lit (a compiler took 0 * x as 0: a zero
 // gradient times inf was 0, not NaN), and pow(x, y) saves its result whichever input needs grad.
-const BUDGET = 6365;
+// 6367 from then: the refusal of PyTorch's alpha / rounding mode is written once (errors.refuseExtra),
+// for the methods and the function forms alike.
+const BUDGET = 6367;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);
