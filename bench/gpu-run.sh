@@ -2,6 +2,7 @@
 # Runs on the lent GPU machine from the repository root, with .carry/ carried (bench/gpu-pack.sh):
 #   bash bench/gpu-run.sh test            the test suite on the machine's adapter (a missing one fails)
 #   bash bench/gpu-run.sh bench ARGS...   node .carry/build/bench/run.js --torch ARGS --out $OUT
+#   bash bench/gpu-run.sh devbw ARGS...   node .carry/build/bench/devbw.js --torch --out $OUT/devbw.md ARGS
 # Logs go to $OUT (the run tool's folder that comes back), else /tmp/gpu-out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,19 +11,36 @@ mkdir -p "$out" /tmp/node node_modules
 ldconfig -p | grep 'libvulkan\.so\.1 ' > /dev/null || { dpkg -x .carry/libvulkan1_*.deb /; ldconfig; }
 [ -x /tmp/node/node ] || { xz -dc .carry/node.xz > /tmp/node/node; chmod +x /tmp/node/node; }
 export PATH=/tmp/node:$PATH XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
-nvidia=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-[ -n "${VK_DRIVER_FILES:-}" ] || [ ! -f "$nvidia" ] || export VK_DRIVER_FILES=$nvidia
 [ -d node_modules/webgpu ] || tar -C node_modules -xJf .carry/webgpu.tar.xz
+# NVIDIA's ICD file names libGLX_nvidia.so.0, whose Vulkan entry fails without an X server
+# ("Could not get 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr'"); headless, the same driver
+# answers through libEGL_nvidia.so.0. Keep the first ICD file under which Dawn finds an adapter.
+probe='const {create,globals}=require("./node_modules/webgpu");Object.assign(globalThis,globals);
+const g=create([]);g.requestAdapter().then((a)=>{console.log(a?a.info.description||a.info.device:"none");process.exit(a?0:1)})'
+if [ -z "${VK_DRIVER_FILES:-}" ] && ldconfig -p | grep -q 'libEGL_nvidia\.so\.0 '; then
+  printf '{"file_format_version":"1.0.1","ICD":{"library_path":"libEGL_nvidia.so.0","api_version":"1.3.0"}}\n' \
+    > /tmp/nvidia_egl_icd.json
+  for icd in /tmp/nvidia_egl_icd.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json \
+    /usr/share/vulkan/icd.d/nvidia_icd.json; do
+    [ -f "$icd" ] && VK_DRIVER_FILES=$icd node -e "$probe" > /dev/null 2>&1 && { export VK_DRIVER_FILES=$icd; break; }
+  done
+fi
+echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} adapter: $(node -e "$probe" 2>/dev/null)" | tee "$out/adapter.txt"
 { nvidia-smi -L || true; node --version; } 2>&1 | tee "$out/machine.txt"
 case "${1:-}" in
   test)
     [ -d node_modules/vitest ] || tar -C node_modules -xJf .carry/test.tar.xz
     # bench.test.ts spawns tsx, which does not travel; the bench itself runs as `bench` below
-    GRADWISE_REQUIRE_WEBGPU=1 node node_modules/vitest/vitest.mjs run --exclude test/bench.test.ts \
+    # 2000 random programs took over a minute on an H200 (each new fused kernel compiles): 300 here
+    GRADWISE_PROPERTY_RUNS=${GRADWISE_PROPERTY_RUNS:-300} GRADWISE_REQUIRE_WEBGPU=1 \
+      node node_modules/vitest/vitest.mjs run --exclude test/bench.test.ts \
       2>&1 | tee "$out/test.log" ;;
   bench)
     shift
     [ -d node_modules/@tensorflow ] || tar -C node_modules -xJf .carry/tfjs.tar.xz
     node .carry/build/bench/run.js --torch "$@" --out "$out" 2>&1 | tee "$out/bench.log" ;;
-  *) echo "usage: bash bench/gpu-run.sh test | bench [run.js args]" >&2; exit 2 ;;
+  devbw)
+    shift
+    node .carry/build/bench/devbw.js --torch --out "$out/devbw.md" "$@" 2>&1 | tee "$out/devbw.log" ;;
+  *) echo "usage: bash bench/gpu-run.sh test | bench [run.js args] | devbw [devbw.js args]" >&2; exit 2 ;;
 esac
