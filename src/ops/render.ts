@@ -10,11 +10,11 @@ type F3 = (a: string, b: string, c: string) => string;
 const T = (t: Target): 0 | 1 => (t === "wgsl" ? 0 : 1);
 
 const UNARY: Record<UnaryPrim, [wgsl: F1, js: F1]> = {
-  neg: [(a) => `(-${a})`, (a) => `(-${a})`],
+  neg: [(a) => `gw_neg(${a})`, (a) => `(-${a})`],
   exp: [(a) => `gw_exp(${a})`, (a) => `Math.exp(${a})`],
   log: [(a) => `gw_log(${a})`, (a) => `Math.log(${a})`],
   sqrt: [(a) => `gw_sqrt(${a})`, (a) => `Math.sqrt(${a})`],
-  abs: [(a) => `abs(${a})`, (a) => `Math.abs(${a})`],
+  abs: [(a) => `gw_abs(${a})`, (a) => `Math.abs(${a})`],
   sin: [(a) => `gw_sin(${a})`, (a) => `Math.sin(${a})`],
   cos: [(a) => `gw_cos(${a})`, (a) => `Math.cos(${a})`],
   tanh: [(a) => `gw_tanh(${a})`, (a) => `Math.tanh(${a})`],
@@ -25,9 +25,9 @@ const UNARY: Record<UnaryPrim, [wgsl: F1, js: F1]> = {
 };
 
 const BINARY: Record<BinaryPrim, [wgsl: F2, js: F2]> = {
-  add: [(a, b) => `(${a} + ${b})`, (a, b) => `(${a} + ${b})`],
-  sub: [(a, b) => `(${a} - ${b})`, (a, b) => `(${a} - ${b})`],
-  mul: [(a, b) => `(${a} * ${b})`, (a, b) => `(${a} * ${b})`],
+  add: [(a, b) => `gw_rn(${a} + ${b})`, (a, b) => `(${a} + ${b})`],
+  sub: [(a, b) => `gw_rn(${a} - ${b})`, (a, b) => `(${a} - ${b})`],
+  mul: [(a, b) => `gw_rn(${a} * ${b})`, (a, b) => `(${a} * ${b})`],
   div: [(a, b) => `gw_div(${a}, ${b})`, (a, b) => `(${a} / ${b})`],
   pow: [(a, b) => `gw_pow(${a}, ${b})`, (a, b) => `gw_pow(${a}, ${b})`],
   ipow: [(a, b) => `gw_ipow(${a}, ${b})`, (a, b) => `gw_ipow(${a}, ${b})`],
