@@ -7,7 +7,7 @@
 import type { MessagePort } from "node:worker_threads";
 import { closeDawn, type Dawn, linger, openDawn } from "./dawn.js";
 import { Pipelines } from "./webgpu_pipelines.js";
-import { collect, creatingBytes, DevicePools, prefaulted } from "./webgpu_pool.js";
+import { collect, creatingBytes, DevicePools, Freed, prefaulted } from "./webgpu_pool.js";
 import {
   type Batch, type Cmd, CTRL_BUSY, CTRL_DEAD, CTRL_ERR, CTRL_SEQ, type Main, META_WORDS, type PoolStats,
   type Reply, type WorkerInit,
@@ -63,7 +63,7 @@ export function serve(
     private bufs = new Map<number, { buf: GPUBuffer; bytes: number }>();
     private pools: DevicePools;
     /** Buffers freed while the open encoder may still use them: pooled after its submit. */
-    private pending: GPUBuffer[] = [];
+    private pending = new Freed();
     private enc: GPUCommandEncoder | null = null;
     private pass: GPUComputePassEncoder | null = null;
     private metaHost = new Uint32Array(META_CAP * META_WORDS);
@@ -143,7 +143,7 @@ export function serve(
       const dev = this.d.device;
       switch (c.op) {
         case "alloc":
-          this.bufs.set(c.id, { buf: this.pools.storage.take(c.bytes), bytes: c.bytes });
+          this.bufs.set(c.id, { buf: this.pending.take(this.pools.storage, c.bytes), bytes: c.bytes });
           return;
         case "upload": {
           const buf = this.pools.storage.take(c.data.byteLength);
@@ -160,7 +160,7 @@ export function serve(
           const { buf } = this.get(c.id);
           this.bufs.delete(c.id);
           // Work already submitted runs before anything later on the queue, so only the open
-          // encoder's uses make the buffer wait for the next submit.
+          // encoder's uses make the buffer wait for the next submit (or a kernel's output: Freed).
           if (this.enc) this.pending.push(buf);
           else this.pools.storage.give(buf);
           return;
@@ -234,8 +234,7 @@ export function serve(
       q.submit([this.enc.finish()]);
       this.enc = null;
       this.metaCount = 0;
-      for (const b of this.pending) this.pools.storage.give(b);
-      this.pending = [];
+      this.pending.drain((b) => this.pools.storage.give(b));
       this.pools.expire();
     }
 

@@ -77,6 +77,11 @@ export class BufferPool {
     private readonly grow: (bytes: number) => void,
   ) {}
 
+  /** The size of the buffer take(bytes) hands out. */
+  classOf(bytes: number): number {
+    return bytes > this.capBytes ? Math.ceil(bytes / 4) * 4 : sizeClass(bytes, this.maxBytes);
+  }
+
   take(bytes: number): GPUBuffer {
     if (bytes > this.capBytes) return this.create(Math.ceil(bytes / 4) * 4);
     const cls = sizeClass(bytes, this.maxBytes);
@@ -128,6 +133,31 @@ export class BufferPool {
       this.allocatedBytes -= b.size;
       b.destroy(), destroyed++;
     }
+  }
+}
+
+/**
+ * Buffers freed while a command encoder is open, which its recorded work may still use: they go to
+ * the pool at submit, but a later kernel's output may take one at once, as the encoder's later
+ * dispatches run after its earlier ones (an upload may not: writeBuffer lands before the encoder).
+ * A loop that drops each result reused one buffer instead of creating one per step (64 MB on an
+ * H200: ~0.5 ms a step; bench/results/h200-devbw-*).
+ */
+export class Freed {
+  private bufs: GPUBuffer[] = [];
+  private sizes: number[] = [];
+  push(b: GPUBuffer): void { this.bufs.push(b), this.sizes.push(b.size); }
+  /** A kernel output's buffer: the latest freed one of its size class, else one from `pool`. */
+  take(pool: BufferPool, bytes: number): GPUBuffer {
+    const i = this.sizes.lastIndexOf(pool.classOf(bytes));
+    if (i < 0) return pool.take(bytes);
+    this.sizes.splice(i, 1);
+    return this.bufs.splice(i, 1)[0] as GPUBuffer;
+  }
+  /** Hands every buffer to `give` and empties. */
+  drain(give: (b: GPUBuffer) => void): void {
+    for (const b of this.bufs) give(b);
+    this.bufs = [], this.sizes = [];
   }
 }
 
