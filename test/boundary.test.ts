@@ -134,8 +134,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 6367 from then: the refusal of PyTorch's alpha / rounding mode is written once (errors.refuseExtra),
 // for the methods and the function forms alike. 6396 from then: a kernel's output may take a buffer
 // freed since the open command encoder began (webgpu_pool.ts Freed): a loop that drops each result
-// created a new buffer per step until the submit (64 MB results: ~0.5 ms a step on an H200).
-const BUDGET = 6396;
+// created a new buffer per step until the submit (64 MB results: ~0.5 ms a step on an H200). 6434
+// from then: dawn.ts probes whether the device's division rounds once, so that gw_div corrects it
+// only where it does not (NVIDIA); the correction everywhere doubled W1's time on lavapipe.
+const BUDGET = 6434;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

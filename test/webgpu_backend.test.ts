@@ -55,6 +55,23 @@ describe.skipIf(!opened)("WebGpuBackend", () => {
     both(kernel(x.pow(y), ["x", "y"]), ins, [], [a.length], 2e-5, 1e-30);
   });
 
+  // NVIDIA's own division is 1 ulp off at times: gw_div corrects it there (dawn.ts probes the device;
+  // lavapipe's divides exactly). Forced here, so the correction runs on every device.
+  it("divides with one rounding through gw_div's correction (GRADWISE_WEBGPU_EXACT_DIV=0)", async () => {
+    process.env.GRADWISE_WEBGPU_EXACT_DIV = "0";
+    const g = await createWebGpuBackend().finally(() => delete process.env.GRADWISE_WEBGPU_EXACT_DIV);
+    const n = 2 ** 16, bits = new Uint32Array(2 * n);
+    for (let i = 0, s = 3; i < 2 * n; i++) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      bits[i] = i % 2 ? s : (s & 0x807fffff) | ((90 + (s % 80)) << 23); // anywhere, or 2^-37..2^42
+    }
+    const f = new Float32Array(bits.buffer), a = f.subarray(0, n), b = f.subarray(n);
+    const v = [...SPECIAL, 0.25, 4, 10, 1e-40, 2 ** -126, 3e38], sa = v.flatMap((p) => v.map(() => p)), sb = v.flatMap(() => v);
+    const ins = [flat(Float32Array.from([...a, ...sa])), flat(Float32Array.from([...b, ...sb]))];
+    compareMap(g, cpu, kernel(x.div(y), ["x", "y"]), ins, [], [n + sa.length], 0, 0);
+    await g.shutdown();
+  });
+
   it("matches comparisons, logic, select and num", () => {
     const a = Float32Array.from([...SPECIAL, 1, 2, 2]);
     const b = Float32Array.from([...SPECIAL.slice().reverse(), 2, 2, 1]);

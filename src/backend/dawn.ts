@@ -10,6 +10,8 @@ export interface Dawn {
   device: GPUDevice;
   adapterName: string;
   limits: Limits;
+  /** Whether the device's own float32 division rounds once (divisionRoundsOnce). */
+  exactDiv: boolean;
 }
 
 const LIMIT_NAMES = [
@@ -33,10 +35,10 @@ export const NO_ADAPTER_HELP =
 /**
  * Opens the device; `onLost` hears about device loss, `onError` about every Dawn error. Dawn calls
  * it synchronously inside the failing call, so the caller knows which command failed; the event
- * is default-prevented, which keeps Dawn from printing it.
+ * is default-prevented, which keeps Dawn from printing it. `divProbe`: shaders/div_probe.wgsl.
  */
 export async function openDawn(
-  onLost: (message: string) => void, onError: (e: GPUError) => void,
+  onLost: (message: string) => void, onError: (e: GPUError) => void, divProbe?: string,
 ): Promise<Dawn> {
   let mod: typeof import("webgpu");
   try {
@@ -59,7 +61,8 @@ export async function openDawn(
   const info = adapter.info;
   const parts = [info.vendor, info.architecture, info.device].filter(Boolean);
   const adapterName = info.description || parts.join(" ") || "unknown adapter";
-  const dawn: Dawn = { gpu, adapter, device, adapterName, limits: limits as unknown as Limits };
+  const exactDiv = await divisionRoundsOnce(device, divProbe).catch(() => false);
+  const dawn: Dawn = { gpu, adapter, device, adapterName, limits: limits as unknown as Limits, exactDiv };
   pinned.push(dawn);
   (globalThis as Record<symbol, unknown>)[Symbol.for("gradwise.dawn")] = pinned;
   void device.lost.then((i) => onLost(`webgpu device was lost: ${i.reason} (${i.message})`));
@@ -69,6 +72,41 @@ export async function openDawn(
   });
   return dawn;
 }
+
+/**
+ * Whether the device's own float32 division rounds once, as PyTorch's: 2^14 random pairs divided on
+ * it, compared with the host's quotients. lavapipe's does; NVIDIA's was 1 ulp off for 5 pairs in
+ * 400. Then shaders/common.wgsl's gw_div skips its correction (it doubled W1's time on lavapipe).
+ * GRADWISE_WEBGPU_EXACT_DIV=0 or 1 overrides the probe.
+ */
+async function divisionRoundsOnce(device: GPUDevice, code = ""): Promise<boolean> {
+  const env = process.env.GRADWISE_WEBGPU_EXACT_DIV;
+  if (env === "0" || env === "1") return env === "1";
+  const n = 1 << 14, bits = new Uint32Array(2 * n), U = GPUBufferUsage; // n: as shaders/div_probe.wgsl
+  for (let i = 0, s = 1; i < 2 * n; i++)
+    (s = (Math.imul(s, 1103515245) + 12345) >>> 0), (bits[i] = (s & 0x807fffff) | ((112 + (s % 32)) << 23));
+  const pipe = device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code }), entryPoint: "main" } });
+  const buf = device.createBuffer({ size: 8 * n, usage: U.STORAGE | U.COPY_SRC | U.COPY_DST });
+  const back = device.createBuffer({ size: 4 * n, usage: U.MAP_READ | U.COPY_DST });
+  device.queue.writeBuffer(buf, 0, bits);
+  const enc = device.createCommandEncoder(), pass = enc.beginComputePass();
+  pass.setPipeline(pipe);
+  pass.setBindGroup(0, device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] }));
+  pass.dispatchWorkgroups(n / 64);
+  pass.end();
+  enc.copyBufferToBuffer(buf, 0, back, 0, 4 * n);
+  device.queue.submit([enc.finish()]);
+  await back.mapAsync(GPUMapMode.READ);
+  const got = new Float32Array(back.getMappedRange()), f = new Float32Array(bits.buffer);
+  let exact = true;
+  for (let i = 0; i < n && exact; i++) exact = got[i] === Math.fround((f[i] as number) / (f[i + n] as number));
+  back.unmap(), back.destroy(), buf.destroy();
+  return exact;
+}
+
+/** The shader sources for `d`: gw_div's correction left out where the device divides exactly. */
+export const shadersFor = (d: Dawn, shaders: Record<string, string>): Record<string, string> =>
+  d.exactDiv ? { ...shaders, "common.wgsl": (shaders["common.wgsl"] ?? "").replace("const gw_exact_div = false;", "const gw_exact_div = true;") } : shaders;
 
 /** Destroys the device. The context stays pinned: Dawn may still deliver events for it. */
 export function closeDawn(d: Dawn): void {

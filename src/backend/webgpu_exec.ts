@@ -5,7 +5,7 @@
 // one staging piece pauses the commands while it copies piece by piece. Dawn errors are reported
 // naming the kernel (the next call throws them); device loss and crashes are fatal.
 import type { MessagePort } from "node:worker_threads";
-import { closeDawn, type Dawn, linger, openDawn } from "./dawn.js";
+import { closeDawn, type Dawn, linger, openDawn, shadersFor } from "./dawn.js";
 import { Pipelines } from "./webgpu_pipelines.js";
 import { collect, creatingBytes, DevicePools, Freed, prefaulted } from "./webgpu_pool.js";
 import {
@@ -91,7 +91,7 @@ export function serve(
       this.arena = dev.createBuffer({ size: this.metaHost.byteLength, usage: uniform });
       const dummy = dev.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
       // WGSL errors also reach onError, inside createShaderModule.
-      this.pipes = new Pipelines(dev, init.shaders, this.arena, dummy, () => collect(!inWorker));
+      this.pipes = new Pipelines(dev, shadersFor(d, init.shaders), this.arena, dummy, () => collect(!inWorker));
     }
 
     exec(b: Batch): void {
@@ -278,7 +278,7 @@ export function serve(
 
   async function start(): Promise<void> {
     let ex: Executor | null = null;
-    const opened = openDawn((lost) => closing || fatal(lost), (e) => ex?.onError(e));
+    const opened = openDawn((lost) => closing || fatal(lost), (e) => ex?.onError(e), init.shaders["div_probe.wgsl"]);
     dawn = await opened.catch((e: Error) => (fatal(e.message), null));
     if (!dawn) return;
     ex = new Executor(dawn);
