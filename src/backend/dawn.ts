@@ -104,9 +104,9 @@ async function divisionRoundsOnce(device: GPUDevice, code = ""): Promise<boolean
   return exact;
 }
 
-/** The shader sources for `d`: gw_div's correction left out where the device divides exactly. */
-export const shadersFor = (d: Dawn, shaders: Record<string, string>): Record<string, string> =>
-  d.exactDiv ? { ...shaders, "common.wgsl": (shaders["common.wgsl"] ?? "").replace("const gw_exact_div = false;", "const gw_exact_div = true;") } : shaders;
+/** The shader sources for `d`: where it divides exactly, gw_div is common.wgsl's gw_div_exact. */
+export const shadersFor = (d: Dawn, s: Record<string, string>): Record<string, string> => !d.exactDiv ? s
+  : { ...s, "common.wgsl": (s["common.wgsl"] ?? "").replace("fn gw_div(", "fn gw_div_corrected(").replace("fn gw_div_exact(", "fn gw_div(") };
 
 /** Destroys the device. The context stays pinned: Dawn may still deliver events for it. */
 export function closeDawn(d: Dawn): void {
