@@ -4,7 +4,7 @@
 // the host, which on a discrete GPU is the PCIe link, not the device. Here every row repeats its
 // work k times between two waits for the queue, and the time per repetition is the slope between
 // k = 1 and k = K (medians over rounds, alternated), so the wait and the final read cancel out.
-// Rows: copyBufferToBuffer and a vec4 copy kernel (8 B/element: a read and a write), the raw W2
+// Rows: copyBufferToBuffer and a vec4 copy kernel (bench_w2_vec4.wgsl's `copy`; 8 B/element: a read and a write), the raw W2
 // vec4 kernel (12 B/element), gradwise's `a.mul(b).add(2).realize()` on its webgpu device (worker
 // and main thread; each result disposed, as a loop that drops it would), and with --torch the
 // torch-cuda rows of bench/torch_devbw.py. GB/s counts the bytes a kernel must move, per row.
@@ -52,11 +52,10 @@ async function measure(system: string, n: number, bytesPerEl: number, run: Run):
 const adapter = await dawnAdapter();
 const { maxStorageBufferBindingSize, maxBufferSize } = adapter.limits;
 const device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize, maxBufferSize } });
-const pipelineOf = (file: string): GPUComputePipeline => {
-  const module = device.createShaderModule({ code: readFileSync(findUp(`shaders/${file}`), "utf8") });
-  return device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
-};
-const w2Pipe = pipelineOf("bench_w2_vec4.wgsl"), copyPipe = pipelineOf("bench_copy_vec4.wgsl");
+const module = device.createShaderModule({ code: readFileSync(findUp("shaders/bench_w2_vec4.wgsl"), "utf8") });
+const pipelineOf = (entryPoint: string): GPUComputePipeline =>
+  device.createComputePipeline({ layout: "auto", compute: { module, entryPoint } });
+const w2Pipe = pipelineOf("main"), copyPipe = pipelineOf("copy");
 const U = GPUBufferUsage;
 
 for (const n of sizes) {
@@ -70,11 +69,11 @@ for (const n of sizes) {
   const gx = Math.min(groups, 65535), gy = Math.ceil(groups / gx);
   const params = device.createBuffer({ size: 16, usage: U.UNIFORM | U.COPY_DST });
   device.queue.writeBuffer(params, 0, new Uint32Array([threads, gx * 256, 0, 0]));
-  const group = (p: GPUComputePipeline, bufs: GPUBuffer[]): GPUBindGroup => device.createBindGroup({
+  const group = (p: GPUComputePipeline, bufs: (GPUBuffer | null)[]): GPUBindGroup => device.createBindGroup({
     layout: p.getBindGroupLayout(0),
-    entries: bufs.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    entries: bufs.flatMap((buffer, binding) => (buffer ? [{ binding, resource: { buffer } }] : [])),
   });
-  const w2Group = group(w2Pipe, [a, b, c, params]), copyGroup = group(copyPipe, [a, c, params]);
+  const w2Group = group(w2Pipe, [a, b, c, params]), copyGroup = group(copyPipe, [a, null, c, params]);
   const submit = async (record: (e: GPUCommandEncoder) => void, k: number): Promise<void> => {
     const enc = device.createCommandEncoder();
     for (let i = 0; i < k; i++) record(enc);
