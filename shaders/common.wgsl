@@ -71,13 +71,13 @@ fn gw_divm(m: f32, n: f32) -> f32 {
   let e = gw_rn(gw_rn(gw_rn(gw_rn(x.x * y.x) - p) + gw_rn(x.x * y.y)) + gw_rn(x.y * y.x)) + gw_rn(x.y * y.y);
   return q + gw_rn(gw_rn(gw_rn(m - p) - gw_rn(e)) / n);
 }
-// a / b with PyTorch's rounding and IEEE answers: for normal a and b with a normal quotient, the
-// mantissas through gw_divm, scaled by 2^(ea - eb) exactly (q in (1/2, 2), -125 <= e <= 127), the
-// sign from the bits; else (subnormals, overflow, Inf, NaN) the builtin, NaN for 0 / 0. Where the
-// device's own division rounds once (a probe when it opens: lavapipe's does, NVIDIA's does not),
-// src/backend/dawn.ts renames this one and gw_div_exact below takes its name (nothing calls the
-// other, so no compiler sees it: inlined everywhere, it tripled compile times on lavapipe).
-fn gw_div(a: f32, b: f32) -> f32 {
+// a / b for b != 0 or NaN, rounded once as PyTorch's: for normal a and b with a normal quotient,
+// the mantissas through gw_divm, scaled by 2^(ea - eb) exactly (q in (1/2, 2), -125 <= e <= 127),
+// the sign from the bits; else (subnormals, overflow, Inf, NaN) the builtin. Where the device's own
+// division rounds once (a probe when it opens: lavapipe's does, NVIDIA's does not),
+// src/backend/dawn.ts renames this one and gw_quot_exact takes its name (nothing calls the other,
+// so no compiler sees it: inlined everywhere, it tripled compile times on lavapipe).
+fn gw_quot(a: f32, b: f32) -> f32 {
   let ua = bitcast<u32>(a) & 0x7fffffffu;
   let ub = bitcast<u32>(b) & 0x7fffffffu;
   let e = i32(ua >> 23u) - i32(ub >> 23u);
@@ -87,12 +87,12 @@ fn gw_div(a: f32, b: f32) -> f32 {
     let q = bitcast<u32>(gw_rn(gw_divm(m, n) * ldexp(1.0, e)));
     return bitcast<f32>(q | ((bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u));
   }
-  if (b != 0.0 || gw_isnan(b)) { return a / b; }
-  if (a == 0.0 || gw_isnan(a)) { return gw_nan(); }
-  return select(gw_inf(), -gw_inf(), gw_signbit(a) != gw_signbit(b));
+  return a / b;
 }
-fn gw_div_exact(a: f32, b: f32) -> f32 {
-  if (b != 0.0 || gw_isnan(b)) { return a / b; }
+fn gw_quot_exact(a: f32, b: f32) -> f32 { return a / b; }
+// a / b with IEEE answers where builtins may differ: NaN for 0 / 0, signed Inf for x / 0.
+fn gw_div(a: f32, b: f32) -> f32 {
+  if (b != 0.0 || gw_isnan(b)) { return gw_quot(a, b); }
   if (a == 0.0 || gw_isnan(a)) { return gw_nan(); }
   return select(gw_inf(), -gw_inf(), gw_signbit(a) != gw_signbit(b));
 }

@@ -76,7 +76,7 @@ export async function openDawn(
 /**
  * Whether the device's own float32 division rounds once, as PyTorch's: 2^14 random pairs divided on
  * it, compared with the host's quotients. lavapipe's does; NVIDIA's was 1 ulp off for 5 pairs in
- * 400. Then shaders/common.wgsl's gw_div skips its correction (it doubled W1's time on lavapipe).
+ * 400. Then shaders/common.wgsl's gw_quot skips its correction (it doubled W1's time on lavapipe).
  * GRADWISE_WEBGPU_EXACT_DIV=0 or 1 overrides the probe.
  */
 async function divisionRoundsOnce(device: GPUDevice, code = ""): Promise<boolean> {
@@ -104,9 +104,9 @@ async function divisionRoundsOnce(device: GPUDevice, code = ""): Promise<boolean
   return exact;
 }
 
-/** The shader sources for `d`: where it divides exactly, gw_div is common.wgsl's gw_div_exact. */
+/** The shader sources for `d`: where it divides exactly, gw_quot is common.wgsl's gw_quot_exact. */
 export const shadersFor = (d: Dawn, s: Record<string, string>): Record<string, string> => !d.exactDiv ? s
-  : { ...s, "common.wgsl": (s["common.wgsl"] ?? "").replace("fn gw_div(", "fn gw_div_corrected(").replace("fn gw_div_exact(", "fn gw_div(") };
+  : { ...s, "common.wgsl": (s["common.wgsl"] ?? "").replace("fn gw_quot(", "fn gw_quot_corrected(").replace("fn gw_quot_exact(", "fn gw_quot(") };
 
 /** Destroys the device. The context stays pinned: Dawn may still deliver events for it. */
 export function closeDawn(d: Dawn): void {
