@@ -162,7 +162,11 @@ test.runIf(devices.some((d) => d.type === "webgpu"))("webgpu: a result dropped b
   const a = arange(n, { device }).div(n), b = a.add(1).realize();
   await b.data();
   const before = memory(device).allocatedBytes;
-  for (let i = 0; i < 20; i++) a.mul(b).add(2).realize().dispose();
+  for (let i = 0; i < 20; i++) {
+    const t = a.mul(b); // a buffer of its own with fusion off
+    t.add(2).realize().dispose();
+    t.dispose();
+  }
   const last = a.mul(b).add(2);
   expect((await last.data())[n - 1]).toBe(Math.fround(Math.fround(Math.fround((n - 1) / n) * Math.fround((n - 1) / n + 1)) + 2));
   expect(memory(device).allocatedBytes - before).toBeLessThanOrEqual(3 * 4 * n); // 20 * 4n before
