@@ -1,5 +1,5 @@
 // `node .carry/build/bench/devbw.js [--sizes 1.6e7,6.4e7] [--k 32] [--rounds 15] [--out f.md] [--torch]`
-// (or `npx tsx bench/devbw.ts` after `npm run build`): W2 kept on the device, for issue #5's
+// (or `npx tsx bench/devbw.ts`, gradwise's sources through tsx): W2 kept on the device, for issue #5's
 // "W2 at >= 70 % of the device's copy bandwidth". `npm run bench` times W2 with its read back to
 // the host, which on a discrete GPU is the PCIe link, not the device. Here every row repeats its
 // work k times between two waits for the queue, and the time per repetition is the slope between
@@ -95,7 +95,7 @@ for (const n of sizes) {
 const info = describeAdapter(adapter);
 device.destroy();
 
-// gradwise, through its public API (the build: dist/ under tsx, .carry/build when compiled).
+// gradwise, through its public API: src/ under tsx, the compiled .carry/build/src on a GPU machine.
 const lib = await import("../src/index.js");
 for (const thread of ["worker", "main"] as const) {
   const dev = await lib.requestDevice("webgpu", { thread });
