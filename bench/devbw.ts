@@ -6,7 +6,8 @@
 // k = 1 and k = K (medians over rounds, alternated), so the wait and the final read cancel out.
 // Rows: copyBufferToBuffer and a vec4 copy kernel (bench_w2_vec4.wgsl's `copy`; 8 B/element: a read and a write), the raw W2
 // vec4 kernel (12 B/element), gradwise's `a.mul(b).add(2).realize()` on its webgpu device (worker
-// and main thread; each result disposed, as a loop that drops it would), and with --torch the
+// and main thread, each also with big work posted only at the read; each result disposed, as a
+// loop that drops it would), and with --torch the
 // torch-cuda rows of bench/torch_devbw.py. GB/s counts the bytes a kernel must move, per row.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -97,8 +98,12 @@ device.destroy();
 
 // gradwise, through its public API: src/ under tsx, the compiled .carry/build/src on a GPU machine.
 const lib = await import("../src/index.js");
-for (const thread of ["worker", "main"] as const) {
+// "-noflush": every repetition posted at the final read (GRADWISE_WEBGPU_FLUSH_MB past the loop's
+// bytes), as before the link posted big work early; the other rows use the default.
+for (const [thread, flush] of [["worker", ""], ["main", ""], ["worker", "-noflush"], ["main", "-noflush"]] as const) {
+  if (flush) process.env.GRADWISE_WEBGPU_FLUSH_MB = "1e9";
   const dev = await lib.requestDevice("webgpu", { thread });
+  delete process.env.GRADWISE_WEBGPU_FLUSH_MB;
   for (const n of sizes) {
     const [a0, b0] = w2Inputs(n);
     const a = lib.tensor(a0, { device: dev }), b = lib.tensor(b0, { device: dev });
@@ -106,7 +111,7 @@ for (const thread of ["worker", "main"] as const) {
     let bad = 0;
     for (let i = 0; i < n; i++) if (got[i] !== Math.fround(Math.fround((a0[i] as number) * (b0[i] as number)) + 2)) bad++;
     if (bad) throw new Error(`gradwise W2 at N=${n}: ${bad} elements differ from a*b+2`);
-    await measure(`gradwise-webgpu-${thread}`, n, 12, async (k) => {
+    await measure(`gradwise-webgpu-${thread}${flush}`, n, 12, async (k) => {
       for (let i = 0; i < k; i++) a.mul(b).add(2).realize().dispose();
       await lib.zeros([1], { device: dev }).add(1).data();
     });

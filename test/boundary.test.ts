@@ -136,8 +136,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // freed since the open command encoder began (webgpu_pool.ts Freed): a loop that drops each result
 // created a new buffer per step until the submit (64 MB results: ~0.5 ms a step on an H200). 6434
 // from then: dawn.ts probes whether the device's division rounds once, so that gw_div corrects it
-// only where it does not (NVIDIA); the correction everywhere doubled W1's time on lavapipe.
-const BUDGET = 6434;
+// only where it does not (NVIDIA); the correction everywhere doubled W1's time on lavapipe. 6451
+// from then: the link posts a batch once its dispatches bind GRADWISE_WEBGPU_FLUSH_MB (a loop of big
+// kernels was recorded whole before the GPU began: W2 on an H200 at 0.57 of the copy ceiling).
+const BUDGET = 6451;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

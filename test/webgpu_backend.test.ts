@@ -72,6 +72,30 @@ describe.skipIf(!opened)("WebGpuBackend", () => {
     await g.shutdown();
   });
 
+  // A loop of big kernels goes to the executor (which submits each batch) while the loop runs, so
+  // the GPU works while the next is recorded; small ones wait for the turn of the event loop.
+  it("posts a batch once its dispatches bind GRADWISE_WEBGPU_FLUSH_MB", async () => {
+    process.env.GRADWISE_WEBGPU_FLUSH_MB = "0.5";
+    const g = await createWebGpuBackend().finally(() => delete process.env.GRADWISE_WEBGPU_FLUSH_MB);
+    const posted = (b: WebGpuBackend): number => (b as unknown as { q: { batches: number } }).q.batches;
+    const k = kernel(x.mul(y).add(2), ["x", "y"]);
+    const run = (b: WebGpuBackend, n: number, reps: number): number => {
+      const a0 = randArray(n, -2, 2), a = b.upload(a0), c = b.upload(a0);
+      const s = { strides: [1] }, before = posted(b);
+      let out = b.map(k, [{ buf: a, ...s }, { buf: c, ...s }], [], [n]);
+      for (let r = 1; r < reps; r++) b.free(out), (out = b.map(k, [{ buf: a, ...s }, { buf: c, ...s }], [], [n]));
+      const after = posted(b), got = b.readSync(out);
+      expect(got.every((v, i) => v === Math.fround(Math.fround((a0[i] as number) ** 2) + 2))).toBe(true);
+      [a, c, out].forEach((u) => b.free(u));
+      return after - before;
+    };
+    const big = run(g, 2 ** 16, 6); // 768 KiB bound per dispatch
+    const small = run(g, 2 ** 12, 6); // 48 KiB: 288 KiB in all
+    const dflt = run(gpu, 2 ** 16, 6); // the default 128 MiB
+    expect([big, small, dflt]).toEqual([6, 0, 0]);
+    await g.shutdown();
+  });
+
   it("matches comparisons, logic, select and num", () => {
     const a = Float32Array.from([...SPECIAL, 1, 2, 2]);
     const b = Float32Array.from([...SPECIAL.slice().reverse(), 2, 2, 1]);

@@ -230,15 +230,15 @@ export class WebGpuBackend implements Backend {
   ): void {
     const groups = grid(threads, this.limits.maxComputeWorkgroupsPerDimension);
     // The planners keep bindings within the limit (tests that shrink it rely on this check).
-    ids.forEach((id, k) => {
+    const bound = ids.reduce((sum, id, k) => {
       const bytes = ranges?.[k]?.[1] ?? this.live.get(id) ?? 0;
-      if (bytes > this.limits.maxStorageBufferBindingSize)
-        throw new Error(`webgpu: internal error: ${key} would bind ${bytes} bytes of buffer ${id}`);
-    });
+      if (bytes <= this.limits.maxStorageBufferBindingSize) return sum + bytes;
+      throw new Error(`webgpu: internal error: ${key} would bind ${bytes} bytes of buffer ${id}`);
+    }, 0);
     const cmd: Cmd = { op: "run", kind, key, ids, meta: this.q.meta(withRow(meta, groups[0])), groups };
     if (wgsl !== undefined) cmd.wgsl = wgsl;
     if (ranges?.some((r) => r !== null)) cmd.ranges = ranges;
-    this.q.push(cmd);
+    this.q.push(cmd, undefined, bound);
   }
 
   checkAlloc(elements: number): void {

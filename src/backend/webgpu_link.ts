@@ -10,6 +10,16 @@ import { META_WORDS, type PoolStats, type Reply } from "./webgpu_protocol.js";
 
 /** Commands queued before a batch is posted without waiting for the next turn of the event loop. */
 const MAX_QUEUED = 512;
+/**
+ * Bytes bound by the dispatches queued (GRADWISE_WEBGPU_FLUSH_MB, read when a device opens) before
+ * the batch is posted at once: the executor submits each batch, so a loop of big kernels runs on
+ * the GPU while this thread records the next instead of after the whole loop has been recorded.
+ */
+const flushBytesNow = (): number => {
+  const mb = Number(process.env.GRADWISE_WEBGPU_FLUSH_MB || 128);
+  if (!(mb > 0)) throw new RangeError(`GRADWISE_WEBGPU_FLUSH_MB must be a number of MiB > 0, but is '${process.env.GRADWISE_WEBGPU_FLUSH_MB}'`);
+  return mb * 2 ** 20;
+};
 const SYNC_TIMEOUT_MS = Number(process.env.GRADWISE_WEBGPU_TIMEOUT_MS || 120_000);
 if (!(SYNC_TIMEOUT_MS > 0)) // NaN waited for ever
   throw new RangeError(`GRADWISE_WEBGPU_TIMEOUT_MS must be a number of ms > 0, but is '${process.env.GRADWISE_WEBGPU_TIMEOUT_MS}'`);
@@ -39,6 +49,11 @@ export class WorkerLink {
   private metas: Uint32Array[] = [];
   private transfer: ArrayBuffer[] = [];
   private timer: ReturnType<typeof setImmediate> | null = null;
+  /** Bytes bound by the queued dispatches, and the amount that posts them (flushBytesNow). */
+  private work = 0;
+  private readonly flushBytes = flushBytesNow();
+  /** Batches posted so far (tests check that big work goes early). */
+  batches = 0;
   private reads = new Map<number, Pending>();
   private nextReq = 1;
   private seq = 0;
@@ -76,8 +91,8 @@ export class WorkerLink {
     return this.death !== null || Atomics.load(this.ctrl, CTRL_DEAD) !== 0;
   }
 
-  /** Queues a command; `transfer` moves its data to the worker without a copy. */
-  push(c: Cmd, transfer?: ArrayBuffer): void {
+  /** Queues a command; `transfer` moves its data to the worker without a copy; `bound`: a dispatch's bytes. */
+  push(c: Cmd, transfer?: ArrayBuffer, bound = 0): void {
     // An upload creates its buffer itself, so the alloc queued just before it is dropped.
     if (c.op === "upload") {
       const last = this.cmds[this.cmds.length - 1];
@@ -85,7 +100,7 @@ export class WorkerLink {
     }
     this.cmds.push(c);
     if (transfer) this.transfer.push(transfer);
-    if (this.cmds.length >= MAX_QUEUED) this.flush();
+    if (this.cmds.length >= MAX_QUEUED || (this.work += bound) >= this.flushBytes) this.flush();
     else if (!this.timer) {
       // Unref'd: queued commands alone must not keep the process alive.
       this.timer = setImmediate(() => this.flush());
@@ -103,6 +118,7 @@ export class WorkerLink {
   flush(force = false): void {
     if (this.timer) clearImmediate(this.timer);
     this.timer = null;
+    this.work = 0;
     if (this.cmds.length === 0 || (this.dead && !force)) return;
     // One block (a read per dispatch) goes as it is: planners hand each dispatch a fresh one.
     const one = this.metas.length === 1 && (this.metas[0] as Uint32Array).buffer.byteLength === META_WORDS * 4;
@@ -112,6 +128,7 @@ export class WorkerLink {
     this.cmds = [];
     this.metas = [];
     this.transfer = [];
+    this.batches++;
     this.worker.postMessage(batch, transfer); // InThread runs it now
   }
 
