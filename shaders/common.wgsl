@@ -60,16 +60,28 @@ fn gw_split(x: f32) -> vec2<f32> {
   let h = gw_rn(c - gw_rn(c - x));
   return vec2<f32>(h, gw_rn(x - h));
 }
+// a b = p + e exactly (Dekker's product, no fma: lavapipe's is not fused), for a b and its halves'
+// products neither overflowing nor subnormal.
+fn gw_prod(a: f32, b: f32) -> vec2<f32> {
+  let x = gw_split(a);
+  let y = gw_split(b);
+  let p = gw_rn(a * b);
+  return vec2<f32>(p, gw_rn(gw_rn(gw_rn(gw_rn(x.x * y.x) - p) + gw_rn(x.x * y.y)) + gw_rn(x.y * y.x)) + gw_rn(x.y * y.y));
+}
 // m / n for m, n in [1, 2), rounded once as PyTorch's: NVIDIA's WGSL / was 1 ulp off for 5 in 400.
-// One correction: r = m - q n exactly (q n as a float and its error, Dekker's product, no fma:
-// lavapipe's is not fused), then q + r / n is the nearest quotient.
+// One correction: r = m - q n exactly (q n as a product and its error), then q + r / n is the nearest quotient.
 fn gw_divm(m: f32, n: f32) -> f32 {
   let q = gw_rn(m / n);
-  let x = gw_split(q);
-  let y = gw_split(n);
-  let p = gw_rn(q * n);
-  let e = gw_rn(gw_rn(gw_rn(gw_rn(x.x * y.x) - p) + gw_rn(x.x * y.y)) + gw_rn(x.y * y.x)) + gw_rn(x.y * y.y);
-  return q + gw_rn(gw_rn(gw_rn(m - p) - gw_rn(e)) / n);
+  let p = gw_prod(q, n);
+  return q + gw_rn(gw_rn(gw_rn(m - p.x) - p.y) / n);
+}
+// m^3 for m >= 0 rounded once, as C's pow (PyTorch's with a tensor exponent; (m m) m was 1 ulp off
+// for a quarter of them): m m = p + e and p m = q + f exactly, then q + (f + e m), whose error is far
+// below half an ulp of q. Where q overflows it is the answer; subnormal cubes may be 1 ulp off.
+fn gw_cube(m: f32) -> f32 {
+  let s = gw_prod(m, m);
+  let t = gw_prod(s.x, m);
+  return select(t.x, gw_rn(t.x + gw_rn(t.y + gw_rn(s.y * m))), gw_isfinite(t.x));
 }
 // a / b for b != 0 or NaN, rounded once as PyTorch's: for normal a and b with a normal quotient,
 // the mantissas through gw_divm, scaled by 2^(ea - eb) exactly (q in (1/2, 2), -125 <= e <= 127),
@@ -164,7 +176,7 @@ fn gw_pow(a: f32, b: f32) -> f32 {
   // Squares, cubes and reciprocals by multiplication and division: through exp2/log2, NVIDIA's
   // (-3) ** 3 was -27.000002 (its builtins are 2-3 ulp off; a cube of an integer is exact).
   var r = select(gw_exp2(b * gw_log2(m)), a * a, b == 2.0);
-  if (b == 3.0) { r = gw_rn(gw_rn(m * m) * m); }
+  if (b == 3.0) { r = gw_cube(m); }
   if (b == -1.0) { r = gw_div(1.0, m); }
   if (m == 0.0 || gw_isinf(m)) { r = select(0.0, gw_inf(), (m == 0.0) != (b > 0.0)); }
   if (gw_isinf(b)) { return select(select(0.0, gw_inf(), (m > 1.0) == (b > 0.0)), 1.0, m == 1.0); }

@@ -55,6 +55,14 @@ describe.skipIf(!opened)("WebGpuBackend", () => {
     both(kernel(x.pow(y), ["x", "y"]), ins, [], [a.length], 2e-5, 1e-30);
   });
 
+  // C's pow, PyTorch's with a tensor exponent, rounds x ** 3 once (the CPU's Math.pow too); a
+  // product of products rounds twice and was 1 ulp off for a quarter of these.
+  it("cubes through pow with a tensor exponent rounded once", () => {
+    const n = 4096, a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = (i % 2 ? -1 : 1) * rand(1, 2) * 2 ** Math.floor(rand(-40, 42));
+    both(kernel(x.pow(y), ["x", "y"]), [flat(a), flat(new Float32Array(n).fill(3))], [], [n]);
+  });
+
   // NVIDIA's own division is 1 ulp off at times: gw_div corrects it there (dawn.ts probes the device;
   // lavapipe's divides exactly). Forced here, so the correction runs on every device.
   it("divides with one rounding through gw_div's correction (GRADWISE_WEBGPU_EXACT_DIV=0)", async () => {
