@@ -222,7 +222,7 @@ export function applyAt(name: OpName, ops: readonly Operand[], shape: readonly n
  * and under grad mode its history is rebased onto the op, which saves the overwritten values. */
 export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   const self = ops[0] as Tensor, view = self._viewOf;
-  if (ops[1] !== undefined) checkOperand(`${name}_`, ops[1], 1);
+  if (ops.length > 1) checkOperand(`${name}_`, ops[1], 1); // add_() without an operand too
   checkInplace(self, ops, name === "fill" || name === "zero" || (name === "copyInto" && ops[1] === self));
   const { variant, storage, shape, ops: run } = forward(name, ops, undefined, true);
   if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
