@@ -81,6 +81,9 @@ export const errors = {
     new Error(`Expected all tensors to be on the same device, but found at least two devices, ${a === "cpu" ? b : a} and ${a === "cpu" ? a : b}!`),
   cpuScalarGrad: () => new Error(
     'a 0-d cpu tensor that requires grad cannot join an op on the webgpu device opened with { thread: "main" }: its gradient would need a synchronous read. Move it first (t.to(device)) or open the device with { thread: "worker" }'),
+  /** to() or copy_() onto that device of a tensor that requires grad: backward would read the gradient back synchronously. */
+  toAsyncGrad: (what: string) => new Error(
+    `${what} of a cpu tensor that requires grad onto the webgpu device opened with { thread: "main" } cannot be recorded: its backward would need a synchronous read. Create the tensor on that device, detach() it, or open the device with { thread: "worker" }`),
   /** backward()'s options: retainGraph only (createGraph, higher-order gradients, is not built). */
   checkBackwardOptions(opts: unknown): void {
     if (typeof opts !== "object" || opts === null) throw errors.badArg("backward", "options", "an object", opts);

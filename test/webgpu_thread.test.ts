@@ -5,7 +5,7 @@
 import { inspect } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { createWebGpuBackend } from "../src/backend/webgpu.js";
-import { type Device, requestDevice, shutdown, tensor } from "../src/index.js";
+import { type Device, noGrad, requestDevice, shutdown, tensor } from "../src/index.js";
 import { isFusionEnabled } from "../src/ops/lazy.js";
 import { availableDevices } from "./setup.js";
 
@@ -83,6 +83,18 @@ describe.runIf(hasGpu)("webgpu, thread main", () => {
     expect(() => x.mul(tensor(3, { requiresGrad: true }))).toThrow(
       'a 0-d cpu tensor that requires grad cannot join an op on the webgpu device opened with { thread: "main" }',
     );
+  });
+
+  it("refuses to record to() or copy_() of a CPU tensor that requires grad onto it, at the op", async () => {
+    const x = tensor([1, 2, 3], { requiresGrad: true }), w = tensor([1, 1, 1], { device, requiresGrad: true });
+    const onto = ' of a cpu tensor that requires grad onto the webgpu device opened with { thread: "main" } cannot be recorded';
+    expect(() => x.to(device)).toThrow(`to()${onto}`);
+    const dst = tensor([0, 0, 0], { device });
+    expect(() => dst.copy_(x)).toThrow(`copy_()${onto}`);
+    expect(Array.from(await dst.data())).toEqual([0, 0, 0]);
+    expect(Array.from(await x.detach().to(device).mul(w).data())).toEqual([1, 2, 3]);
+    expect(Array.from(await noGrad(() => x.to(device)).data())).toEqual([1, 2, 3]);
+    expect([x.grad, w.grad]).toEqual([null, null]);
   });
 
   it("throws on every sync read, naming data(); the tensor stays usable", async () => {

@@ -243,11 +243,11 @@ export function clone(t: Tensor): Tensor {
   return record(copyTo(t, t.shape, t.dtype), "CloneBackward0", [t], [], (g) => [g]);
 }
 
-export function toDevice(t: Tensor, dev: Device): Tensor {
+export function toDevice(t: Tensor, dev: Device, what = "to()"): Tensor {
   if (t.isDisposed) throw errors.disposed();
   if (dev === t._dev) return t;
-  const out = Tensor._make(dev.backend.upload(t.dataSync()), t.shape, dev, t.dtype);
-  const src = t._dev;
+  if (dev.backend.asyncReadsOnly && t.requiresGrad && isGradEnabled()) throw errors.toAsyncGrad(what);
+  const out = Tensor._make(dev.backend.upload(t.dataSync()), t.shape, dev, t.dtype), src = t._dev;
   return record(out, "ToCopyBackward0", [t], [], (g) => [
     Tensor._make(src.backend.upload(g.dataSync()), g.shape, src),
   ]);
@@ -288,7 +288,7 @@ export function fillInplace(t: Tensor, v?: number): void { // fill_ checked v is
 
 export function copyInplace(t: Tensor, src: Tensor): void {
   if (!(src instanceof Tensor)) throw errors.badArg("copy_", "src", "a Tensor", src);
-  const s = src._dev === t._dev ? src : src.to(t._dev);
+  const s = src._dev === t._dev ? src : toDevice(src, t._dev, "copy_()");
   checkInplace(t, [t, s], s === t); // before the shapes, as PyTorch (a grown expand may copy itself)
   if (records(t, [s])) {
     checkCopyShape(s, t.shape);
