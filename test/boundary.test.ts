@@ -140,8 +140,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // from then: the link posts a batch once its dispatches bind GRADWISE_WEBGPU_FLUSH_MB (a loop of big
 // kernels was recorded whole before the GPU began: W2 on an H200 at 0.57 of the copy ceiling). 6454
 // from then: to()/copy_() of a CPU tensor that requires grad onto a { thread: "main" } device throws
-// at the op (backward threw halfway, after writing some gradients).
-const BUDGET = 6454;
+// at the op (backward threw halfway, after writing some gradients). 6476 from then: WebGPU maps and
+// reductions past 8 merged dims (a map dispatches per block of its innermost 8, a reduction fixes
+// leading dims slab by slab); they threw a RangeError, with fusion at a later read.
+const BUDGET = 6476;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -90,6 +90,24 @@ describe.skipIf(!small)("WebGPU with a 4 KiB binding", () => {
     }
   });
 
+  // Past 8 merged dims a map dispatches per block of its innermost 8 and a reduction fixes leading
+  // dims slab by slab: here blocks and slabs also cross bindings (they threw a RangeError).
+  it("maps and reduces past 8 dims across bindings", () => {
+    const alt = (n: number, from: number) => Array.from({ length: n }, (_, d) => ((d + from) % 2 ? 1 : 2));
+    const out = [...alt(10, 0), 300]; // 2,1,2,1,... then 300: 9600 floats
+    const ins = [{ data: randArray(numelOf([...alt(10, 0), 300])), shape: [...alt(10, 0), 300] },
+      { data: randArray(numelOf([...alt(10, 1), 300])), shape: [...alt(10, 1), 300] }];
+    const full = out.map((n, d) => (d < 10 ? 2 : n));
+    compareMap(g, cpu, kernel(x.mul(y).add(1), ["x", "y"]), ins, [], full, 2e-7, 1e-7);
+    const shape = Array(17).fill(2), d = randArray(numelOf(shape)); // 128 bindings' worth
+    for (const axes of [[0, 2, 4, 6, 8, 10, 12, 14, 16], [1, 3, 5, 7, 9, 11, 13, 15]]) {
+      for (const op of ["sum", "max"] as const) {
+        const want = cpu.readSync(cpu.reduce(op, cpu.upload(d), shape, axes));
+        expectClose(g.readSync(g.reduce(op, g.upload(d), shape, axes)), want, op === "sum" ? 1e-5 : 0, 1e-4, `${op} over [${axes}]`);
+      }
+    }
+  });
+
   it("argReduces in slabs: the first extreme across slabs, NaN first", () => {
     const cases: [Shape, number][] = [[[10_000], 0], [[5, 3000], 1], [[5, 3000], 0],
       [[3, 700, 4], 0], [[3, 700, 4], 1], [[3, 700, 4], 2]];

@@ -104,6 +104,23 @@ describe.skipIf(!opened)("WebGpuBackend", () => {
     await g.shutdown();
   });
 
+  // Shapes whose merged dims exceed the meta's 8 (PyTorch takes up to 25): a map dispatches per
+  // block of the innermost 8, a reduction fixes leading dims (both threw a RangeError).
+  it("maps and reduces past 8 dims that do not merge", () => {
+    for (const rank of [9, 12, 17]) {
+      const a = Array.from({ length: rank }, (_, d) => (d % 2 ? 1 : 2)), b = a.map((n) => 3 - n);
+      const ins = [{ data: randArray(numelOf(a)), shape: a }, { data: randArray(numelOf(b)), shape: b }];
+      compareMap(gpu, cpu, kernel(x.sub(y).mul(x), ["x", "y"]), ins, [], a.map(() => 2));
+      const shape = a.map(() => 2), d = randArray(numelOf(shape));
+      for (const axes of [shape.map((_, i) => i).filter((i) => i % 2), shape.map((_, i) => i).filter((i) => i % 3)]) {
+        for (const op of OPS) {
+          const want = cpu.readSync(cpu.reduce(op, cpu.upload(d), shape, axes));
+          expectClose(gpu.readSync(gpu.reduce(op, gpu.upload(d), shape, axes)), want, op === "sum" ? 1e-5 : 0, 1e-5, `${op} [${shape}] over [${axes}]`);
+        }
+      }
+    }
+  });
+
   it("matches comparisons, logic, select and num", () => {
     const a = Float32Array.from([...SPECIAL, 1, 2, 2]);
     const b = Float32Array.from([...SPECIAL.slice().reverse(), 2, 2, 1]);

@@ -4,7 +4,7 @@
 // binding (up to maxBufferSize): webgpu_split.ts cuts their work into binding-sized parts.
 // Allocations past maxBufferSize or the memory budget throw "out of memory on webgpu: ...".
 import { type Backend, type Buf, type Kernel, type MapSource, type MemoryStats, numelOf, type ReduceOp, type Shape, type Strided } from "./backend.js";
-import { checkKernel, grid, mapMeta, mapReduceFits, planMapReduce, readMode, type Sink, withRow } from "./webgpu_plan.js";
+import { checkKernel, grid, mapMeta, mapReduceFits, MAX_RANK, planMapReduce, readMode, type Sink, withRow } from "./webgpu_plan.js";
 import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.js";
 import { WorkerLink } from "./webgpu_link.js";
 import { directSource, planVec4, scalarSource, vec4Fits, vec4Source } from "./webgpu_source.js";
@@ -130,9 +130,9 @@ export class WebGpuBackend implements Backend {
     const ins = inputs.map((s) => ({ b: this.own(s.buf), strides: s.strides }));
     const n = numelOf(shape), ax = axes.map((a) => (a < 0 ? a + shape.length : a));
     const fits = n > 0 && n <= this.sink.bind && ins.every((s) => s.b.size <= this.sink.bind);
-    if (fits && mapReduceFits(shape, ax)) {
-      const modes = ins.map((s) => readMode(s.b.size, s.strides, shape));
-      const { meta } = mapMeta(shape, ins.map((s) => s.strides), modes, consts);
+    const modes = ins.map((s) => readMode(s.b.size, s.strides, shape));
+    const { meta, dims } = mapMeta(shape, ins.map((s) => s.strides), modes, consts);
+    if (fits && mapReduceFits(shape, ax) && dims.length <= MAX_RANK) {
       const ids = ins.map((s) => s.b.id);
       const out = this.newBuf(numelOf(shape.filter((_, d) => !ax.includes(d))));
       const direct = directSource(k, modes), key = direct === null ? k.key : `${modes.join("")}|${k.key}`;

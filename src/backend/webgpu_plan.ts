@@ -85,7 +85,7 @@ export interface MapDim {
   s: number[];
 }
 
-/** The meta block of an elementwise map (see shaders/elementwise.wgsl) and its merged dims. */
+/** The meta block of an elementwise map (see shaders/elementwise.wgsl) and its merged dims (all of them). */
 export function mapMeta(
   shape: Shape,
   strides: readonly (readonly number[])[],
@@ -105,14 +105,13 @@ export function mapMeta(
       prev.s = s;
     } else dims.push({ n, s });
   });
-  if (dims.length > MAX_RANK) {
-    throw new RangeError(`webgpu: a map over [${shape}] needs rank ${dims.length} > ${MAX_RANK}`);
-  }
+  // Past MAX_RANK the meta holds the innermost dims: planMap dispatches each block of them apart.
+  const inner = dims.slice(-MAX_RANK);
   u[0] = numelOf(shape);
-  u[1] = dims.length;
+  u[1] = inner.length;
   u[2] = strided.length > 0 ? 1 : 0;
   for (let j = 0; j < MAX_INPUTS; j++) u[8 + j] = modes[j] ?? 1;
-  dims.forEach((dim, d) => {
+  inner.forEach((dim, d) => {
     u[16 + d] = dim.n;
     strided.forEach((j, k) => (u[24 + j * 8 + d] = (dim.s[k] as number) >>> 0));
   });
@@ -123,7 +122,7 @@ export function mapMeta(
 type Dim = [size: number, stride: number];
 
 /** Kept and reduced dims of a contiguous shape, size-1 dims dropped and runs of one kind merged. */
-function splitDims(shape: Shape, axes: readonly number[]): { kept: Dim[]; red: Dim[] } {
+function runs(shape: Shape, axes: readonly number[]): { kept: Dim[]; red: Dim[] } {
   const kept: Dim[] = [], red: Dim[] = [];
   let stride = numelOf(shape), last: Dim[] | null = null;
   shape.forEach((n, d) => {
@@ -135,10 +134,18 @@ function splitDims(shape: Shape, axes: readonly number[]): { kept: Dim[]; red: D
     else list.push([n, stride]);
     last = list;
   });
-  if (kept.length > MAX_RANK || red.length > MAX_RANK) {
-    throw new RangeError(`webgpu: a reduction over [${shape}] needs rank > ${MAX_RANK}`);
-  }
   return { kept, red };
+}
+
+/** Whether a reduction's kept and reduced runs each number at most `rank` (slabs fix leading dims until they do). */
+export function reduceFits(shape: Shape, axes: readonly number[], rank = MAX_RANK): boolean {
+  const { kept, red } = runs(shape, axes);
+  return kept.length <= rank && red.length <= rank;
+}
+
+function splitDims(shape: Shape, axes: readonly number[]): { kept: Dim[]; red: Dim[] } {
+  if (!reduceFits(shape, axes)) throw new Error(`webgpu: internal error: a reduction over [${shape}] needs rank > ${MAX_RANK}`);
+  return runs(shape, axes);
 }
 
 /** Threads per item, chunk length and chunk count for reducing `r` values per output. `halve`: the
@@ -250,10 +257,7 @@ export function planArg(
 const MAP_REDUCE_RANK = 5;
 
 /** Whether a reduction's merged kept and reduced dims fit map_reduce.wgsl's meta words. */
-export function mapReduceFits(shape: Shape, axes: readonly number[]): boolean {
-  const { kept, red } = splitDims(shape, axes);
-  return kept.length <= MAP_REDUCE_RANK && red.length <= MAP_REDUCE_RANK;
-}
+export const mapReduceFits = (shape: Shape, axes: readonly number[]): boolean => reduceFits(shape, axes, MAP_REDUCE_RANK);
 
 /**
  * sum/max/min over `axes` of the values a map kernel computes at contiguous `shape` (meta from

@@ -3,7 +3,7 @@
 // reductions run over contiguous slabs of the input that fold into their outputs in turn.
 import type { ReduceOp, Shape } from "./backend.js";
 import { numelOf } from "./backend.js";
-import { bindView, type MapDim, newMeta, planArg, planReduce, type Sink } from "./webgpu_plan.js";
+import { bindView, type MapDim, MAX_RANK, newMeta, planArg, planReduce, reduceFits, type Sink } from "./webgpu_plan.js";
 import { type View, whole } from "./webgpu_plan.js";
 import { NONE, type Range } from "./webgpu_protocol.js";
 
@@ -101,15 +101,27 @@ export function planMap(
       const sp = span(ns, dims.map((d) => d.s[k] as number), b, e);
       return { j, v: stridedView(sink, ins[j]?.id ?? NONE, sp.lo, sp.hi) };
     });
+  // Past MAX_RANK dims the meta holds the innermost (mapMeta): each dispatch stays within one block
+  // of them, its base within the block, and its strided inputs start at the block's offset.
+  const outer = dims.slice(0, Math.max(0, dims.length - MAX_RANK)), block = numelOf(ns.slice(outer.length));
+  const offsets = (p: number) => strided.map((_, k) => {
+    let off = 0;
+    for (let d = outer.length - 1, rem = p; d >= 0; d--) {
+      const { n: size, s: st } = outer[d] as MapDim;
+      [off, rem] = [off + (rem % size) * (st[k] as number), Math.floor(rem / size)];
+    }
+    return off;
+  });
   let first = true;
   const dispatch = (b: number, e: number) => {
-    const m = meta.slice();
+    const m = meta.slice(), p = Math.floor(b / block), off = offsets(p);
     const own = bindView(sink, { id: dst, off: b, len: e - b });
-    [m[0], m[3], m[4]] = [e - b, b, own.rem];
+    [m[0], m[3], m[4]] = [e - b, b - p * block, own.rem];
     const ranges: (Range | null)[] = [own.range];
     ins.forEach((s) => ranges.push(s.mode === 0 && s.id !== NONE ? own.range : null));
+    strided.forEach((j, k) => (m[88 + j] = -(off[k] as number) >>> 0));
     for (const { j, v } of views(b, e)) {
-      m[88 + j] = v?.start ?? 0;
+      m[88 + j] = ((v?.start ?? 0) - (off[strided.indexOf(j)] as number)) >>> 0;
       ranges[j + 1] = v?.range ?? null;
     }
     sink.run("map", `map:${key}`, ids, m, e - b, first ? wgsl : undefined, ranges);
@@ -118,13 +130,15 @@ export function planMap(
   const fits = (b: number, e: number) => views(b, e).every((x) => x.v !== null);
   // Every part is planned before the first dispatch: a RangeError leaves dst untouched.
   const all: [number, number][] = [];
-  for (let base = 0, chunk = chunkOf(sink); base < n; base += chunk) {
-    const parts = pieces(ns, base, Math.min(n, base + chunk), fits);
+  for (let base = 0; base < n; ) { // chunks of one binding from an aligned start, within one block
+    const end = Math.min(n, base - (base % sink.align) + chunkOf(sink), outer.length ? (Math.floor(base / block) + 1) * block : n);
+    const parts = pieces(ns, base, end, fits);
     if (!parts) {
-      const j = views(base, Math.min(n, base + chunk)).find((x) => !x.v)?.j ?? 0;
+      const j = views(base, end).find((x) => !x.v)?.j ?? 0;
       throw tooWide(`a map of ${n} floats`, ins[j]?.size ?? 0, sink);
     }
     all.push(...parts);
+    base = end;
   }
   all.forEach(([b, e]) => dispatch(b, e));
 }
@@ -181,14 +195,18 @@ export function* slabs(
   const n = numelOf(shape);
   const kept = (d: number) => !axes.includes(d);
   const outOf = (from: number) => numelOf(shape.slice(from).filter((_, e) => kept(from + e)));
-  if (n <= sink.bind) {
+  const axesFrom = (j: number) => axes.filter((a) => a >= j).map((a) => a - j);
+  // Past MAX_RANK runs of kept or of reduced dims, the leading dims are fixed slab by slab.
+  let ranked = 0;
+  while (!reduceFits(shape.slice(ranked), axesFrom(ranked))) ranked++;
+  if (n <= sink.bind && ranked === 0) {
     const s: Slab = { src: whole(src, n), shape: [...shape], axes: [...axes], outStart: 0,
       outLen: outOf(0), first: true, at: 0 };
     yield s;
     return;
   }
   const inner = shape.map((_, d) => numelOf(shape.slice(d + 1)));
-  const j = inner.findIndex((v) => v <= sink.bind - sink.align);
+  const j = Math.max(ranked, inner.findIndex((v) => v <= sink.bind - sink.align));
   const [nj, ij] = [shape[j] as number, inner[j] as number];
   // Aligned slabs may fill a binding; unaligned ones leave room for their start's misalignment.
   let k = Math.floor(sink.bind / ij);
@@ -196,7 +214,7 @@ export function* slabs(
     k = Math.floor((sink.bind - sink.align) / ij);
   }
   k = Math.min(k, nj);
-  const subAxes = axes.filter((a) => a >= j).map((a) => a - j);
+  const subAxes = axesFrom(j);
   for (let p = 0, prefix = numelOf(shape.slice(0, j)); p < prefix; p++) {
     const q = shape.slice(0, j).map(() => 0);
     for (let d = j - 1, rem = p; d >= 0; d--) {
