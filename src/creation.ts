@@ -137,12 +137,13 @@ function fma(a: number, b: number, c: number): number {
   return r === 0 ? s : r; // an exact zero keeps IEEE's sign (-0 + -0)
 }
 
-/** Values from start to end (exclusive) by step. @example arange(5); arange(1, 2, 0.25) */
+/** Values from start to end (exclusive) by step. @example arange(5); arange(1, 2, 0.25); arange(5, undefined, 2) // torch.arange(5, step=2) */
 export function arange(end: number, opts?: TensorOptions): Tensor;
 export function arange(start: number, end?: number, step?: number, opts?: TensorOptions): Tensor;
 export function arange(start: number, ...rest: (number | TensorOptions | undefined)[]): Tensor { // options may come early
   const at = rest.findIndex((v) => typeof v === "object" && v !== null), opts = at < 0 ? undefined : (rest[at] as TensorOptions);
-  const [end, step = 1] = (at < 0 ? rest : rest.slice(0, at)) as [number | undefined, number | undefined];
+  const nums = at < 0 ? rest : rest.slice(0, at), [end, step = 1] = nums as [number | undefined, number | undefined];
+  if (nums.length > 2 || rest.length > nums.length + 1) throw errors.arangeArgs(rest.length + 1);
   const [a, b] = end === undefined ? [0, start] : [start, end];
   for (const [n, v] of [["start", a], ["end", b], ["step", step]] as const)
     if (typeof v !== "number") throw errors.badArg("arange", n, "a number", v);
@@ -161,6 +162,7 @@ export function arange(start: number, ...rest: (number | TensorOptions | undefin
 
 function like(fn: string, t: Tensor, v: number, opts?: TensorOptions): Tensor {
   if (!(t instanceof Tensor)) throw errors.badArg(fn, "input", "a Tensor", t);
+  if (t.isDisposed) throw errors.disposed(); // as every use of a disposed tensor
   if (typeof v !== "number") throw errors.badArg(fn, "fill_value", "a number", v);
   const o = checkOpts(fn, opts), dtype = o.dtype ?? t.dtype; // PyTorch keeps a bool or int64 dtype
   if (o.requiresGrad && dtype !== "float32") throw errors.createNonGrad();

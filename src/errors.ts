@@ -141,12 +141,18 @@ export const errors = {
   tooManyDims: () => new RangeError("tensor(): too many dimensions 'Array' (at most 128; an array containing itself?)"),
   unsupportedArg: (fn: string, arg: string, got: unknown) =>
     new TypeError(`${fn}(): ${arg.startsWith("a ") ? arg : `argument '${arg}'`} is not supported (got ${describe(got)})`),
+  /** Refuses arguments past the `takes` a method takes (JS drops them silently), in PyTorch's words. */
+  checkArity: (fn: string, takes: number, extra: readonly unknown[]): void => {
+    const n = extra.length;
+    if (n) throw new TypeError(takes === 0 ? `${fn}() takes no arguments (${n} given)` : `${fn}() takes ${takes} positional argument${takes > 1 ? "s" : ""} but ${takes + n} were given`);
+  },
   /** PyTorch's third argument of fn (add's alpha, div's rounding mode), not implemented: refused, never ignored. */
   refuseExtra: (fn: string, v: unknown): void => {
     if (v !== undefined) throw errors.unsupportedArg(fn, EXTRA[fn.replace(/_$/, "")] ?? "a third argument", v);
   },
   arangeRange: (a: number, b: number) => new RangeError(`unsupported range: ${num(a)} -> ${num(b)}`),
   arangeStep: () => new RangeError("step must be nonzero"),
+  arangeArgs: (n: number) => new TypeError(`arange() takes at most start, end, step and then its options, but got ${n} arguments`),
   arangeSign: () => new RangeError("upper bound and larger bound inconsistent with step sign"),
   whereCond: (dtype: string) =>
     new TypeError(

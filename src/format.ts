@@ -1,6 +1,7 @@
 // PyTorch 1.13-faithful repr() of float32 tensors: a port of torch/_tensor_str.py with the default
 // print options (precision 4, threshold 1000, edgeitems 3, linewidth 80, sci_mode None).
 // Numbers are rounded exactly (half-even on the binary value), as Python's '{:.4f}'/'{:.4e}' do.
+import { errors } from "./errors.js";
 
 const PRECISION = 4;
 const THRESHOLD = 1000;
@@ -228,6 +229,11 @@ export function formatTensor(
   suffixes: readonly string[] = [],
   dtype: "float32" | "int64" | "bool" = "float32",
 ): string {
+  const bad = (arg: string, what: string, v: unknown) => errors.badArg("formatTensor", arg, what, v); // it is exported
+  if (!(data instanceof Float32Array)) throw bad("values", "a Float32Array", data);
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) throw bad("shape", "an array of sizes (integers >= 0)", shape);
+  if (!Array.isArray(suffixes) || suffixes.some((x) => typeof x !== "string")) throw bad("suffixes", "an array of strings", suffixes);
+  if (!["float32", "int64", "bool"].includes(dtype)) throw bad("dtype", "'float32', 'int64' or 'bool'", dtype);
   const numel = shape.reduce((a, b) => a * b, 1);
   if (data.length !== numel) {
     throw new Error(`formatTensor: ${data.length} values for shape [${shape.join(", ")}]`);

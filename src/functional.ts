@@ -22,12 +22,12 @@ export const mul = binary("mul");
 /** torch.div(a, b). @example div(x, 2) */
 export const div = binary("div");
 /** torch.pow(a, b); a may be a number. @example pow(2, x) */
-export const pow = (a: Operand, b: Operand): Tensor =>
-  a instanceof Tensor && typeof b === "number" ? a.pow(b) : binary("pow")(a, b);
+export const pow = (a: Operand, b: Operand, extra?: never): Tensor =>
+  a instanceof Tensor && typeof b === "number" ? (errors.refuseExtra("pow", extra), a.pow(b)) : binary("pow")(a, b, extra);
 /** torch.rsub(a, b) = b - a; a must be a tensor, as PyTorch's. @example rsub(x, 2) // 2 - x */
-export const rsub = (a: Tensor, b: Operand): Tensor => {
+export const rsub = (a: Tensor, b: Operand, alpha?: never): Tensor => {
   if (!(a instanceof Tensor)) throw errors.rsubNumber(a, b);
-  return binary("rsub")(a, b);
+  return binary("rsub")(a, b, alpha);
 };
 /** torch.maximum (tensors only, as PyTorch's). @example maximum(x, y) */
 export const maximum: (a: Tensor, b: Tensor) => Tensor = binary("maximum");

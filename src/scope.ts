@@ -2,6 +2,7 @@
 // context, not the call stack) is disposed when fn ends, except what fn returns and what keep()
 // marks. Also counts live tensors per device when asked to (trackTensors).
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { Tensor } from "./tensor.js";
 
 /** What a scope needs of a tensor (tensor.ts implements it; no import, so no cycle). */
 export interface Scoped {
@@ -125,9 +126,9 @@ export function untrack(t: Scoped): void {
 export const liveTensors = (device: string): number | null => (tracking ? live.get(device) ?? 0 : null);
 
 /** Keeps a tensor created inside scope() alive past the scope's end. @example keep(w.sub(1)) */
-export function keep<T extends Scoped>(t: T): T {
+export function keep<T extends Tensor>(t: T): T { // Tensor, not Scoped: the published types strip Scoped's fields
   if (!isScoped(t)) throw new TypeError(`keep(): argument 't' must be a Tensor, not ${typeof t}`);
-  t._kept = true;
+  (t as unknown as Scoped)._kept = true;
   return t;
 }
 

@@ -18,6 +18,7 @@ export type Dims = number | readonly number[];
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 const throwNoGrad = (): never => { throw errors.noGrad(); };
+const arity = errors.checkArity;
 
 export class Tensor {
   /** @internal */ _storage: Storage;
@@ -120,7 +121,7 @@ export class Tensor {
 
   /** Sets requiresGrad on a leaf. @example w.requiresGrad_() */
   requiresGrad_(flag = true): this {
-    if (typeof flag !== "boolean") throw errors.badArg("requiresGrad_", "requiresGrad", "a boolean", flag);
+    if (typeof flag !== "boolean" || this.disposed) throw this.disposed ? errors.disposed() : errors.badArg("requiresGrad_", "requiresGrad", "a boolean", flag);
     if (!this.isLeaf) {
       if (!flag) throw errors.requiresGradNonLeaf();
       return this;
@@ -233,26 +234,26 @@ export class Tensor {
   add(o: Operand, alpha?: never): Tensor { errors.refuseExtra("add", alpha); return apply("add", [this, o]); }
   sub(o: Operand, alpha?: never): Tensor { errors.refuseExtra("sub", alpha); return apply("sub", [this, o]); }
   /** other - this. @example x.rsub(2) // 2 - x */
-  rsub(o: Operand): Tensor { return apply("rsub", [this, o]); }
-  mul(o: Operand): Tensor { return apply("mul", [this, o]); }
+  rsub(o: Operand, alpha?: never): Tensor { errors.refuseExtra("rsub", alpha); return apply("rsub", [this, o]); }
+  mul(o: Operand, ...x: never[]): Tensor { arity("mul", 1, x); return apply("mul", [this, o]); }
   div(o: Operand, roundingMode?: never): Tensor { errors.refuseExtra("div", roundingMode); return apply("div", [this, o]); }
-  pow(o: Operand): Tensor { return typeof o === "number" ? apply("pows", [this, o, o - 1]) : apply("pow", [this, o]); }
-  maximum(o: Tensor): Tensor { return apply("maximum", [this, o]); }
-  minimum(o: Tensor): Tensor { return apply("minimum", [this, o]); }
-  neg(): Tensor { return apply("neg", [this]); }
-  exp(): Tensor { return apply("exp", [this]); }
-  log(): Tensor { return apply("log", [this]); }
-  sqrt(): Tensor { return apply("sqrt", [this]); }
-  abs(): Tensor { return apply("abs", [this]); }
-  sin(): Tensor { return apply("sin", [this]); }
-  cos(): Tensor { return apply("cos", [this]); }
-  tanh(): Tensor { return apply("tanh", [this]); }
-  sigmoid(): Tensor { return apply("sigmoid", [this]); }
-  relu(): Tensor { return apply("relu", [this]); }
-  square(): Tensor { return apply("square", [this]); }
-  reciprocal(): Tensor { return apply("reciprocal", [this]); }
-  log1p(): Tensor { return apply("log1p", [this]); }
-  expm1(): Tensor { return apply("expm1", [this]); }
+  pow(o: Operand, ...x: never[]): Tensor { arity("pow", 1, x); return typeof o === "number" ? apply("pows", [this, o, o - 1]) : apply("pow", [this, o]); }
+  maximum(o: Tensor, ...x: never[]): Tensor { arity("maximum", 1, x); return apply("maximum", [this, o]); }
+  minimum(o: Tensor, ...x: never[]): Tensor { arity("minimum", 1, x); return apply("minimum", [this, o]); }
+  neg(...x: never[]): Tensor { arity("neg", 0, x); return apply("neg", [this]); }
+  exp(...x: never[]): Tensor { arity("exp", 0, x); return apply("exp", [this]); }
+  log(...x: never[]): Tensor { arity("log", 0, x); return apply("log", [this]); }
+  sqrt(...x: never[]): Tensor { arity("sqrt", 0, x); return apply("sqrt", [this]); }
+  abs(...x: never[]): Tensor { arity("abs", 0, x); return apply("abs", [this]); }
+  sin(...x: never[]): Tensor { arity("sin", 0, x); return apply("sin", [this]); }
+  cos(...x: never[]): Tensor { arity("cos", 0, x); return apply("cos", [this]); }
+  tanh(...x: never[]): Tensor { arity("tanh", 0, x); return apply("tanh", [this]); }
+  sigmoid(...x: never[]): Tensor { arity("sigmoid", 0, x); return apply("sigmoid", [this]); }
+  relu(...x: never[]): Tensor { arity("relu", 0, x); return apply("relu", [this]); }
+  square(...x: never[]): Tensor { arity("square", 0, x); return apply("square", [this]); }
+  reciprocal(...x: never[]): Tensor { arity("reciprocal", 0, x); return apply("reciprocal", [this]); }
+  log1p(...x: never[]): Tensor { arity("log1p", 0, x); return apply("log1p", [this]); }
+  expm1(...x: never[]): Tensor { arity("expm1", 0, x); return apply("expm1", [this]); }
   clamp(min?: number | null, max?: number | null): Tensor { return R.clamp(this, min, max); }
   gt(o: Operand): Tensor { return R.compare("gt", this, o); }
   lt(o: Operand): Tensor { return R.compare("lt", this, o); }
@@ -260,14 +261,14 @@ export class Tensor {
   le(o: Operand): Tensor { return R.compare("le", this, o); }
   eq(o: Operand): Tensor { return R.compare("eq", this, o); }
   ne(o: Operand): Tensor { return R.compare("ne", this, o); }
-  isnan(): Tensor { return R.compare("isnan", this); }
+  isnan(...x: never[]): Tensor { arity("isnan", 0, x); return R.compare("isnan", this); }
 
   // In place.
   add_(o: Operand, alpha?: never): this { errors.refuseExtra("add_", alpha); applyInplace("add", [this, o]); return this; }
   sub_(o: Operand, alpha?: never): this { errors.refuseExtra("sub_", alpha); applyInplace("sub", [this, o]); return this; }
   mul_(o: Operand): this { applyInplace("mul", [this, o]); return this; }
   div_(o: Operand, roundingMode?: never): this { errors.refuseExtra("div_", roundingMode); applyInplace("div", [this, o]); return this; }
-  zero_(): this { R.fillInplace(this); return this; }
+  zero_(...x: never[]): this { arity("zero_", 0, x); R.fillInplace(this); return this; }
   fill_(v: number): this { if (typeof v !== "number") throw errors.badArg("fill_", "value", "a number", v); R.fillInplace(this, v); return this; }
   copy_(src: Tensor): this { R.copyInplace(this, src); return this; }
 
@@ -289,9 +290,9 @@ export class Tensor {
   /** Copies to another device. @example x.to("cpu") */
   to(device: DeviceLike): Tensor { return R.toDevice(this, resolveDevice(device, "to")); }
   cpu(): Tensor { return this.to("cpu"); }
-  /** As float32 (itself if it is), as PyTorch's .float(). */ float(): Tensor { return this.dtype === "float32" ? this : castCopy(this, "float32"); }
-  /** As int64 (itself if it is), truncated toward zero: PyTorch's .long(). */ long(): Tensor { return this.dtype === "int64" ? this : castCopy(this, "int64"); }
-  /** As bool (itself if it is; nonzero is true): PyTorch's .bool(). */ bool(): Tensor { return this.dtype === "bool" ? this : castCopy(this, "bool"); }
+  /** As float32 (itself if it is), as PyTorch's .float(). */ float(): Tensor { return this.dtype === "float32" && !this.disposed ? this : castCopy(this, "float32"); }
+  /** As int64 (itself if it is), truncated toward zero: PyTorch's .long(). */ long(): Tensor { return this.dtype === "int64" && !this.disposed ? this : castCopy(this, "int64"); }
+  /** As bool (itself if it is; nonzero is true): PyTorch's .bool(). */ bool(): Tensor { return this.dtype === "bool" && !this.disposed ? this : castCopy(this, "bool"); }
 }
 
 export type NestedNumbers = number | NestedNumbers[];

@@ -142,8 +142,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // from then: to()/copy_() of a CPU tensor that requires grad onto a { thread: "main" } device throws
 // at the op (backward threw halfway, after writing some gradients). 6476 from then: WebGPU maps and
 // reductions past 8 merged dims (a map dispatches per block of its innermost 8, a reduction fixes
-// leading dims slab by slab); they threw a RangeError, with fusion at a later read.
-const BUDGET = 6476;
+// leading dims slab by slab); they threw a RangeError, with fusion at a later read. 6496 from then:
+// arguments a function does not take are refused (rsub(x, 2, 3) dropped alpha: 2 - x), as are junk
+// WebGPU settings and formatTensor's bad input; a disposed tensor throws in *Like/float()/requiresGrad_.
+const BUDGET = 6496;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -6,7 +6,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, test, vi } from "vitest";
 import {
-  type Device, type Tensor, keep, memory, optim, scope, tensor, trackTensors, zeros,
+  type Device, type Tensor, fullLike, keep, memory, onesLike, optim, scope, tensor, trackTensors, zeros, zerosLike,
 } from "../src/index.js";
 import { availableDevices, loadFixture } from "./setup.js";
 
@@ -42,6 +42,12 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     expect(() => t.add_(1)).toThrow(DISPOSED);
     expect(() => t.fill_(1)).toThrow(DISPOSED);
     expect(() => T([1, 1, 1, 1]).mul(t)).toThrow(DISPOSED);
+    // Those that read no values too (a *Like, a cast to its own dtype, requiresGrad_ returned it).
+    for (const use of [() => zerosLike(t), () => onesLike(t), () => fullLike(t, 2), () => t.float(), () => t.requiresGrad_()])
+      expect(use).toThrow(DISPOSED);
+    const b = T([1, 0, 1, 0]).gt(0);
+    b.dispose();
+    expect(() => b.bool()).toThrow(DISPOSED);
     await expect(t.data()).rejects.toThrow(DISPOSED);
   });
 

@@ -3,7 +3,7 @@
 import { inspect } from "node:util";
 import { describe, expect, test } from "vitest";
 import {
-  type Device, Tensor, arange, full, fullLike, manualSeed, maximum, mul, ones, optim, rand, randn, rsub, setFusion, tensor, where,
+  type Device, Tensor, arange, formatTensor, full, fullLike, manualSeed, maximum, mul, ones, optim, pow, rand, randn, rsub, setDefaultDevice, setFusion, tensor, where,
   zeros, zerosLike,
 } from "../src/index.js";
 import { availableDevices, loadFixture } from "./setup.js";
@@ -99,6 +99,10 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     ["fullLike fill_value", () => fullLike(O(2), bad(null)), TypeError,
       "fullLike(): argument 'fill_value' must be a number, but got null"],
     ["zerosLike input", () => zerosLike(bad([1, 2])), TypeError, "zerosLike(): argument 'input' must be a Tensor, but got [1, 2]"],
+    ["arange four numbers", () => arange(0, 5, 1, bad(7)), TypeError,
+      "arange() takes at most start, end, step and then its options, but got 4 arguments"],
+    ["arange after its options", () => arange(0, 5, { device }, ...bad<[]>([2])), TypeError,
+      "arange() takes at most start, end, step and then its options, but got 4 arguments"],
     ["arange dtype before its size", () => arange(0, 3e9, 1, { device, dtype: bad("int64") }), TypeError,
       "arange(): unsupported dtype 'int64'; only 'float32' is supported"],
     ["arange infinite end", () => arange(Infinity, undefined, 1, { device }), RangeError, msg.arangeRange!],
@@ -193,6 +197,30 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     ["add string", () => O(2).add(bad("2")), TypeError, "add(): argument 'other' must be a Tensor or a number, but got '2'"],
     ["mul undefined", () => O(2).mul(bad(undefined)), TypeError,
       "mul(): argument 'other' must be a Tensor or a number, but got undefined"],
+    ["setDefaultDevice nothing", () => setDefaultDevice(bad(undefined)), TypeError,
+      "setDefaultDevice(): argument 'device' must be 'cpu', 'webgpu' or a Device, but got undefined"],
+    ["setDefaultDevice junk", () => setDefaultDevice(bad(7)), TypeError,
+      "setDefaultDevice(): argument 'device' must be 'cpu', 'webgpu' or a Device, but got 7"],
+    // formatTensor is exported: it checks what a caller passes (a raw TypeError, or a wrong repr, came out).
+    ["formatTensor values", () => formatTensor(bad(null), []), TypeError, "formatTensor(): argument 'values' must be a Float32Array, but got null"],
+    ["formatTensor shape", () => formatTensor(new Float32Array(2), [-1, -2]), TypeError,
+      "formatTensor(): argument 'shape' must be an array of sizes (integers >= 0), but got [-1, -2]"],
+    ["formatTensor fractional", () => formatTensor(new Float32Array(3), [1.5, 2]), TypeError,
+      "formatTensor(): argument 'shape' must be an array of sizes (integers >= 0), but got [1.5, 2]"],
+    ["formatTensor suffixes", () => formatTensor(new Float32Array(2), [2], bad("abc")), TypeError,
+      "formatTensor(): argument 'suffixes' must be an array of strings, but got 'abc'"],
+    ["formatTensor dtype", () => formatTensor(new Float32Array(2), [2], [], bad("int32")), TypeError,
+      "formatTensor(): argument 'dtype' must be 'float32', 'int64' or 'bool', but got 'int32'"],
+    // Arguments past a method's own are refused, never dropped (rsub(x, 2, 3) gave 2 - x, not 2 - 3x).
+    ["rsub alpha", () => rsub(O(2), 2, bad(3)), TypeError, "rsub(): argument 'alpha' is not supported (got 3)"],
+    ["rsub() alpha", () => O(2).rsub(2, bad(3)), TypeError, "rsub(): argument 'alpha' is not supported (got 3)"],
+    ["pow() third", () => pow(O(2), 2, bad(3)), TypeError, "pow(): a third argument is not supported (got 3)"],
+    ["mul two", () => O(2).mul(2, ...bad([3])), TypeError, "mul() takes 1 positional argument but 2 were given"],
+    ["pow two", () => O(2).pow(2, ...bad([3])), TypeError, "pow() takes 1 positional argument but 2 were given"],
+    ["exp one", () => O(2).exp(...bad([1])), TypeError, "exp() takes no arguments (1 given)"],
+    ["isnan one", () => O(2).isnan(...bad([1])), TypeError, "isnan() takes no arguments (1 given)"],
+    ["zero_ one", () => O(2).zero_(...bad([0])), TypeError, "zero_() takes no arguments (1 given)"],
+    ["gt nothing", () => O(2).gt(bad(undefined)), TypeError, "gt(): argument 'other' must be a Tensor or a number, but got undefined"],
     ["add_ undefined", () => O(2).add_(bad(undefined)), TypeError,
       "add_(): argument 'other' must be a Tensor or a number, but got undefined"],
     ["div_ undefined", () => O(2).div_(bad(undefined)), TypeError,

@@ -121,6 +121,15 @@ describe.skipIf(!opened)("WebGpuBackend", () => {
     }
   });
 
+  it("refuses junk in its environment when it opens, before a worker starts", async () => {
+    const junk = [["GRADWISE_WEBGPU_SPIN_US", "abc"], ["GRADWISE_WEBGPU_SPIN_US", "-100"], ["GRADWISE_WEBGPU_EXACT_DIV", "yes"],
+      ["GRADWISE_WEBGPU_FLUSH_MB", "-1"], ["GRADWISE_WEBGPU_POOL_MB", "lots"]] as const;
+    for (const [name, v] of junk) {
+      process.env[name] = v;
+      await expect(createWebGpuBackend().finally(() => delete process.env[name])).rejects.toThrow(`${name} must be`);
+    }
+  });
+
   it("matches comparisons, logic, select and num", () => {
     const a = Float32Array.from([...SPECIAL, 1, 2, 2]);
     const b = Float32Array.from([...SPECIAL.slice().reverse(), 2, 2, 1]);

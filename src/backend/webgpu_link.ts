@@ -6,20 +6,10 @@
 // for a read, and readSync throws.
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads";
 import { type Batch, type Cmd, CTRL_DEAD, CTRL_ERR, CTRL_SEQ } from "./webgpu_protocol.js";
-import { META_WORDS, type PoolStats, type Reply } from "./webgpu_protocol.js";
+import { META_WORDS, mib, type PoolStats, type Reply } from "./webgpu_protocol.js";
 
 /** Commands queued before a batch is posted without waiting for the next turn of the event loop. */
 const MAX_QUEUED = 512;
-/**
- * Bytes bound by the dispatches queued (GRADWISE_WEBGPU_FLUSH_MB, read when a device opens) before
- * the batch is posted at once: the executor submits each batch, so a loop of big kernels runs on
- * the GPU while this thread records the next instead of after the whole loop has been recorded.
- */
-const flushBytesNow = (): number => {
-  const mb = Number(process.env.GRADWISE_WEBGPU_FLUSH_MB || 128);
-  if (!(mb > 0)) throw new RangeError(`GRADWISE_WEBGPU_FLUSH_MB must be a number of MiB > 0, but is '${process.env.GRADWISE_WEBGPU_FLUSH_MB}'`);
-  return mb * 2 ** 20;
-};
 const SYNC_TIMEOUT_MS = Number(process.env.GRADWISE_WEBGPU_TIMEOUT_MS || 120_000);
 if (!(SYNC_TIMEOUT_MS > 0)) // NaN waited for ever
   throw new RangeError(`GRADWISE_WEBGPU_TIMEOUT_MS must be a number of ms > 0, but is '${process.env.GRADWISE_WEBGPU_TIMEOUT_MS}'`);
@@ -49,9 +39,13 @@ export class WorkerLink {
   private metas: Uint32Array[] = [];
   private transfer: ArrayBuffer[] = [];
   private timer: ReturnType<typeof setImmediate> | null = null;
-  /** Bytes bound by the queued dispatches, and the amount that posts them (flushBytesNow). */
+  /**
+   * Bytes bound by the queued dispatches, and the amount that posts them at once (GRADWISE_WEBGPU_FLUSH_MB,
+   * read when a device opens): the executor submits each batch, so a loop of big kernels runs on the
+   * GPU while this thread records the next instead of after the whole loop has been recorded.
+   */
   private work = 0;
-  private readonly flushBytes = flushBytesNow();
+  private readonly flushBytes = mib("GRADWISE_WEBGPU_FLUSH_MB", 128);
   /** Batches posted so far (tests check that big work goes early). */
   batches = 0;
   private reads = new Map<number, Pending>();

@@ -127,3 +127,10 @@ export interface Main {
   on(event: "message", f: (b: Batch) => void): unknown;
   unref(): void;
 }
+
+/** A size in MiB from the environment ("" is unset); anything but a number >= 0 raises. */
+export function mib(name: string, dflt: number): number {
+  const v = process.env[name] || String(dflt), n = Number(v);
+  if (Number.isNaN(n) || n < 0) throw new RangeError(`${name} must be a number of MiB >= 0, but is '${v}'`);
+  return n * 2 ** 20;
+}

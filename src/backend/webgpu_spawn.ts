@@ -14,15 +14,9 @@ import { EventEmitter } from "node:events";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { serve } from "./webgpu_exec.js";
 import type { Peer } from "./webgpu_link.js";
-import { type Batch, type Budget, CTRL_BUSY, CTRL_DEAD, type Main, type Reply, type WorkerInit } from "./webgpu_protocol.js";
+import { type Batch, type Budget, CTRL_BUSY, CTRL_DEAD, type Main, mib, type Reply, type WorkerInit } from "./webgpu_protocol.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** A size in MiB from the environment ("" is unset); anything but a number >= 0 raises. */
-function mib(name: string, dflt: number): number {
-  const v = process.env[name] || String(dflt), n = Number(v);
-  if (Number.isNaN(n) || n < 0) throw new RangeError(`${name} must be a number of MiB >= 0, but is '${v}'`);
-  return n * 2 ** 20;
-}
 
 export interface Started {
   worker: Peer;
@@ -73,10 +67,18 @@ export async function startWorker(opts: Partial<Budget> = {}): Promise<Started> 
   return { worker, port: port1, ctrl, ready: first, budget };
 }
 
-const budgetOf = (opts: Partial<Budget>): Budget => ({
+const budgetOf = (opts: Partial<Budget>): Budget => (checkEnv(), {
   memoryLimitBytes: opts.memoryLimitBytes ?? mib("GRADWISE_WEBGPU_MEMORY_MB", Infinity),
   poolBytes: opts.poolBytes ?? mib("GRADWISE_WEBGPU_POOL_MB", 256),
 });
+
+/** The other settings the executor and the link read (dawn.ts, webgpu_link.ts), checked before it starts. */
+function checkEnv(): void {
+  const spin = process.env.GRADWISE_WEBGPU_SPIN_US, div = process.env.GRADWISE_WEBGPU_EXACT_DIV;
+  if (spin && !(Number(spin) >= 0)) throw new RangeError(`GRADWISE_WEBGPU_SPIN_US must be a number of µs >= 0, but is '${spin}'`);
+  if (div && div !== "0" && div !== "1") throw new RangeError(`GRADWISE_WEBGPU_EXACT_DIV must be 0 or 1 (unset: a probe decides), but is '${div}'`);
+  mib("GRADWISE_WEBGPU_FLUSH_MB", 128);
+}
 
 /**
  * The executor on this thread in the worker's place: a batch runs when posted and replies come

@@ -269,7 +269,7 @@ export function clamp(t: Tensor, min?: number | null, max?: number | null): Tens
 
 /** Comparisons and isnan: a bool tensor with no graph. */
 export function compare(op: OpName, t: Tensor, o?: Operand): Tensor {
-  const r = apply(op, o === undefined ? [t] : [t, o]);
+  const r = apply(op, op === "isnan" ? [t] : [t, o as Operand]); // gt() says 'other' is missing
   const b = Tensor._fromStorage(r._storage, r.shape, "bool");
   r.dispose();
   return b;

@@ -1,0 +1,47 @@
+// The published types: declarations built as `npm run build` builds them (stripInternal drops the
+// @internal fields), then a user's program written from the README compiled against them under
+// --strict. The suite imports src/, so without this a public signature that needs an internal field
+// (keep() did) passes every test and fails every TypeScript user.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, test } from "vitest";
+
+const root = new URL("..", import.meta.url).pathname;
+const out = mkdtempSync(join(tmpdir(), "gradwise-types-"));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+const tsc = (args: string[]) =>
+  spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), ...args], { cwd: root, encoding: "utf8", timeout: 120_000 });
+
+const USER = `
+import { arange, keep, manualSeed, maximum, memory, noGrad, optim, pow, randn, requestDevice, rsub, scope,
+  setDefaultDevice, tensor, type Tensor, where, zeros } from "./dist/src/index.js";
+
+setDefaultDevice(await requestDevice("cpu"));
+manualSeed(0);
+const x = randn(3, { requiresGrad: true });
+const z = x.add(2).mul(x.add(2)).mul(2).mean();
+z.backward();
+const g: Tensor | null = x.grad;
+const w = zeros([3], { requiresGrad: true });
+const opt = new optim.SGD([w], { lr: 0.1, momentum: 0.9 });
+opt.zeroGrad();
+const kept: Tensor = await scope(async () => keep(w.sub(1)));
+const [values, indices] = arange(6).reshape(2, 3).max(1);
+const sel: Tensor = where(x.gt(0), x, 0).add(pow(2, x)).add(rsub(x, 1)).add(maximum(x, x));
+const n: number = noGrad(() => tensor([1, 2]).sum().item());
+const used: number = memory("cpu").inUseBytes;
+console.log(g, kept, values, indices, sel, n, used, await x.data(), x.tolist());
+`;
+
+test("a README program compiles under --strict against the built declarations", () => {
+  const built = tsc(["-p", "tsconfig.json", "--emitDeclarationOnly", "--outDir", join(out, "dist")]);
+  expect(built.stdout + built.stderr).toBe("");
+  writeFileSync(join(out, "package.json"), '{ "type": "module" }');
+  writeFileSync(join(out, "user.ts"), USER);
+  const user = tsc(["--noEmit", "--strict", "--target", "ES2022", "--module", "NodeNext", "--moduleResolution", "NodeNext",
+    "--types", "node,@webgpu/types", "--typeRoots", join(root, "node_modules/@types") + "," + join(root, "node_modules"),
+    "--skipLibCheck", join(out, "user.ts")]);
+  expect(user.stdout + user.stderr).toBe("");
+}, 180_000);
