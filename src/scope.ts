@@ -135,14 +135,26 @@ export function keep<T extends Tensor>(t: T): T { // Tensor, not Scoped: the pub
 const isScoped = (v: unknown): v is Scoped =>
   typeof v === "object" && v !== null && typeof (v as Scoped).dispose === "function" && "_kept" in v;
 
-/** Tensors inside what fn returned: a tensor, or arrays, Maps, Sets and plain objects of them. */
-function collect(v: unknown, out: Set<Scoped>, depth = 0): void {
-  if (depth > 8 || typeof v !== "object" || v === null) return;
-  if (isScoped(v)) out.add(v);
-  else if (Array.isArray(v) || v instanceof Set) for (const x of v) collect(x, out, depth + 1);
-  else if (v instanceof Map) for (const x of v.values()) collect(x, out, depth + 1);
-  else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)
-    for (const x of Object.values(v)) collect(x, out, depth + 1);
+/**
+ * Tensors inside what fn returned: a tensor, or arrays, Maps, Sets and plain objects of them, 8
+ * levels deep. Level by level, each object once: a structure that refers back to itself (a model
+ * whose layers point at it) took time exponential in its size.
+ */
+function collect(result: unknown, out: Set<Scoped>): void {
+  const seen = new Set<object>();
+  let level: unknown[] = [result];
+  for (let depth = 0; depth <= 8 && level.length > 0; depth++) {
+    const next: unknown[] = [], add = (x: unknown) => typeof x === "object" && x !== null && !seen.has(x) && next.push(x);
+    for (const v of level) {
+      if (seen.has(v as object)) continue;
+      seen.add(v as object);
+      if (isScoped(v)) out.add(v);
+      else if (Array.isArray(v) || v instanceof Set) for (const x of v) add(x);
+      else if (v instanceof Map) for (const x of v.values()) add(x);
+      else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) Object.values(v as object).forEach(add);
+    }
+    level = next;
+  }
 }
 
 function end(made: Scoped[], outer: Frame | undefined, result: unknown): void {

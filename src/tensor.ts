@@ -29,7 +29,9 @@ export class Tensor {
   /** @internal As set (a view's may be stale: read gradFn). */ _gradFn: Node | null = null;
   /** @internal Set on views (autograd/views.ts). */ _viewOf: ViewOf | null = null;
   /** @internal Strides over the storage where not row-major (a grown expand and its views: 0s), else null. */ _strides: readonly number[] | null = null;
-  private _grad: Tensor | null = null;
+  /** .grad's tensor; one the user disposed reads as none, as after `t.grad = null` (backward and step threw). */ private gradT: Tensor | null = null;
+  private get _grad(): Tensor | null { return this.gradT?.isDisposed ? (this.gradT = null) : this.gradT; }
+  private set _grad(g: Tensor | null) { this.gradT = g; }
   /** Whether .grad was handed out (read or assigned by the user): else replacing it frees it. */
   private gradOut = false;
   private retains = false;
@@ -49,10 +51,7 @@ export class Tensor {
     this._dev = dev, (this.dtype = dtype);
     track(this);
   }
-  /** @internal */
-  static _make(buf: Buf, shape: readonly number[], dev: Device, dtype: DType = "float32"): Tensor {
-    return new Tensor(new Storage(buf, null, dev), shape, dev, dtype);
-  }
+  /** @internal */ static _make(buf: Buf, shape: readonly number[], dev: Device, dtype: DType = "float32"): Tensor { return new Tensor(new Storage(buf, null, dev), shape, dev, dtype); }
   /** @internal */ static _fromStorage(s: Storage, shape: readonly number[], dtype: DType = "float32"): Tensor {
     return new Tensor(s, shape, s.dev, dtype);
   }

@@ -33,6 +33,20 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(vals(x.grad)).toEqual([2, 2]);
   });
 
+  // A .grad the user disposed is no gradient (as t.grad = null), not a trap for the next backward or
+  // step (both threw "tensor has been disposed", the step after updating the parameters before it).
+  test("a disposed .grad reads as null; backward and step start afresh", () => {
+    const a = T([1, 1], true), b = T([1, 1], true);
+    a.add(b).sum().backward();
+    (b.grad as Tensor).dispose();
+    expect(b.grad).toBe(null);
+    a.mul(2).add(b.mul(3)).sum().backward();
+    expect([vals(a.grad), vals(b.grad)]).toEqual([[3, 3], [3, 3]]);
+    (a.grad as Tensor).dispose();
+    new optim.SGD([a, b], { lr: 0.5 }).step();
+    expect([vals(a), vals(b)]).toEqual([[1, 1], [-0.5, -0.5]]);
+  });
+
   test("fan-out sums both paths", () => {
     const x = T([1, 2, 3], true);
     x.mul(x).add(x).sum().backward(); // d/dx (x^2 + x) = 2x + 1

@@ -145,7 +145,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // leading dims slab by slab); they threw a RangeError, with fusion at a later read. 6496 from then:
 // arguments a function does not take are refused (rsub(x, 2, 3) dropped alpha: 2 - x), as are junk
 // WebGPU settings and formatTensor's bad input; a disposed tensor throws in *Like/float()/requiresGrad_.
-const BUDGET = 6496;
+// 6508 from then: scope() scans what fn returns level by level, each object once (a structure that
+// refers back to itself took exponential time), and a disposed .grad reads as null.
+const BUDGET = 6508;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

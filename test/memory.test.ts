@@ -113,6 +113,26 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     if (gpu) expect(inUse()).toBe(b0);
   });
 
+  // Each object once, level by level (a structure that refers back to itself took exponential time:
+  // 60 nodes ~4 s), and a tensor reached in 8 levels by any path is kept, one past them is not.
+  test("scope() finds returned tensors in structures that refer back to themselves, 8 levels deep", () => {
+    const nodes: { value: Tensor; all: unknown[] }[] = [];
+    const kept = scope(() => {
+      for (let i = 0; i < 200; i++) nodes.push({ value: T([i]), all: nodes });
+      return { nodes };
+    });
+    expect(kept.nodes.every((n) => !n.value.isDisposed)).toBe(true);
+    nodes.forEach((n) => n.value.dispose());
+    const deep = (v: unknown, levels: number): unknown => (levels === 0 ? v : [deep(v, levels - 1)]);
+    const leaf = (v: unknown): Tensor => (Array.isArray(v) ? leaf(v[0]) : (v as Tensor));
+    const r = scope(() => ({ at8: deep(T([1]), 7), at9: deep(T([2]), 8) }));
+    expect([leaf(r.at8).isDisposed, leaf(r.at9).isDisposed]).toEqual([false, true]);
+    // box is 8 levels down one path and 1 the other: its tensor, 2 levels down, is kept.
+    const shared = scope(() => { const box = [T([3])]; return { far: deep(box, 7), near: box }; });
+    expect(shared.near[0]?.isDisposed).toBe(false);
+    [leaf(r.at8), shared.near[0] as Tensor].forEach((t) => t.dispose());
+  });
+
   test("scope() spans awaits, keeps keep()'s tensors, and tidies up after a throw", async () => {
     const n0 = live();
     let leaked: Tensor | null = null;

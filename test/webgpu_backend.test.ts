@@ -121,6 +121,22 @@ describe.skipIf(!opened)("WebGpuBackend", () => {
     }
   });
 
+  // An upload drops the alloc queued just before it (it makes its own buffer); an alloc that was
+  // the 512th command went alone, and the worker made a second buffer for the id and lost the first.
+  it("loses no buffer when an upload's alloc is the command that fills a batch", () => {
+    const q = (gpu as unknown as { q: { stats: { allocatedBytes: number } } }).q;
+    const unaccounted = () => {
+      gpu.readSync(gpu.upload(Float32Array.of(0)), true); // empties the queue; the reply brings the worker's stats
+      const m = gpu.memory();
+      return q.stats.allocatedBytes - m.inUseBytes - m.pooledBytes;
+    };
+    const before = unaccounted();
+    for (let i = 0; i < 255; i++) gpu.free(gpu.upload(Float32Array.of(i))); // 510 commands
+    const odd = gpu.upload(Float32Array.of(1)), big = gpu.upload(new Float32Array(1 << 16)); // its alloc: the 512th
+    [odd, big].forEach((b) => gpu.free(b));
+    expect(unaccounted() - before).toBe(0);
+  });
+
   it("refuses junk in its environment when it opens, before a worker starts", async () => {
     const junk = [["GRADWISE_WEBGPU_SPIN_US", "abc"], ["GRADWISE_WEBGPU_SPIN_US", "-100"], ["GRADWISE_WEBGPU_EXACT_DIV", "yes"],
       ["GRADWISE_WEBGPU_FLUSH_MB", "-1"], ["GRADWISE_WEBGPU_POOL_MB", "lots"]] as const;

@@ -94,7 +94,8 @@ export class WorkerLink {
     }
     this.cmds.push(c);
     if (transfer) this.transfer.push(transfer);
-    if (this.cmds.length >= MAX_QUEUED || (this.work += bound) >= this.flushBytes) this.flush();
+    const full = this.cmds.length >= MAX_QUEUED || (bound > 0 && (this.work += bound) >= this.flushBytes);
+    if (full && c.op !== "alloc") this.flush(); // an upload may follow and drop it: posted alone, both made a buffer
     else if (!this.timer) {
       // Unref'd: queued commands alone must not keep the process alive.
       this.timer = setImmediate(() => this.flush());
