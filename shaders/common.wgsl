@@ -76,12 +76,20 @@ fn gw_divm(m: f32, n: f32) -> f32 {
   return q + gw_rn(gw_rn(gw_rn(m - p.x) - p.y) / n);
 }
 // m^3 for m >= 0 rounded once, as C's pow (PyTorch's with a tensor exponent; (m m) m was 1 ulp off
-// for a quarter of them): m m = p + e and p m = q + f exactly, then q + (f + e m), whose error is far
-// below half an ulp of q. Where q overflows it is the answer; subnormal cubes may be 1 ulp off.
+// for a quarter of them). m = f 2^e with f in [1, 2): f f = p + a and p f = q + b exactly, then
+// c = q + (b + a f) is f^3 rounded once (its error is far below half an ulp of q; every term is
+// normal, as it was not for tiny m), scaled by 2^(3e) in two exact factors (no ldexp past its range)
+// and a last multiplication: exact for a normal cube, Inf past FLT_MAX; a subnormal cube may be 1 ulp off.
 fn gw_cube(m: f32) -> f32 {
-  let s = gw_prod(m, m);
-  let t = gw_prod(s.x, m);
-  return select(t.x, gw_rn(t.x + gw_rn(t.y + gw_rn(s.y * m))), gw_isfinite(t.x));
+  let u = bitcast<u32>(m);
+  let e3 = 3 * (i32(u >> 23u) - 127);
+  if (u < 0x800000u || e3 < -170) { return 0.0; } // below 2^-167
+  if (e3 > 128) { return gw_inf(); } // from 2^129; Inf and NaN are gw_pow's
+  let f = bitcast<f32>((u & 0x7fffffu) | 0x3f800000u);
+  let s = gw_prod(f, f);
+  let t = gw_prod(s.x, f);
+  let c = gw_rn(t.x + gw_rn(t.y + gw_rn(s.y * f)));
+  return gw_rn(gw_rn(c * ldexp(1.0, e3 / 2)) * ldexp(1.0, e3 - e3 / 2));
 }
 // a / b for b != 0 or NaN, rounded once as PyTorch's: for normal a and b with a normal quotient,
 // the mantissas through gw_divm, scaled by 2^(ea - eb) exactly (q in (1/2, 2), -125 <= e <= 127),

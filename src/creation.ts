@@ -143,7 +143,9 @@ export function arange(start: number, end?: number, step?: number, opts?: Tensor
 export function arange(start: number, ...rest: (number | TensorOptions | undefined)[]): Tensor { // options may come early
   const at = rest.findIndex((v) => typeof v === "object" && v !== null), opts = at < 0 ? undefined : (rest[at] as TensorOptions);
   const nums = at < 0 ? rest : rest.slice(0, at), [end, step = 1] = nums as [number | undefined, number | undefined];
-  if (nums.length > 2 || rest.length > nums.length + 1) throw errors.arangeArgs(rest.length + 1);
+  let given = rest.length; // trailing undefineds are unset: arange(0, 1, 0.25, opts) with opts undefined
+  while (given > 0 && rest[given - 1] === undefined) given--;
+  if (at < 0 ? given > 2 : at > 2 || given > at + 1) throw errors.arangeArgs(given + 1);
   const [a, b] = end === undefined ? [0, start] : [start, end];
   for (const [n, v] of [["start", a], ["end", b], ["step", step]] as const)
     if (typeof v !== "number") throw errors.badArg("arange", n, "a number", v);

@@ -80,7 +80,7 @@ export const errors = {
   device: (a: string, b: string) => // PyTorch names the non-CPU device first
     new Error(`Expected all tensors to be on the same device, but found at least two devices, ${a === "cpu" ? b : a} and ${a === "cpu" ? a : b}!`),
   cpuScalarGrad: () => new Error(
-    'a 0-d cpu tensor that requires grad cannot join an op on the webgpu device opened with { thread: "main" }: its gradient would need a synchronous read. Move it first (t.to(device)) or open the device with { thread: "worker" }'),
+    'a 0-d cpu tensor that requires grad cannot join an op on the webgpu device opened with { thread: "main" }: its gradient would need a synchronous read. Create it on that device, detach() it, or open the device with { thread: "worker" }'),
   /** to() or copy_() onto that device of a tensor that requires grad: backward would read the gradient back synchronously. */
   toAsyncGrad: (what: string) => new Error(
     `${what} of a cpu tensor that requires grad onto the webgpu device opened with { thread: "main" } cannot be recorded: its backward would need a synchronous read. Create the tensor on that device, detach() it, or open the device with { thread: "worker" }`),
@@ -143,8 +143,8 @@ export const errors = {
     new TypeError(`${fn}(): ${arg.startsWith("a ") ? arg : `argument '${arg}'`} is not supported (got ${describe(got)})`),
   /** Refuses arguments past the `takes` a method takes (JS drops them silently), in PyTorch's words. */
   checkArity: (fn: string, takes: number, extra: readonly unknown[]): void => {
-    const n = extra.length;
-    if (n) throw new TypeError(takes === 0 ? `${fn}() takes no arguments (${n} given)` : `${fn}() takes ${takes} positional argument${takes > 1 ? "s" : ""} but ${takes + n} were given`);
+    const n = extra.length; // trailing undefineds pass, as refuseExtra's (a wrapper forwarding optional arguments)
+    if (extra.some((v) => v !== undefined)) throw new TypeError(takes === 0 ? `${fn}() takes no arguments (${n} given)` : `${fn}() takes ${takes} positional argument${takes > 1 ? "s" : ""} but ${takes + n} were given`);
   },
   /** PyTorch's third argument of fn (add's alpha, div's rounding mode), not implemented: refused, never ignored. */
   refuseExtra: (fn: string, v: unknown): void => {

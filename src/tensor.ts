@@ -161,7 +161,7 @@ export class Tensor {
     if (gradient && gradient._dev !== this._dev && gradient.ndim) throw errors.gradDevice(this.device, gradient.device); // 0-d: copied, as PyTorch's
     // The implicit seed and intermediate gradients are disposed as backward ends; .grad is kept.
     scopeSync(() => {
-      const seed = gradient?.to(this._dev).float() ?? R.full(this.shape, 1, this._dev); // an int64/bool one cast, as PyTorch
+      const seed = gradient?.detach().to(this._dev).float() ?? R.full(this.shape, 1, this._dev); // an int64/bool one cast, as PyTorch; never recorded
       const root = this._edge(); // none for a view requiring grad through its base only
       runBackward(root ?? throwNoGrad(), seed, opts.retainGraph ?? false);
     });
@@ -253,22 +253,22 @@ export class Tensor {
   reciprocal(...x: never[]): Tensor { arity("reciprocal", 0, x); return apply("reciprocal", [this]); }
   log1p(...x: never[]): Tensor { arity("log1p", 0, x); return apply("log1p", [this]); }
   expm1(...x: never[]): Tensor { arity("expm1", 0, x); return apply("expm1", [this]); }
-  clamp(min?: number | null, max?: number | null): Tensor { return R.clamp(this, min, max); }
-  gt(o: Operand): Tensor { return R.compare("gt", this, o); }
-  lt(o: Operand): Tensor { return R.compare("lt", this, o); }
-  ge(o: Operand): Tensor { return R.compare("ge", this, o); }
-  le(o: Operand): Tensor { return R.compare("le", this, o); }
-  eq(o: Operand): Tensor { return R.compare("eq", this, o); }
-  ne(o: Operand): Tensor { return R.compare("ne", this, o); }
+  clamp(min?: number | null, max?: number | null, ...x: never[]): Tensor { arity("clamp", 2, x); return R.clamp(this, min, max); }
+  gt(o: Operand, ...x: never[]): Tensor { arity("gt", 1, x); return R.compare("gt", this, o); }
+  lt(o: Operand, ...x: never[]): Tensor { arity("lt", 1, x); return R.compare("lt", this, o); }
+  ge(o: Operand, ...x: never[]): Tensor { arity("ge", 1, x); return R.compare("ge", this, o); }
+  le(o: Operand, ...x: never[]): Tensor { arity("le", 1, x); return R.compare("le", this, o); }
+  eq(o: Operand, ...x: never[]): Tensor { arity("eq", 1, x); return R.compare("eq", this, o); }
+  ne(o: Operand, ...x: never[]): Tensor { arity("ne", 1, x); return R.compare("ne", this, o); }
   isnan(...x: never[]): Tensor { arity("isnan", 0, x); return R.compare("isnan", this); }
 
   // In place.
   add_(o: Operand, alpha?: never): this { errors.refuseExtra("add_", alpha); applyInplace("add", [this, o]); return this; }
   sub_(o: Operand, alpha?: never): this { errors.refuseExtra("sub_", alpha); applyInplace("sub", [this, o]); return this; }
-  mul_(o: Operand): this { applyInplace("mul", [this, o]); return this; }
+  mul_(o: Operand, ...x: never[]): this { arity("mul_", 1, x); applyInplace("mul", [this, o]); return this; }
   div_(o: Operand, roundingMode?: never): this { errors.refuseExtra("div_", roundingMode); applyInplace("div", [this, o]); return this; }
   zero_(...x: never[]): this { arity("zero_", 0, x); R.fillInplace(this); return this; }
-  fill_(v: number): this { if (typeof v !== "number") throw errors.badArg("fill_", "value", "a number", v); R.fillInplace(this, v); return this; }
+  fill_(v: number, ...x: never[]): this { arity("fill_", 1, x); if (typeof v !== "number") throw errors.badArg("fill_", "value", "a number", v); R.fillInplace(this, v); return this; }
   copy_(src: Tensor): this { R.copyInplace(this, src); return this; }
 
   // Reductions and shapes.

@@ -43,6 +43,10 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
   test("arange takes its options after any number of its arguments (arange(3, opts) refused them)", () => {
     const r = [arange(3, { device }), arange(1, 3, { device }), arange(0, 1, 0.5, { device }), arange(0, 2, undefined, { device })];
     expect(r.map((t) => [t.device, t.tolist()])).toEqual([[device.type, [0, 1, 2]], [device.type, [1, 2]], [device.type, [0, 0.5]], [device.type, [0, 1]]]);
+    // An options argument a wrapper forwards unset is no fourth number; undefined past arguments neither.
+    expect([arange(0, 1, 0.5, undefined), arange(2, undefined, undefined, undefined), arange(0, 2, undefined, { device }, undefined)]
+      .map((t) => t.tolist())).toEqual([[0, 0.5], [0, 1], [0, 1]]);
+    expect(O(2).mul(2, ...bad<[]>([undefined])).tolist()).toEqual([2, 2]);
   });
 
   test("console.log of a disposed tensor prints, not throws (logging an object holding one threw)", () => {
@@ -220,6 +224,10 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     ["exp one", () => O(2).exp(...bad([1])), TypeError, "exp() takes no arguments (1 given)"],
     ["isnan one", () => O(2).isnan(...bad([1])), TypeError, "isnan() takes no arguments (1 given)"],
     ["zero_ one", () => O(2).zero_(...bad([0])), TypeError, "zero_() takes no arguments (1 given)"],
+    ["mul_ two", () => O(2).mul_(2, ...bad([3])), TypeError, "mul_() takes 1 positional argument but 2 were given"],
+    ["gt two", () => O(2).gt(1, ...bad([2])), TypeError, "gt() takes 1 positional argument but 2 were given"],
+    ["clamp three", () => O(2).clamp(0, 1, ...bad([2])), TypeError, "clamp() takes 2 positional arguments but 3 were given"],
+    ["fill_ two", () => O(2).fill_(1, ...bad([2])), TypeError, "fill_() takes 1 positional argument but 2 were given"],
     ["gt nothing", () => O(2).gt(bad(undefined)), TypeError, "gt(): argument 'other' must be a Tensor or a number, but got undefined"],
     ["add_ undefined", () => O(2).add_(bad(undefined)), TypeError,
       "add_(): argument 'other' must be a Tensor or a number, but got undefined"],

@@ -58,8 +58,12 @@ describe.skipIf(!opened)("WebGpuBackend", () => {
   // C's pow, PyTorch's with a tensor exponent, rounds x ** 3 once (the CPU's Math.pow too); a
   // product of products rounds twice and was 1 ulp off for a quarter of these.
   it("cubes through pow with a tensor exponent rounded once", () => {
-    const n = 4096, a = new Float32Array(n);
-    for (let i = 0; i < n; i++) a[i] = (i % 2 ? -1 : 1) * rand(1, 2) * 2 ** Math.floor(rand(-40, 42));
+    // Every binade with a normal cube (tiny ones lost their error terms to subnormals), and cubes
+    // that round to FLT_MAX (a first product overflowed to Inf).
+    const edge = [6981463572480, 6981463e6, 4.915026176853521e-13, -4.422734422616925e-13, 2 ** -42, 1, 0, -0];
+    const n = 85 * 64 + edge.length, a = new Float32Array(n);
+    for (let i = 0; i < n - edge.length; i++) a[i] = (i % 2 ? -1 : 1) * rand(1, 2) * 2 ** (-42 + Math.floor(i / 64));
+    a.set(edge, n - edge.length);
     both(kernel(x.pow(y), ["x", "y"]), [flat(a), flat(new Float32Array(n).fill(3))], [], [n]);
   });
 
@@ -138,7 +142,7 @@ describe.skipIf(!opened)("WebGpuBackend", () => {
   });
 
   it("refuses junk in its environment when it opens, before a worker starts", async () => {
-    const junk = [["GRADWISE_WEBGPU_SPIN_US", "abc"], ["GRADWISE_WEBGPU_SPIN_US", "-100"], ["GRADWISE_WEBGPU_EXACT_DIV", "yes"],
+    const junk = [["GRADWISE_WEBGPU_SPIN_US", "abc"], ["GRADWISE_WEBGPU_SPIN_US", "-100"], ["GRADWISE_WEBGPU_SPIN_US", "Infinity"], ["GRADWISE_WEBGPU_EXACT_DIV", "yes"],
       ["GRADWISE_WEBGPU_FLUSH_MB", "-1"], ["GRADWISE_WEBGPU_POOL_MB", "lots"]] as const;
     for (const [name, v] of junk) {
       process.env[name] = v;

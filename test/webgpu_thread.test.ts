@@ -95,6 +95,9 @@ describe.runIf(hasGpu)("webgpu, thread main", () => {
     expect(Array.from(await x.detach().to(device).mul(w).data())).toEqual([1, 2, 3]);
     expect(Array.from(await noGrad(() => x.to(device)).data())).toEqual([1, 2, 3]);
     expect([x.grad, w.grad]).toEqual([null, null]);
+    // backward's own gradient is copied over unrecorded, as PyTorch takes it: one requiring grad too.
+    w.sum().backward(tensor(2, { requiresGrad: true }));
+    expect(Array.from(await (w.grad as unknown as { data(): Promise<Float32Array> }).data())).toEqual([2, 2, 2]);
   });
 
   it("throws on every sync read, naming data(); the tensor stays usable", async () => {

@@ -118,7 +118,7 @@ export function closeDawn(d: Dawn): void {
  * or out, the worker polls this long more before it sleeps, so that the next batch lands at once
  * instead of after a wake-up from epoll (GRADWISE_WEBGPU_SPIN_US; 0 turns it off).
  */
-const LINGER_MS = Number(process.env.GRADWISE_WEBGPU_SPIN_US ?? 500) / 1000;
+const LINGER_MS = Number(process.env.GRADWISE_WEBGPU_SPIN_US || 500) / 1000; // "" is unset, as webgpu_spawn.ts checks it
 let last = 0;
 let lingering = false;
 /** Marks activity: polling goes on until LINGER_MS pass without any. */

@@ -75,7 +75,7 @@ const budgetOf = (opts: Partial<Budget>): Budget => (checkEnv(), {
 /** The other settings the executor and the link read (dawn.ts, webgpu_link.ts), checked before it starts. */
 function checkEnv(): void {
   const spin = process.env.GRADWISE_WEBGPU_SPIN_US, div = process.env.GRADWISE_WEBGPU_EXACT_DIV;
-  if (spin && !(Number(spin) >= 0)) throw new RangeError(`GRADWISE_WEBGPU_SPIN_US must be a number of µs >= 0, but is '${spin}'`);
+  if (spin && !(Number(spin) >= 0 && Number(spin) < Infinity)) throw new RangeError(`GRADWISE_WEBGPU_SPIN_US must be a number of µs >= 0, but is '${spin}'`);
   if (div && div !== "0" && div !== "1") throw new RangeError(`GRADWISE_WEBGPU_EXACT_DIV must be 0 or 1 (unset: a probe decides), but is '${div}'`);
   mib("GRADWISE_WEBGPU_FLUSH_MB", 128);
 }
