@@ -87,7 +87,8 @@ function flatten(data: unknown): { shape: number[]; values: Float32Array; bool: 
 }
 
 /** A tensor from data. @example tensor([[1, 2], [3, 4]], { requiresGrad: true }) */
-export function tensor(data: NestedNumbers | NestedBooleans | Float32Array, opts?: TensorOptions): Tensor {
+export function tensor(data: NestedNumbers | NestedBooleans | Float32Array, opts?: TensorOptions, ...extra: never[]): Tensor {
+  errors.checkArity("tensor", 2, extra);
   const o = checkOpts("tensor", opts);
   const { shape, values, bool } = flatten(data);
   const dev = resolveDevice(o.device, "tensor");

@@ -35,7 +35,8 @@ export const maximum: (a: Tensor, b: Tensor) => Tensor = binary("maximum");
 export const minimum: (a: Tensor, b: Tensor) => Tensor = binary("minimum");
 
 /** torch.where(cond, x, y): x where the bool tensor cond is true, else y. @example where(x.gt(0), x, 0) */
-export function where(cond: Tensor, x: Operand, y: Operand): Tensor {
+export function where(cond: Tensor, x: Operand, y: Operand, ...extra: never[]): Tensor {
+  errors.checkArity("where", 3, extra);
   if (!(cond instanceof Tensor)) throw errors.badArg("where", "condition", "a Tensor", cond);
   if (cond.dtype !== "bool") throw errors.whereCond(cond.dtype);
   for (const v of [x, y]) if (typeof v === "number") checkFloat(v);

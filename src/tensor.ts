@@ -272,14 +272,14 @@ export class Tensor {
   copy_(src: Tensor): this { R.copyInplace(this, src); return this; }
 
   // Reductions and shapes.
-  sum(dim?: Dims | null, keepdim = false): Tensor { return R.sum(this, dim, keepdim); }
-  mean(dim?: Dims | null, keepdim = false): Tensor { return R.mean(this, dim, keepdim); }
+  sum(dim?: Dims | null, keepdim = false, ...x: never[]): Tensor { arity("sum", 2, x); return R.sum(this, dim, keepdim); }
+  mean(dim?: Dims | null, keepdim = false, ...x: never[]): Tensor { arity("mean", 2, x); return R.mean(this, dim, keepdim); }
   max(): Tensor;
   max(dim: number, keepdim?: boolean): R.ValuesIndices;
-  max(dim?: number, keepdim = false): Tensor | R.ValuesIndices { return R.extreme("max", this, dim, keepdim); }
+  max(dim?: number, keepdim = false, ...x: never[]): Tensor | R.ValuesIndices { arity("max", 2, x); return R.extreme("max", this, dim, keepdim); }
   min(): Tensor;
   min(dim: number, keepdim?: boolean): R.ValuesIndices;
-  min(dim?: number, keepdim = false): Tensor | R.ValuesIndices { return R.extreme("min", this, dim, keepdim); }
+  min(dim?: number, keepdim = false, ...x: never[]): Tensor | R.ValuesIndices { arity("min", 2, x); return R.extreme("min", this, dim, keepdim); }
   reshape(...shape: ShapeArgs): Tensor { return R.reshape(this, shape, "ReshapeAliasBackward0"); }
   view(...shape: ShapeArgs): Tensor { return R.reshape(this, shape, "ViewBackward0"); }
   expand(...shape: ShapeArgs): Tensor { return R.expand(this, shape); }
