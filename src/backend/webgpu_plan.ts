@@ -137,15 +137,14 @@ function runs(shape: Shape, axes: readonly number[]): { kept: Dim[]; red: Dim[] 
   return { kept, red };
 }
 
+const within = (r: ReturnType<typeof runs>, rank: number): boolean => r.kept.length <= rank && r.red.length <= rank;
 /** Whether a reduction's kept and reduced runs each number at most `rank` (slabs fix leading dims until they do). */
-export function reduceFits(shape: Shape, axes: readonly number[], rank = MAX_RANK): boolean {
-  const { kept, red } = runs(shape, axes);
-  return kept.length <= rank && red.length <= rank;
-}
+export const reduceFits = (shape: Shape, axes: readonly number[], rank = MAX_RANK): boolean => within(runs(shape, axes), rank);
 
 function splitDims(shape: Shape, axes: readonly number[]): { kept: Dim[]; red: Dim[] } {
-  if (!reduceFits(shape, axes)) throw new Error(`webgpu: internal error: a reduction over [${shape}] needs rank > ${MAX_RANK}`);
-  return runs(shape, axes);
+  const r = runs(shape, axes);
+  if (within(r, MAX_RANK)) return r; // slabs() fixed leading dims until it does
+  throw new Error(`webgpu: internal error: a reduction over [${shape}] needs rank > ${MAX_RANK}`);
 }
 
 /** Threads per item, chunk length and chunk count for reducing `r` values per output. `halve`: the
