@@ -315,6 +315,20 @@ describe.skipIf(!opened)("WebGpuBackend", () => {
     expect(gpu.readSync(gpu.upload(new Float32Array(0))).length).toBe(0);
   });
 
+  it("reads in pieces past 1 MiB: every element, as of the call, a write queued behind it", async () => {
+    const n = 3 * 2 ** 18 + 1; // four pieces, the last one float
+    const d = Float32Array.from({ length: n }, (_, i) => i);
+    const b = gpu.upload(d);
+    const pending = [gpu.read(b), gpu.read(b)];
+    gpu.map(kernel(x.mul(-1), ["x"]), [{ buf: b, strides: [1] }], [], [n], b); // in place, after both
+    for (const got of [...(await Promise.all(pending)), gpu.readSync(b).map((v) => -v)]) {
+      let bad = 0;
+      for (let i = 0; i < n; i++) if (got[i] !== i) bad++;
+      expect(bad).toBe(0);
+    }
+    gpu.free(b);
+  });
+
   it("maps, reduces and reads a buffer one float over a binding", { timeout: 120_000 }, async () => {
     // The adapter's own limit (test/large.test.ts shrinks it to cover every split kernel).
     const n = gpu.limits.maxStorageBufferBindingSize / 4 + 1;

@@ -1,8 +1,8 @@
 // The WebGPU executor: owns every Dawn object, in the worker (webgpu_worker.ts) or, for a device
 // opened with { thread: "main" }, on the main thread (InThread, webgpu_spawn.ts). It runs batches of
 // commands, encoding many dispatches into one compute pass and submitting at reads or when the meta
-// arena is full; it answers reads async to `main`, sync on a port plus an Atomics word. A read over
-// one staging piece pauses the commands while it copies piece by piece. Dawn errors are reported
+// arena is full; it answers reads async to `main`, sync on a port plus an Atomics word, copying big
+// ones out in pieces (a read past 64 MiB pauses the commands behind it). Dawn errors are reported
 // naming the kernel (the next call throws them); device loss and crashes are fatal.
 import type { MessagePort } from "node:worker_threads";
 import { closeDawn, type Dawn, linger, openDawn, shadersFor } from "./dawn.js";
@@ -15,8 +15,8 @@ import {
 
 /** Dispatches per submit: the meta arena holds one meta block for each. */
 const META_CAP = 1024;
-/** Bytes per staging copy of a big read: one pooled buffer, reused (fresh mappings are slow). */
-const PIECE = 64 * 2 ** 20;
+/** A read past SPLIT bytes goes in up to WINDOW pieces in flight, of at most PIECE bytes each. */
+const SPLIT = 2 ** 20, WINDOW = 4, PIECE = 16 * 2 ** 20;
 /** Meta slots mirrored on the host (a loop of a few dispatches per read rewrites the same blocks). */
 const SENT = 4;
 
@@ -238,41 +238,37 @@ export function serve(
       this.pools.expire();
     }
 
+    /**
+     * Copies a buffer out through staging buffers, past SPLIT bytes in pieces, each its own copy and
+     * submit: the copy out of one mapping overlaps the transfer of the next. Up to WINDOW are in
+     * flight; a read of more pieces pauses the commands behind it until it is done.
+     */
     private read(
       id: number, done: (data: Float32Array<ArrayBuffer>, stats: PoolStats) => void,
     ): Promise<void> | void {
       const { buf, bytes } = this.get(id);
-      if (bytes > PIECE) return this.readPieces(buf, bytes).then((d) => done(d, this.pools.stats()));
-      const st = this.pools.staging.take(bytes);
-      this.encoder().copyBufferToBuffer(buf, 0, st, 0, bytes);
-      this.submit();
+      const size = bytes <= SPLIT ? bytes : Math.min(PIECE, Math.ceil(bytes / WINDOW / 256) * 256);
+      const count = bytes <= SPLIT ? 1 : Math.ceil(bytes / size);
       const data = prefaulted(bytes / 4);
-      st.mapAsync(GPUMapMode.READ, 0, bytes).then(
-        () => {
-          data.set(new Float32Array(st.getMappedRange(0, bytes)));
-          st.unmap();
-          this.pools.giveStaging(st);
-          done(data, this.pools.stats());
-        },
-        (e: Error) => fatal(`WebGPU read failed: ${e.message}`),
-      );
-    }
-
-    /** Copies a big buffer out through one staging buffer, a piece at a time. */
-    private async readPieces(buf: GPUBuffer, bytes: number): Promise<Float32Array<ArrayBuffer>> {
-      let out = new Float32Array(0);
-      const st = this.pools.staging.take(PIECE);
-      for (let o = 0; o < bytes; o += PIECE) {
-        const n = Math.min(PIECE, bytes - o);
+      let next = 0, left = count, finish = (): void => {};
+      const issue = (): void => {
+        const o = next++ * size, n = Math.min(size, bytes - o);
+        const st = this.pools.staging.take(n);
         this.encoder().copyBufferToBuffer(buf, o, st, 0, n);
         this.submit();
-        if (o === 0) out = prefaulted(bytes / 4);
-        await st.mapAsync(GPUMapMode.READ, 0, n);
-        out.set(new Float32Array(st.getMappedRange(0, n)), o / 4);
-        st.unmap();
-      }
-      this.pools.giveStaging(st);
-      return out;
+        st.mapAsync(GPUMapMode.READ, 0, n).then(
+          () => {
+            data.set(new Float32Array(st.getMappedRange(0, n)), o / 4);
+            st.unmap();
+            this.pools.giveStaging(st);
+            if (next < count) issue();
+            if (--left === 0) done(data, this.pools.stats()), finish();
+          },
+          (e: Error) => fatal(`WebGPU read failed: ${e.message}`),
+        );
+      };
+      while (next < Math.min(count, WINDOW)) issue();
+      if (count > WINDOW) return new Promise((r) => (finish = r));
     }
   }
 
