@@ -1,6 +1,6 @@
 // Creation functions: tensor() from numbers, nested arrays or Float32Array; zeros/ones/full/rand/
 // randn/arange and the *Like variants. Shapes come as an array or as separate numbers.
-import { type Device, type DeviceLike, resolveDevice } from "./device.js";
+import { checkSize, type Device, type DeviceLike, resolveDevice } from "./device.js";
 import { describe, errors } from "./errors.js";
 import { checkFloat, fill, scalarAs } from "./ops/apply.js";
 import { randData, randnData } from "./random.js";
@@ -41,15 +41,9 @@ function sizeArgs(fn: string, args: readonly unknown[]): [number[], TensorOption
   if (Array.isArray(rest[0]) && rest.length > 1) throw errors.badArg(fn, "size", "a shape", rest);
   checkInts(fn, "size", shape);
   for (const d of shape) if (d < 0) throw errors.negativeDim(d, shape);
-  const o = checkOpts(fn, opts), n = (shape as number[]).reduce((a, b) => a * b, 1);
-  checkAlloc(n, resolveDevice(o.device, fn));
+  const o = checkOpts(fn, opts);
+  checkSize(shape as number[], resolveDevice(o.device, fn), true); // before any values are made on the host
   return [shape as number[], o];
-}
-
-/** n floats on `dev` or its out-of-memory error, before any values are made on the host. */
-function checkAlloc(n: number, dev: Device): void {
-  if (n > 2 ** 30 && dev.type === "cpu") throw errors.cpuAlloc(n);
-  dev.backend.checkAlloc?.(n);
 }
 
 function finish(t: Tensor, opts: TensorOptions): Tensor {
@@ -155,7 +149,7 @@ export function arange(start: number, ...rest: (number | TensorOptions | undefin
   if ((b - a) * step < 0) throw errors.arangeSign();
   const n = Math.ceil((b - a) / step);
   const o = checkOpts("arange", opts), dev = resolveDevice(o.device, "arange");
-  checkAlloc(n, dev);
+  checkSize([n], dev, true);
   // PyTorch's CPU kernel (AVX2): blocks of 16 as two runs of 8 from a rounded base, then one by one;
   // each start + step * i is a double FMA there (arange(-1, 1, 0.2)[5] is 5.5511e-17, not 0).
   const vec = n - (n % 16), f = Math.fround;

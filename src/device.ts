@@ -98,6 +98,20 @@ export function resolveDevice(d: DeviceLike | undefined, fn: string): Device {
   throw errors.badArg(fn, "device", "'cpu', 'webgpu' or a Device", d);
 }
 
+/**
+ * Throws the error PyTorch's allocation of `shape`'s floats would raise on `dev`: a size past int64
+ * bytes, or past one buffer (a JS typed array, a WebGPU buffer); `budget` also checks the device's
+ * memory limit. Ops check their result at the call even when fusion never allocates it.
+ */
+export function checkSize(shape: readonly number[], dev: Device, budget = false): void {
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (n <= 2 ** 20 && !budget) return; // far below any buffer limit
+  if (n * 4 >= 2 ** 63) throw errors.sizeOverflow(shape);
+  if (dev.type === "cpu" && n > 2 ** 30) throw errors.cpuAlloc(n);
+  dev.backend.checkAlloc?.(n, budget);
+}
+
 /** Releases the WebGPU device and its worker, so a script can end. @example await shutdown() */
 export async function shutdown(): Promise<void> {
   await opening;

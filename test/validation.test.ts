@@ -49,6 +49,19 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(O(2).mul(2, ...bad<[]>([undefined])).tolist()).toEqual([2, 2]);
   });
 
+  test("a result past one buffer throws at the op, also one fused away (it threw at the read, or ran for hours)", () => {
+    const max = device.type === "cpu" ? 2 ** 32 : bad<{ limits: GPUSupportedLimits }>(device.backend).limits.maxBufferSize;
+    const one = T([1]), n = Math.floor(max / 4) + 1, bytes = BigInt(n) * 4n;
+    const oom = device.type === "cpu" ? `DefaultCPUAllocator: can't allocate memory: you tried to allocate ${bytes} bytes`
+      : `out of memory on webgpu: tried to allocate ${bytes} bytes;`;
+    for (const f of [() => one.expand(n).mul(2), () => one.expand(n).mul(2).sum(), () => one.expand(n).sum(), () => one.expand(n).add(one)])
+      expect(f).toThrow(oom);
+    const sizes = "Storage size calculation overflowed with sizes=[1099511627776, 1099511627776]"; // PyTorch's, from int64 bytes on
+    expectThrow(() => zeros([2 ** 40, 2 ** 40], { device }), RangeError, sizes);
+    expectThrow(() => one.expand(2 ** 40, 2 ** 40).neg(), RangeError, sizes);
+    expectThrow(() => zeros(2 ** 61, { device }), RangeError, "Storage size calculation overflowed with sizes=[2305843009213693952]");
+  });
+
   test("console.log of a disposed tensor prints, not throws (logging an object holding one threw)", () => {
     const t = T([1, 2]);
     t.dispose();

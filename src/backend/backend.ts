@@ -44,9 +44,10 @@ export interface MemoryStats {
 export interface Backend {
   readonly name: string;
   upload(data: Float32Array): Buf;
-  /** Throws the device's out-of-memory error if `elements` floats cannot be allocated: creation
-   * functions check before they build values on the host. */
-  checkAlloc?(elements: number): void;
+  /** Throws the device's out-of-memory error if `elements` floats cannot be allocated (in one
+   * buffer; `budget`: also under the memory limit now): creation functions check before they build
+   * values on the host, every op before it records its result. */
+  checkAlloc?(elements: number, budget?: boolean): void;
   /** Resolves with a copy of the buffer's contents; `release`: the caller gives the buffer up
    * (freed, or its memory handed over as the result). */
   read(buf: Buf, release?: boolean): Promise<Float32Array>;

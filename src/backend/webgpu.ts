@@ -241,11 +241,11 @@ export class WebGpuBackend implements Backend {
     this.q.push(cmd, undefined, bound);
   }
 
-  checkAlloc(elements: number): void {
+  checkAlloc(elements: number, budget = true): void {
     const bytes = elements * 4, max = this.limits.maxBufferSize;
     if (bytes > max) throw this.oom(bytes, `one buffer may hold at most maxBufferSize = ${max}`);
     const over = () => this.liveBytes + this.q.stats.pooledBytes + bytes > this.memoryLimitBytes;
-    if (over() && (this.q.trim(), over())) throw this.oom(bytes, `the memory limit is ${this.memoryLimitBytes}`); // trim: the pool goes
+    if (budget && over() && (this.q.trim(), over())) throw this.oom(bytes, `the memory limit is ${this.memoryLimitBytes}`); // trim: the pool goes
   }
 
   private newBuf(elements: number, collectable = true): WebGpuBuf {

@@ -3,7 +3,7 @@
 // Buffers are never written after creation: an in-place op gives its storage a new recipe/buffer,
 // so pending recipes stay valid. GRADWISE_FUSION=0 or setFusion(false) realizes every op.
 import { type Buf, type Kernel, type MapSource, contiguousStrides } from "../backend/backend.js";
-import type { Device } from "../device.js";
+import { checkSize, type Device } from "../device.js";
 import { errors } from "../errors.js";
 import { sameShape } from "../shape.js";
 import { type E, type Leaf, leaf, substitute } from "./expr.js";
@@ -289,6 +289,7 @@ function viewable(L: Lazy, t: Source): boolean {
  * reading every operand from its realized buffer.
  */
 export function compose(shape: readonly number[], dev: Device, build: (b: Builder) => E): Storage {
+  checkSize(shape, dev); // at the op, even when fusion never allocates the result
   let b = new Builder(shape);
   try {
     let e = build(b);
