@@ -5,14 +5,17 @@ import { describe, errors } from "./errors.js";
 import { checkFloat, fill, scalarAs } from "./ops/apply.js";
 import { randData, randnData } from "./random.js";
 import { checkInts } from "./shape.js";
-import { type NestedBooleans, type NestedNumbers, Tensor } from "./tensor.js";
+import { Tensor } from "./tensor.js";
 
 export interface TensorOptions {
   requiresGrad?: boolean;
   device?: DeviceLike;
   dtype?: "float32";
 }
-type SizeArgs = [readonly number[], TensorOptions?] | number[] | [...number[], TensorOptions];
+/** tensor()'s nested data (arrays may be readonly; tolist() gives NestedNumbers). */
+export type NestedNumbersIn = number | readonly NestedNumbersIn[];
+export type NestedBooleans = boolean | readonly NestedBooleans[];
+type SizeArgs = [readonly number[], TensorOptions?] | [number, ...number[]] | [number, ...number[], TensorOptions];
 const OPTION_KEYS = ["requiresGrad", "device", "dtype"];
 
 function checkOpts(fn: string, o: unknown): TensorOptions {
@@ -30,6 +33,7 @@ function checkOpts(fn: string, o: unknown): TensorOptions {
 /** Splits (shape | ...sizes, opts?) and validates the sizes. */
 function sizeArgs(fn: string, args: readonly unknown[]): [number[], TensorOptions] {
   let rest = [...args];
+  while (rest.length > 1 && rest[rest.length - 1] === undefined) rest.pop(); // zeros(shape, opts) with opts unset
   let opts: unknown;
   const last = rest[rest.length - 1];
   if (typeof last === "object" && last !== null && !Array.isArray(last) && !(last instanceof Tensor) && !ArrayBuffer.isView(last)) {
@@ -81,7 +85,7 @@ function flatten(data: unknown): { shape: number[]; values: Float32Array; bool: 
 }
 
 /** A tensor from data. @example tensor([[1, 2], [3, 4]], { requiresGrad: true }) */
-export function tensor(data: NestedNumbers | NestedBooleans | Float32Array, opts?: TensorOptions, ...extra: never[]): Tensor {
+export function tensor(data: NestedNumbersIn | NestedBooleans | Float32Array, opts?: TensorOptions, ...extra: never[]): Tensor {
   errors.checkArity("tensor", 2, extra);
   const o = checkOpts("tensor", opts);
   const { shape, values, bool } = flatten(data);
@@ -103,7 +107,8 @@ export const zeros = (...args: SizeArgs): Tensor => filled("zeros", args, 0);
 export const ones = (...args: SizeArgs): Tensor => filled("ones", args, 1);
 
 /** @example full([2, 2], 7) */
-export function full(size: readonly number[], value: number, opts?: TensorOptions): Tensor {
+export function full(size: readonly number[], value: number, opts?: TensorOptions, ...x: never[]): Tensor {
+  errors.checkArity("full", 3, x);
   if (!Array.isArray(size)) throw errors.badArg("full", "size", "an array of integers", size); // full(2, 2, 3) is not 2 x 3
   if (typeof value !== "number") throw errors.badArg("full", "fill_value", "a number", value);
   return filled("full", [size, ...(opts ? [opts] : [])], value);
@@ -134,6 +139,7 @@ function fma(a: number, b: number, c: number): number {
 
 /** Values from start to end (exclusive) by step. @example arange(5); arange(1, 2, 0.25); arange(5, undefined, 2) // torch.arange(5, step=2) */
 export function arange(end: number, opts?: TensorOptions): Tensor;
+export function arange(start: number, end: number, opts?: TensorOptions): Tensor;
 export function arange(start: number, end?: number, step?: number, opts?: TensorOptions): Tensor;
 export function arange(start: number, ...rest: (number | TensorOptions | undefined)[]): Tensor { // options may come early
   const at = rest.findIndex((v) => typeof v === "object" && v !== null), opts = at < 0 ? undefined : (rest[at] as TensorOptions);
@@ -146,7 +152,7 @@ export function arange(start: number, ...rest: (number | TensorOptions | undefin
     if (typeof v !== "number") throw errors.badArg("arange", n, "a number", v);
   if (step === 0 || Number.isNaN(step)) throw errors.arangeStep();
   if (!Number.isFinite(a) || !Number.isFinite(b)) throw errors.arangeRange(a, b);
-  if ((b - a) * step < 0) throw errors.arangeSign();
+  if (step > 0 ? b < a : b > a) throw errors.arangeSign(); // not (b - a) * step < 0: it underflows to -0
   const n = Math.ceil((b - a) / step);
   const o = checkOpts("arange", opts), dev = resolveDevice(o.device, "arange");
   checkSize([n], dev, true);
@@ -170,8 +176,8 @@ function like(fn: string, t: Tensor, v: number, opts?: TensorOptions): Tensor {
   return finish(out, o);
 }
 /** @example zerosLike(x) */
-export const zerosLike = (t: Tensor, opts?: TensorOptions): Tensor => like("zerosLike", t, 0, opts);
+export const zerosLike = (t: Tensor, opts?: TensorOptions, ...x: never[]): Tensor => (errors.checkArity("zerosLike", 2, x), like("zerosLike", t, 0, opts));
 /** @example onesLike(x) */
-export const onesLike = (t: Tensor, opts?: TensorOptions): Tensor => like("onesLike", t, 1, opts);
+export const onesLike = (t: Tensor, opts?: TensorOptions, ...x: never[]): Tensor => (errors.checkArity("onesLike", 2, x), like("onesLike", t, 1, opts));
 /** @example fullLike(x, 3) */
-export const fullLike = (t: Tensor, v: number, opts?: TensorOptions): Tensor => like("fullLike", t, v, opts);
+export const fullLike = (t: Tensor, v: number, opts?: TensorOptions, ...x: never[]): Tensor => (errors.checkArity("fullLike", 3, x), like("fullLike", t, v, opts));

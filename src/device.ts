@@ -104,10 +104,10 @@ export function resolveDevice(d: DeviceLike | undefined, fn: string): Device {
  * memory limit. Ops check their result at the call even when fusion never allocates it.
  */
 export function checkSize(shape: readonly number[], dev: Device, budget = false): void {
-  let n = 1;
-  for (const d of shape) n *= d;
+  let n = 1, over = false; // PyTorch multiplies in order, in uint64: [2**53, 2**53, 0] overflows, [0, 2**53, 2**53] not
+  for (const d of shape) (n *= d), (over ||= n >= 2 ** 64);
+  if (over || n * 4 >= 2 ** 63) throw errors.sizeOverflow(shape);
   if (n <= 2 ** 20 && !budget) return; // far below any buffer limit
-  if (n * 4 >= 2 ** 63) throw errors.sizeOverflow(shape);
   if (dev.type === "cpu" && n > 2 ** 30) throw errors.cpuAlloc(n);
   dev.backend.checkAlloc?.(n, budget);
 }

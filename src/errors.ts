@@ -73,10 +73,9 @@ export const errors = {
     new Error(
       `one of the variables needed for gradient computation has been modified by an inplace operation: ${torchShape(shape, dtype)}${producer ? `, which is output 0 of ${producer},` : ""} is at version ${version}; expected version ${expected} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).`,
     ),
-  requiresGradNonLeaf: () =>
-    new Error(
-      "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().",
-    ),
+  /** requiresGrad_(false), or the setter (which says only the first sentence for true), on a non-leaf. */
+  requiresGradNonLeaf: (flag = false) => new Error(`you can only change requires_grad flags of leaf variables.${flag ? ""
+    : " If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."}`),
   device: (a: string, b: string) => // PyTorch names the non-CPU device first
     new Error(`Expected all tensors to be on the same device, but found at least two devices, ${a === "cpu" ? b : a} and ${a === "cpu" ? a : b}!`),
   cpuScalarGrad: () => new Error(
@@ -113,8 +112,8 @@ export const errors = {
     new Error(
       `The expanded size of the tensor (${want}) must match the existing size (${have}) at non-singleton dimension ${dim}.  Target sizes: ${fmtShape(size)}.  Tensor sizes: ${fmtShape(shape)}`,
     ),
-  nonGrad: () =>
-    new Error("only Tensors of floating point dtype can require gradients"),
+  /** requiresGrad_(true) of an int64/bool tensor; the setter's says "and complex" as PyTorch's. */
+  nonGrad: (setter = false) => new Error(`only Tensors of floating point ${setter ? "and complex " : ""}dtype can require gradients`),
   /** At creation (requires_grad=True), PyTorch's other wording. */
   createNonGrad: () => new Error("Only Tensors of floating point and complex dtype can require gradients"),
   inplaceShape: (out: Shape, self: Shape) =>

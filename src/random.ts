@@ -2,6 +2,8 @@
 // manualSeed(s), randData / randnData equal torch.rand / torch.randn. randn(n >= 16) follows x86-64
 // AVX2/AVX512 builds; torch without AVX2 (ARM, ATEN_CPU_CAPABILITY=default) uses libm there.
 
+import { errors } from "./errors.js";
+
 const N = 624;
 const M = 397;
 const U64 = 1n << 64n;
@@ -66,7 +68,8 @@ function nextDouble(): number {
  * torch.manual_seed: any integer in [-2^63, 2^64); negative seeds wrap to their uint64 bit pattern.
  * Also drops the cached second normal of the scalar randn path.
  */
-export function manualSeed(s: number | bigint): void {
+export function manualSeed(s: number | bigint, ...x: never[]): void {
+  errors.checkArity("manualSeed", 1, x);
   if (typeof s !== "number" && typeof s !== "bigint") throw new TypeError(`manualSeed(): argument 'seed' must be an integer, not ${typeof s}`);
   if (typeof s === "number" && !Number.isInteger(s)) {
     throw new RangeError(`manualSeed: seed must be an integer, got ${s}`);

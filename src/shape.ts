@@ -30,8 +30,10 @@ export function sizeAt(shape: Shape, dim: number): number {
 
 /** Checks that argument `arg` of `fn` is a list of integers (sizes, shapes). */
 export function checkInts(fn: string, arg: string, v: readonly unknown[]): asserts v is readonly number[] {
-  for (const d of v)
+  for (const d of v) {
     if (typeof d !== "number" || !Number.isInteger(d)) throw errors.badArg(fn, arg, "an array of integers", v);
+    if (Math.abs(d) >= 2 ** 63) throw errors.badArg(fn, arg, "an array of integers within int64", v); // PyTorch's sizes are int64
+  }
 }
 
 /** The axes of `outShape` summed (kept as size 1) to reduce a broadcast result to `shape`. */
@@ -49,7 +51,8 @@ export const sameShape = (a: Shape, b: Shape): boolean =>
 
 /** Sizes given as one array or as separate numbers. */
 export type ShapeArgs = [readonly number[]] | number[];
-export function shapeArgs(a: ShapeArgs): number[] {
+export function shapeArgs(fn: string, a: ShapeArgs): number[] {
+  if (Array.isArray(a[0]) && a.length > 1) errors.checkArity(fn, 1, a.slice(1)); // expand([2, 2], 3)
   return Array.isArray(a[0]) ? [...(a[0] as readonly number[])] : (a as number[]);
 }
 

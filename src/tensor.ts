@@ -89,13 +89,13 @@ export class Tensor {
   get ndim(): number { return this.shape.length; }
   get numel(): number { return this.shape.reduce((a, b) => a * b, 1); }
   /** The shape (a copy), or one dim's size (negative from the end), as PyTorch's size(). @example x.size(-1) */
-  size(): number[]; size(dim: number): number; size(dim?: number): number[] | number { return dim === undefined ? [...this.shape] : sizeAt(this.shape, dim); }
-  /** The number of dims, as PyTorch's dim(). */ dim(): number { return this.shape.length; }
+  size(): number[]; size(dim: number): number; size(dim?: number, ...x: never[]): number[] | number { arity("size", 1, x); return dim === undefined ? [...this.shape] : sizeAt(this.shape, dim); }
+  /** The number of dims, as PyTorch's dim(). */ dim(...x: never[]): number { arity("dim", 0, x); return this.shape.length; }
   get isLeaf(): boolean { return this.fn === null; }
   get gradFn(): Node | null { return this.fn; }
   /** A view requires grad while its base does, as PyTorch's (no grad_fn if made under noGrad or before). */
   get requiresGrad(): boolean { return this.leafRequiresGrad || this._gradFn !== null || !!this._viewOf?.base.requiresGrad; }
-  set requiresGrad(v: boolean) { this.requiresGrad_(v); }
+  set requiresGrad(v: boolean) { if (typeof v === "boolean" && !this.disposed) { if (!this.isLeaf) throw errors.requiresGradNonLeaf(v); if (v && this.dtype !== "float32") throw errors.nonGrad(true); } this.requiresGrad_(v); }
 
   /** The accumulated gradient of a leaf (or of a tensor that called retainGrad()). */
   get grad(): Tensor | null {
@@ -138,7 +138,7 @@ export class Tensor {
   }
   get retainsGrad(): boolean { return this.retains; }
   /** A tensor sharing storage with no history. @example const d = y.detach() */
-  detach(): Tensor { return R.detach(this); }
+  detach(...x: never[]): Tensor { arity("detach", 0, x); return R.detach(this); }
   /** Detaches in place (not a view: PyTorch refuses). */
   detach_(): this {
     if (this._viewOf) throw errors.detachView();
@@ -205,7 +205,8 @@ export class Tensor {
     return s ? this._dev.backend.readSync(s, true) : this._dev.backend.readSync(this._buf);
   }
   /** The single value of a one-element tensor. @example loss.item() */
-  item(): number {
+  item(...x: never[]): number {
+    arity("item", 0, x);
     if (this.numel !== 1) throw errors.itemNumel();
     return this.dataSync()[0] as number;
   }
@@ -269,7 +270,7 @@ export class Tensor {
   div_(o: Operand, roundingMode?: never): this { errors.refuseExtra("div_", roundingMode); applyInplace("div", [this, o]); return this; }
   zero_(...x: never[]): this { arity("zero_", 0, x); R.fillInplace(this); return this; }
   fill_(v: number, ...x: never[]): this { arity("fill_", 1, x); if (typeof v !== "number") throw errors.badArg("fill_", "value", "a number", v); R.fillInplace(this, v); return this; }
-  copy_(src: Tensor): this { R.copyInplace(this, src); return this; }
+  /** src's values into this; nonBlocking as PyTorch's (copies run in order either way). */ copy_(src: Tensor, nonBlocking?: boolean, ...x: never[]): this { arity("copy_", 2, x); if (nonBlocking !== undefined && typeof nonBlocking !== "boolean") throw errors.badArg("copy_", "nonBlocking", "a boolean", nonBlocking); R.copyInplace(this, src); return this; }
 
   // Reductions and shapes.
   sum(dim?: Dims | null, keepdim = false, ...x: never[]): Tensor { arity("sum", 2, x); return R.sum(this, dim, keepdim); }
@@ -283,16 +284,15 @@ export class Tensor {
   reshape(...shape: ShapeArgs): Tensor { return R.reshape(this, shape, "ReshapeAliasBackward0"); }
   view(...shape: ShapeArgs): Tensor { return R.reshape(this, shape, "ViewBackward0"); }
   expand(...shape: ShapeArgs): Tensor { return R.expand(this, shape); }
-  squeeze(dim?: number): Tensor { return R.squeeze(this, dim); }
-  unsqueeze(dim: number): Tensor { return R.unsqueeze(this, dim); }
-  clone(): Tensor { return R.clone(this); }
+  squeeze(dim?: number, ...x: never[]): Tensor { arity("squeeze", 1, x); return R.squeeze(this, dim); }
+  unsqueeze(dim: number, ...x: never[]): Tensor { arity("unsqueeze", 1, x); return R.unsqueeze(this, dim); }
+  clone(...x: never[]): Tensor { arity("clone", 0, x); return R.clone(this); }
   /** Copies to another device. @example x.to("cpu") */
-  to(device: DeviceLike): Tensor { return R.toDevice(this, resolveDevice(device, "to")); }
-  cpu(): Tensor { return this.to("cpu"); }
+  to(device: DeviceLike, ...x: never[]): Tensor { arity("to", 1, x); return R.toDevice(this, resolveDevice(device, "to")); }
+  cpu(...x: never[]): Tensor { arity("cpu", 0, x); return this.to("cpu"); }
   /** As float32 (itself if it is), as PyTorch's .float(). */ float(): Tensor { return this.dtype === "float32" && !this.disposed ? this : castCopy(this, "float32"); }
   /** As int64 (itself if it is), truncated toward zero: PyTorch's .long(). */ long(): Tensor { return this.dtype === "int64" && !this.disposed ? this : castCopy(this, "int64"); }
   /** As bool (itself if it is; nonzero is true): PyTorch's .bool(). */ bool(): Tensor { return this.dtype === "bool" && !this.disposed ? this : castCopy(this, "bool"); }
 }
 
 export type NestedNumbers = number | NestedNumbers[];
-export type NestedBooleans = boolean | NestedBooleans[];

@@ -15,8 +15,8 @@ const tsc = (args: string[]) =>
   spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), ...args], { cwd: root, encoding: "utf8", timeout: 120_000 });
 
 const USER = `
-import { arange, keep, manualSeed, maximum, memory, noGrad, optim, pow, randn, requestDevice, rsub, scope,
-  setDefaultDevice, tensor, type Tensor, where, zeros } from "./dist/src/index.js";
+import { add, arange, keep, manualSeed, maximum, memory, noGrad, optim, pow, randn, requestDevice, rsub, scope,
+  setDefaultDevice, tensor, type Tensor, type TensorOptions, type ValuesIndices, where, zeros } from "./dist/src/index.js";
 
 setDefaultDevice(await requestDevice("cpu"));
 manualSeed(0);
@@ -33,6 +33,15 @@ const sel: Tensor = where(x.gt(0), x, 0).add(pow(2, x)).add(rsub(x, 1)).add(maxi
 const n: number = noGrad(() => tensor([1, 2]).sum().item());
 const used: number = memory("cpu").inUseBytes;
 console.log(g, kept, values, indices, sel, n, used, await x.data(), x.tolist());
+// The README's forms and a wrapper forwarding its options; readonly data; refused at compile time.
+const make = (s: readonly number[], o?: TensorOptions): Tensor => zeros(s, o);
+const row = [1, 2] as const, grid: readonly (readonly number[])[] = [row, row];
+const vi: ValuesIndices = tensor(grid).max(0);
+console.log(make([2]), arange(1, 5, { requiresGrad: true }), tensor(row), vi.values, add(2, x));
+// @ts-expect-error no tensor operand (PyTorch would make tensor(5); gradwise refuses it)
+add(2, 3);
+// @ts-expect-error no size
+zeros();
 `;
 
 test("a README program compiles under --strict against the built declarations", () => {

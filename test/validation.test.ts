@@ -62,6 +62,53 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expectThrow(() => zeros(2 ** 61, { device }), RangeError, "Storage size calculation overflowed with sizes=[2305843009213693952]");
   });
 
+  test("shape and creation methods refuse arguments they do not take (squeeze(0, 3) dropped the 3)", () => {
+    const t = zeros([1, 2, 2, 1], { device }), x = bad<(...a: unknown[]) => unknown>;
+    const cases: [() => unknown, string][] = [
+      [() => x(t.squeeze.bind(t))(0, 3), "squeeze() takes 1 positional argument but 2 were given"],
+      [() => x(t.unsqueeze.bind(t))(0, 1), "unsqueeze() takes 1 positional argument but 2 were given"],
+      [() => x(t.expand.bind(t))([1, 2, 2, 1], 3), "expand() takes 1 positional argument but 2 were given"],
+      [() => x(t.view.bind(t))([4], 1), "view() takes 1 positional argument but 2 were given"],
+      [() => x(t.size.bind(t))(0, 1), "size() takes 1 positional argument but 2 were given"],
+      [() => x(t.to.bind(t))("cpu", "x"), "to() takes 1 positional argument but 2 were given"],
+      [() => x(t.sum().item.bind(t.sum()))(1), "item() takes no arguments (1 given)"],
+      [() => x(t.clone.bind(t))(1), "clone() takes no arguments (1 given)"],
+      [() => x(t.detach.bind(t))(1), "detach() takes no arguments (1 given)"],
+      [() => x(t.copy_.bind(t))(t, false, 1), "copy_() takes 2 positional arguments but 3 were given"],
+      [() => x(t.copy_.bind(t))(t, "yes"), "copy_(): argument 'nonBlocking' must be a boolean, but got 'yes'"],
+      [() => x(zerosLike)(t, {}, 1), "zerosLike() takes 2 positional arguments but 3 were given"],
+      [() => x(full)([2], 1, { device }, 3), "full() takes 3 positional arguments but 4 were given"],
+      [() => x(manualSeed)(1, 2), "manualSeed() takes 1 positional argument but 2 were given"],
+    ];
+    for (const [f, m] of cases) expectThrow(f, TypeError, m);
+    expect([t.copy_(t.add(1), true).sum().item(), t.squeeze(0).shape, t.size(-1)]).toEqual([4, [2, 2, 1], 1]);
+  });
+
+  test("sizes as PyTorch's: within int64, overflow from the first dims on; arange's step sign with tiny bounds", () => {
+    expectThrow(() => zeros([2 ** 64, 0], { device }), TypeError,
+      "zeros(): argument 'size' must be an array of integers within int64, but got [18446744073709552000, 0]");
+    expectThrow(() => zeros([1e200, 1e200, 0], { device }), TypeError, // its numel was NaN, then printing crashed
+      "zeros(): argument 'size' must be an array of integers within int64, but got [1e+200, 1e+200, 0]");
+    expectThrow(() => zeros([2 ** 53, 2 ** 53, 0], { device }), RangeError,
+      "Storage size calculation overflowed with sizes=[9007199254740992, 9007199254740992, 0]");
+    expect([zeros([0, 2 ** 53, 2 ** 53], { device }).numel, zeros([2 ** 62, 2, 0], { device }).shape]).toEqual([0, [2 ** 62, 2, 0]]);
+    expectThrow(() => arange(1e-200, 0, 1e-200, { device }), RangeError, "upper bound and larger bound inconsistent with step sign");
+    expectThrow(() => arange(1e-300, -1e-300, 1e-30, { device }), RangeError, "upper bound and larger bound inconsistent with step sign");
+    expect(arange(0, 3e-300, 1e-300, { device }).numel).toBe(3);
+    // A wrapper forwarding unset options: zeros(shape, undefined) threw "must be a shape".
+    expect([zeros([2], undefined).shape, ones([2, 1], undefined, undefined).shape]).toEqual([[2], [2, 1]]);
+  });
+
+  test("the requiresGrad setter as PyTorch's: non-leaf refused either way, its own wording for integers", () => {
+    const y = T([1, 2], true).mul(2), i = T([1, 2]).long();
+    expectThrow(() => { y.requiresGrad = true; }, Error, "you can only change requires_grad flags of leaf variables.");
+    expectThrow(() => { y.requiresGrad = false; }, Error, "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().");
+    expectThrow(() => { i.requiresGrad = true; }, Error, "only Tensors of floating point and complex dtype can require gradients");
+    expectThrow(() => i.requiresGrad_(true), Error, "only Tensors of floating point dtype can require gradients");
+    i.requiresGrad = false;
+    expect([y.requiresGrad_(true) === y, y.requiresGrad, i.requiresGrad]).toEqual([true, true, false]);
+  });
+
   test("console.log of a disposed tensor prints, not throws (logging an object holding one threw)", () => {
     const t = T([1, 2]);
     t.dispose();

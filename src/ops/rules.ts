@@ -170,7 +170,7 @@ function inferShape(fn: string, shape: number[], numel: number): number[] {
 export function reshape(t: Tensor, args: ShapeArgs, name: string): Tensor {
   const fn = name === "ViewBackward0" ? "view" : "reshape";
   if (args.length === 0) throw errors.missingShape(fn);
-  const to = inferShape(fn, shapeArgs(args), t.numel), st = t._strides, ns = st ? viewStrides(t.shape, st, to) : undefined;
+  const to = inferShape(fn, shapeArgs(fn, args), t.numel), st = t._strides, ns = st ? viewStrides(t.shape, st, to) : undefined;
   if (ns === null && fn === "view") throw errors.viewStride();
   if (ns === null) { // PyTorch's _unsafe_view of a clone: not a view
     const c = clone(t);
@@ -208,7 +208,7 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
  * the strides, in-place writes into it raise PyTorch's overlap error, writes to t reach it). */
 export function expand(t: Tensor, args: ShapeArgs): Tensor {
   if (args.length === 0) throw errors.missingShape("expand");
-  const sizes = shapeArgs(args);
+  const sizes = shapeArgs("expand", args);
   checkInts("expand", "size", sizes);
   if (sizes.length < t.ndim) throw errors.expandSizes(t.shape, t.dtype, sizes);
   const off = sizes.length - t.ndim;
