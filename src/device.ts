@@ -51,7 +51,7 @@ export async function requestDevice(type: DeviceType = "webgpu", opts: DeviceOpt
   opening = run.catch(() => undefined);
   return run;
 }
-let opening: Promise<unknown> = Promise.resolve();
+let opening: Promise<unknown> = Promise.resolve(), shut = false; // shut: shutdown() closed the last one
 
 async function openWebgpu(want: "worker" | "main" | undefined): Promise<Device> {
   const open = (webgpu?.backend as { thread?: "worker" | "main" } | undefined)?.thread;
@@ -65,7 +65,7 @@ async function openWebgpu(want: "worker" | "main" | undefined): Promise<Device> 
   }
   const old = webgpu;
   const { createWebGpuBackend } = await import("./backend/webgpu.js");
-  webgpu = device("webgpu", await createWebGpuBackend({}, {}, thread));
+  (webgpu = device("webgpu", await createWebGpuBackend({}, {}, thread))), (shut = false);
   if (old && current === old) current = webgpu;
   void close(old);
   return webgpu;
@@ -90,7 +90,7 @@ export function resolveDevice(d: DeviceLike | undefined, fn: string): Device {
   if (d === "webgpu") {
     if (!webgpu) {
       throw new Error(
-        `${fn}(): the webgpu device is not open yet; call 'await requestDevice("webgpu")' first`,
+        `${fn}(): the webgpu device is not open ${shut ? "(it was shut down)" : "yet"}; call 'await requestDevice("webgpu")' first`,
       );
     }
     return webgpu;
@@ -116,7 +116,7 @@ export function checkSize(shape: readonly number[], dev: Device, budget = false)
 export async function shutdown(): Promise<void> {
   await opening;
   const d = webgpu;
-  webgpu = null;
+  (webgpu = null), (shut ||= d !== null);
   if (current === d) current = cpu;
   await close(d);
 }

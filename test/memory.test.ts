@@ -6,7 +6,8 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, test, vi } from "vitest";
 import {
-  type Device, type Tensor, fullLike, keep, memory, onesLike, optim, scope, tensor, trackTensors, zeros, zerosLike,
+  type Device, type Tensor, arange, fullLike, isFusionEnabled, keep, memory, onesLike, optim, randn, scope, setFusion, tensor,
+  trackTensors, zeros, zerosLike,
 } from "../src/index.js";
 import { availableDevices, loadFixture } from "./setup.js";
 
@@ -49,6 +50,28 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     b.dispose();
     expect(() => b.bool()).toThrow(DISPOSED);
     await expect(t.data()).rejects.toThrow(DISPOSED);
+  });
+
+  test("an in-place op or copy_ that throws holds nothing, fused or not (its result kept its inputs' buffers)", () => {
+    const was = isFusionEnabled();
+    try {
+      for (const fused of [true, false]) {
+        setFusion(fused);
+        const before = inUse(), n0 = live();
+        const a = randn([1000], { device }), b = randn([4, 1000], { device }), r = arange(0, 1000, { device }), i = r.long();
+        const w = randn([1000], { device, requiresGrad: true }), far = randn(gpu ? [1000] : [2000]); // copied from the CPU to a GPU
+        const rows = far.reshape(-1, 1000), wide = rows.expand(2, 1000);
+        for (let k = 0; k < 5; k++) {
+          expect(() => a.add_(b)).toThrow("output with shape [1000] doesn't match the broadcast shape [4, 1000]");
+          expect(() => i.add_(a)).toThrow("result type Float can't be cast to the desired output type Long");
+          expect(() => w.copy_(far)).toThrow(/^a leaf Variable that requires grad/);
+          expect(() => a.copy_(wide)).toThrow(/^output with shape \[1000\]/);
+        }
+        for (const t of [a, b, r, i, w, far, rows, wide]) t.dispose();
+        expect(live()).toBe(n0);
+        if (gpu) expect(inUse()).toBe(before);
+      }
+    } finally { setFusion(was); }
   });
 
   test("a view keeps the values its base's dispose() would free", () => {

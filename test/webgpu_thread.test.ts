@@ -5,7 +5,7 @@
 import { inspect } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { createWebGpuBackend } from "../src/backend/webgpu.js";
-import { type Device, noGrad, requestDevice, shutdown, tensor } from "../src/index.js";
+import { type Device, memory, noGrad, requestDevice, shutdown, tensor } from "../src/index.js";
 import { isFusionEnabled } from "../src/ops/lazy.js";
 import { availableDevices } from "./setup.js";
 
@@ -138,9 +138,13 @@ describe.runIf(hasGpu)("webgpu, thread main", () => {
   it("shuts down: a pending read settles, later calls throw, a new device opens", async () => {
     const t = tensor([1, 2], { device }).add(1);
     const pending = t.data().then((d) => Array.from(d), (e: Error) => e.message);
+    const old = device;
     await shutdown();
     expect(await pending).toSatisfy((v: unknown) => Array.isArray(v) || /shut down/.test(String(v)));
     expect(() => t.add(1)).toThrow(/^webgpu device was shut down/);
+    // It holds no memory any more (its last count stayed), and "webgpu" is not open "yet" but shut down.
+    expect(memory(old)).toMatchObject({ allocatedBytes: 0, inUseBytes: 0, pooledBytes: 0 });
+    expect(() => memory("webgpu")).toThrow(`memory(): the webgpu device is not open (it was shut down); call 'await requestDevice("webgpu")' first`);
     device = await requestDevice("webgpu", { thread: "main" });
     expect(Array.from(await tensor([3], { device }).neg().data())).toEqual([-3]);
     // A tensor of the shut-down device meeting the new one says the old one is shut down.

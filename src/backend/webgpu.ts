@@ -194,8 +194,8 @@ export class WebGpuBackend implements Backend {
    * inUse: bytes of live buffers, exact and current. pooled: freed GPU buffers the worker keeps
    * for reuse (storage and staging, in size classes) as of its last reply. allocated: their sum.
    */
-  memory(): MemoryStats {
-    const { pooledBytes } = this.q.stats, inUseBytes = this.liveBytes;
+  memory(): MemoryStats { // a dead device (shut down, lost) holds nothing
+    const { pooledBytes } = this.dead ? { pooledBytes: 0 } : this.q.stats, inUseBytes = this.dead ? 0 : this.liveBytes;
     return { allocatedBytes: inUseBytes + pooledBytes, inUseBytes, pooledBytes };
   }
 

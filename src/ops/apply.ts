@@ -225,8 +225,10 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   if (ops.length > 1) checkOperand(`${name}_`, ops[1], 1); // add_() without an operand too
   checkInplace(self, ops, name === "fill" || name === "zero" || (name === "copyInto" && ops[1] === self));
   const { variant, storage, shape, ops: run } = forward(name, ops, undefined, true);
-  if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
-  checkCast(name, self, ops[1] as Operand);
+  try { // the result is let go of when these throw (it held its inputs' buffers; without fusion, its own)
+    if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
+    checkCast(name, self, ops[1] as Operand);
+  } catch (e) { throw (storage.release(), e); }
   const old = Tensor._fromStorage(self._storage.snapshot(), self.shape, self.dtype), before = self._version;
   // The operands' edges as they were: a view of self renewed after the write would miss the op.
   const edges = isGradEnabled() ? edgesOf(run) : undefined;

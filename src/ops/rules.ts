@@ -289,11 +289,10 @@ export function fillInplace(t: Tensor, v?: number): void { // fill_ checked v is
 export function copyInplace(t: Tensor, src: Tensor): void {
   if (!(src instanceof Tensor)) throw errors.badArg("copy_", "src", "a Tensor", src);
   const s = src._dev === t._dev ? src : toDevice(src, t._dev, "copy_()");
-  checkInplace(t, [t, s], s === t); // before the shapes, as PyTorch (a grown expand may copy itself)
-  if (records(t, [s])) {
-    checkCopyShape(s, t.shape);
-    applyInplace("copyInto", [t, s]); // CopyBackwards
-  } else copyTo(s, t.shape, t.dtype, t);
-  if (s !== src) s.dispose();
+  try {
+    checkInplace(t, [t, s], s === t); // before the shapes, as PyTorch (a grown expand may copy itself)
+    if (records(t, [s])) checkCopyShape(s, t.shape), applyInplace("copyInto", [t, s]); // CopyBackwards
+    else copyTo(s, t.shape, t.dtype, t);
+  } finally { if (s !== src) s.dispose(); } // also when a check throws
 }
 
