@@ -1,6 +1,6 @@
 // Creation functions: tensor() from numbers, nested arrays or Float32Array; zeros/ones/full/rand/
 // randn/arange and the *Like variants. Shapes come as an array or as separate numbers.
-import { checkSize, type Device, type DeviceLike, resolveDevice } from "./device.js";
+import { checkSize, type DeviceLike, resolveDevice } from "./device.js";
 import { describe, errors } from "./errors.js";
 import { checkFloat, fill, scalarAs } from "./ops/apply.js";
 import { randData, randnData } from "./random.js";
