@@ -249,8 +249,7 @@ export function serve(
       const { buf, bytes } = this.get(id);
       const size = bytes <= SPLIT ? bytes : Math.min(PIECE, Math.ceil(bytes / WINDOW / 256) * 256);
       const count = bytes <= SPLIT ? 1 : Math.ceil(bytes / size);
-      const data = prefaulted(bytes / 4);
-      let next = 0, left = count, finish = (): void => {};
+      let next = 0, left = count, finish = (): void => {}, data = new Float32Array(0);
       const issue = (): void => {
         const o = next++ * size, n = Math.min(size, bytes - o);
         const st = this.pools.staging.take(n);
@@ -268,6 +267,7 @@ export function serve(
         );
       };
       while (next < Math.min(count, WINDOW)) issue();
+      data = prefaulted(bytes / 4); // its page faults while the copies run (mappings resolve later)
       if (count > WINDOW) return new Promise((r) => (finish = r));
     }
   }
