@@ -3,6 +3,7 @@
 #   bash bench/gpu-run.sh test            the test suite on the machine's adapter (a missing one fails)
 #   bash bench/gpu-run.sh bench ARGS...   node .carry/build/bench/run.js --torch ARGS --out $OUT
 #   bash bench/gpu-run.sh devbw ARGS...   node .carry/build/bench/devbw.js --torch --out $OUT/devbw.md ARGS
+#   bash bench/gpu-run.sh reads ARGS...   bench/ab.ts: reads in one piece (A) against pieces past 1 MiB (B)
 # Logs go to $OUT (the run tool's folder that comes back), else /tmp/gpu-out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,5 +43,16 @@ case "${1:-}" in
   devbw)
     shift
     node .carry/build/bench/devbw.js --torch --out "$out/devbw.md" "$@" 2>&1 | tee "$out/devbw.log" ;;
-  *) echo "usage: bash bench/gpu-run.sh test | bench [run.js args] | devbw [devbw.js args]" >&2; exit 2 ;;
+  reads)
+    shift
+    # The default build (A, reads in one staging piece up to 64 MiB) against a copy reading past
+    # 1 MiB in pieces in flight (B), alternated in one process: W1/W2 at 1e6 are read-bound on a GPU.
+    # The copy stays inside the repository: a build finds shaders/ in a folder above it.
+    rm -rf .carry/pieces && cp -r .carry/build .carry/pieces
+    f=.carry/pieces/src/backend/webgpu_exec.js
+    sed -i 's/mib("GRADWISE_WEBGPU_READ_SPLIT_MB", 64)/mib("GRADWISE_WEBGPU_READ_SPLIT_MB", 1)/' "$f"
+    grep -q 'READ_SPLIT_MB", 1)' "$f" || { echo "the split default was not found in $f" >&2; exit 1; }
+    node .carry/build/bench/ab.js .carry/build .carry/pieces --device webgpu --workloads W1,W2 --sizes 1e6,1.6e7 \
+      --rounds 60 --out "$out/reads.md" "$@" 2>&1 | tee "$out/reads.log" ;;
+  *) echo "usage: bash bench/gpu-run.sh test | bench [run.js args] | devbw [devbw.js args] | reads [ab.js args]" >&2; exit 2 ;;
 esac

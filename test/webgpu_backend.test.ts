@@ -143,7 +143,7 @@ describe.skipIf(!opened)("WebGpuBackend", () => {
 
   it("refuses junk in its environment when it opens, before a worker starts", async () => {
     const junk = [["GRADWISE_WEBGPU_SPIN_US", "abc"], ["GRADWISE_WEBGPU_SPIN_US", "-100"], ["GRADWISE_WEBGPU_SPIN_US", "Infinity"], ["GRADWISE_WEBGPU_EXACT_DIV", "yes"],
-      ["GRADWISE_WEBGPU_FLUSH_MB", "-1"], ["GRADWISE_WEBGPU_POOL_MB", "lots"]] as const;
+      ["GRADWISE_WEBGPU_FLUSH_MB", "-1"], ["GRADWISE_WEBGPU_READ_SPLIT_MB", "x"], ["GRADWISE_WEBGPU_POOL_MB", "lots"]] as const;
     for (const [name, v] of junk) {
       process.env[name] = v;
       await expect(createWebGpuBackend().finally(() => delete process.env[name])).rejects.toThrow(`${name} must be`);
@@ -315,18 +315,23 @@ describe.skipIf(!opened)("WebGpuBackend", () => {
     expect(gpu.readSync(gpu.upload(new Float32Array(0))).length).toBe(0);
   });
 
-  it("reads in pieces past 1 MiB: every element, as of the call, a write queued behind it", async () => {
-    const n = 3 * 2 ** 18 + 1; // four pieces, the last one float
-    const d = Float32Array.from({ length: n }, (_, i) => i);
-    const b = gpu.upload(d);
-    const pending = [gpu.read(b), gpu.read(b)];
-    gpu.map(kernel(x.mul(-1), ["x"]), [{ buf: b, strides: [1] }], [], [n], b); // in place, after both
-    for (const got of [...(await Promise.all(pending)), gpu.readSync(b).map((v) => -v)]) {
-      let bad = 0;
-      for (let i = 0; i < n; i++) if (got[i] !== i) bad++;
-      expect(bad).toBe(0);
+  it("reads in pieces past GRADWISE_WEBGPU_READ_SPLIT_MB: every element, as of the call, a write queued behind it", async () => {
+    const pooled: number[] = [];
+    for (const split of ["1", "64"]) { // four pieces of 768 KiB (the last one float short), or one
+      process.env.GRADWISE_WEBGPU_READ_SPLIT_MB = split;
+      const g = await createWebGpuBackend().finally(() => delete process.env.GRADWISE_WEBGPU_READ_SPLIT_MB);
+      const n = 3 * 2 ** 18 + 1, b = g.upload(Float32Array.from({ length: n }, (_, i) => i));
+      const pending = [g.read(b), g.read(b)];
+      g.map(kernel(x.mul(-1), ["x"]), [{ buf: b, strides: [1] }], [], [n], b); // in place, after both
+      for (const got of [...(await Promise.all(pending)), g.readSync(b).map((v) => -v)]) {
+        let bad = 0;
+        for (let i = 0; i < n; i++) if (got[i] !== i) bad++;
+        expect(bad).toBe(0);
+      }
+      pooled.push(g.memory().pooledBytes); // the staging pool: four small size classes, or one large
+      await g.shutdown();
     }
-    gpu.free(b);
+    expect(pooled[0]).toBeLessThan(pooled[1] as number);
   });
 
   it("maps, reduces and reads a buffer one float over a binding", { timeout: 120_000 }, async () => {

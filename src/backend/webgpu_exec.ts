@@ -9,14 +9,14 @@ import { closeDawn, type Dawn, linger, openDawn, shadersFor } from "./dawn.js";
 import { Pipelines } from "./webgpu_pipelines.js";
 import { collect, creatingBytes, DevicePools, Freed, prefaulted } from "./webgpu_pool.js";
 import {
-  type Batch, type Cmd, CTRL_BUSY, CTRL_DEAD, CTRL_ERR, CTRL_SEQ, type Main, META_WORDS, type PoolStats,
+  type Batch, type Cmd, CTRL_BUSY, CTRL_DEAD, CTRL_ERR, CTRL_SEQ, type Main, META_WORDS, mib, type PoolStats,
   type Reply, type WorkerInit,
 } from "./webgpu_protocol.js";
 
 /** Dispatches per submit: the meta arena holds one meta block for each. */
 const META_CAP = 1024;
-/** A read past SPLIT bytes goes in up to WINDOW pieces in flight, of at most PIECE bytes each. */
-const SPLIT = 2 ** 20, WINDOW = 4, PIECE = 16 * 2 ** 20;
+/** A read past GRADWISE_WEBGPU_READ_SPLIT_MB goes in up to WINDOW pieces in flight, of at most PIECE bytes. */
+const WINDOW = 4, PIECE = 16 * 2 ** 20;
 /** Meta slots mirrored on the host (a loop of a few dispatches per read rewrites the same blocks). */
 const SENT = 4;
 
@@ -83,6 +83,7 @@ export function serve(
     private cur: Cmd | null = null;
     private keys = new Set<string>();
     private failed = false;
+    private split = mib("GRADWISE_WEBGPU_READ_SPLIT_MB", 64); // 1 made W1 at 1e6 10% slower on lavapipe; a GPU is untried
 
     constructor(private readonly d: Dawn) {
       const dev = d.device;
@@ -239,7 +240,7 @@ export function serve(
     }
 
     /**
-     * Copies a buffer out through staging buffers, past SPLIT bytes in pieces, each its own copy and
+     * Copies a buffer out through staging buffers, past `split` bytes in pieces, each its own copy and
      * submit: the copy out of one mapping overlaps the transfer of the next. Up to WINDOW are in
      * flight; a read of more pieces pauses the commands behind it until it is done.
      */
@@ -247,8 +248,8 @@ export function serve(
       id: number, done: (data: Float32Array<ArrayBuffer>, stats: PoolStats) => void,
     ): Promise<void> | void {
       const { buf, bytes } = this.get(id);
-      const size = bytes <= SPLIT ? bytes : Math.min(PIECE, Math.ceil(bytes / WINDOW / 256) * 256);
-      const count = bytes <= SPLIT ? 1 : Math.ceil(bytes / size);
+      const one = bytes <= this.split, size = one ? bytes : Math.min(PIECE, Math.ceil(bytes / WINDOW / 256) * 256);
+      const count = one ? 1 : Math.ceil(bytes / size);
       let next = 0, left = count, finish = (): void => {}, data = new Float32Array(0);
       const issue = (): void => {
         const o = next++ * size, n = Math.min(size, bytes - o);

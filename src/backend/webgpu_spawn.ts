@@ -77,7 +77,7 @@ function checkEnv(): void {
   const spin = process.env.GRADWISE_WEBGPU_SPIN_US, div = process.env.GRADWISE_WEBGPU_EXACT_DIV;
   if (spin && !(Number(spin) >= 0 && Number(spin) < Infinity)) throw new RangeError(`GRADWISE_WEBGPU_SPIN_US must be a number of µs >= 0, but is '${spin}'`);
   if (div && div !== "0" && div !== "1") throw new RangeError(`GRADWISE_WEBGPU_EXACT_DIV must be 0 or 1 (unset: a probe decides), but is '${div}'`);
-  mib("GRADWISE_WEBGPU_FLUSH_MB", 128);
+  mib("GRADWISE_WEBGPU_FLUSH_MB", 128), mib("GRADWISE_WEBGPU_READ_SPLIT_MB", 64);
 }
 
 /**
