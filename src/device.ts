@@ -100,15 +100,17 @@ export function resolveDevice(d: DeviceLike | undefined, fn: string): Device {
 
 /**
  * Throws the error PyTorch's allocation of `shape`'s floats would raise on `dev`: a size past int64
- * bytes, or past one buffer (a JS typed array, a WebGPU buffer); `budget` also checks the device's
- * memory limit. Ops check their result at the call even when fusion never allocates it.
+ * bytes, or past one buffer (a WebGPU buffer; a JS typed array where `budget`, as creation, which
+ * allocates at once); `budget` also checks the device's memory limit. Ops check their result at the
+ * call: on WebGPU every result past a buffer fails when computed, while a CPU kernel fused into a
+ * reduction never allocates it (expand(2 ** 31).sum() works) and one computed alone throws then.
  */
 export function checkSize(shape: readonly number[], dev: Device, budget = false): void {
   let n = 1, over = false; // PyTorch multiplies in order, in uint64: [2**53, 2**53, 0] overflows, [0, 2**53, 2**53] not
   for (const d of shape) (n *= d), (over ||= n >= 2 ** 64);
   if (over || n * 4 >= 2 ** 63) throw errors.sizeOverflow(shape);
   if (n <= 2 ** 20 && !budget) return; // far below any buffer limit
-  if (dev.type === "cpu" && n > 2 ** 30) throw errors.cpuAlloc(n);
+  if (dev.type === "cpu" && n > 2 ** 30 && budget) throw errors.cpuAlloc(n);
   dev.backend.checkAlloc?.(n, budget);
 }
 

@@ -289,7 +289,7 @@ function viewable(L: Lazy, t: Source): boolean {
  * reading every operand from its realized buffer.
  */
 export function compose(shape: readonly number[], dev: Device, build: (b: Builder) => E): Storage {
-  checkSize(shape, dev); // at the op, even when fusion never allocates the result
+  checkSize(shape, dev); // at the op (a CPU result fused into a reduction needs no buffer: see checkSize)
   let b = new Builder(shape);
   try {
     let e = build(b);
