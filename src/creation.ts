@@ -15,7 +15,7 @@ export interface TensorOptions {
 /** tensor()'s nested data (arrays may be readonly; tolist() gives NestedNumbers). */
 export type NestedNumbersIn = number | readonly NestedNumbersIn[];
 export type NestedBooleans = boolean | readonly NestedBooleans[];
-type SizeArgs = [readonly number[], TensorOptions?] | [number, ...number[]] | [number, ...number[], TensorOptions];
+type SizeArgs = [readonly number[], TensorOptions?] | number[] | [...number[], TensorOptions]; // number[]: zeros(...x.shape)
 const OPTION_KEYS = ["requiresGrad", "device", "dtype"];
 
 function checkOpts(fn: string, o: unknown): TensorOptions {
@@ -154,6 +154,7 @@ export function arange(start: number, ...rest: (number | TensorOptions | undefin
   if (!Number.isFinite(a) || !Number.isFinite(b)) throw errors.arangeRange(a, b);
   if (step > 0 ? b < a : b > a) throw errors.arangeSign(); // not (b - a) * step < 0: it underflows to -0
   const n = Math.ceil((b - a) / step);
+  if (!(n < 2 ** 63)) throw errors.arangeSize(); // PyTorch's check of its double count against int64
   const o = checkOpts("arange", opts), dev = resolveDevice(o.device, "arange");
   checkSize([n], dev, true);
   // PyTorch's CPU kernel (AVX2): blocks of 16 as two runs of 8 from a rounded base, then one by one;

@@ -106,10 +106,12 @@ export function resolveDevice(d: DeviceLike | undefined, fn: string): Device {
  * reduction never allocates it (expand(2 ** 31).sum() works) and one computed alone throws then.
  */
 export function checkSize(shape: readonly number[], dev: Device, budget = false): void {
-  let n = 1, over = false; // PyTorch multiplies in order, in uint64: [2**53, 2**53, 0] overflows, [0, 2**53, 2**53] not
-  for (const d of shape) (n *= d), (over ||= n >= 2 ** 64);
-  if (over || n * 4 >= 2 ** 63) throw errors.sizeOverflow(shape);
-  if (n <= 2 ** 20 && !budget) return; // far below any buffer limit
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (n > 0 && n <= 2 ** 20 && !budget) return; // every op's common case: no product near a limit
+  let p = 1n, over = false; // PyTorch multiplies in order, in uint64: [2**53, 2**53, 0] overflows, [0, 2**53, 2**53] not
+  for (const d of shape) (p *= BigInt(d)), (over ||= p >= 1n << 64n);
+  if (over || p * 4n >= 1n << 63n) throw errors.sizeOverflow(shape);
   if (dev.type === "cpu" && n > 2 ** 30 && budget) throw errors.cpuAlloc(n);
   dev.backend.checkAlloc?.(n, budget);
 }

@@ -101,6 +101,7 @@ export const errors = {
   cpuAlloc: (n: number) => new RangeError(`DefaultCPUAllocator: can't allocate memory: you tried to allocate ${BigInt(n) * 4n} bytes (a JavaScript typed array holds at most 4 GiB)`),
   /** A shape whose bytes pass int64 (PyTorch's check before any allocator). */
   sizeOverflow: (shape: readonly number[]) => new RangeError(`Storage size calculation overflowed with sizes=[${shape.map((d) => BigInt(d)).join(", ")}]`),
+  arangeSize: () => new RangeError("invalid size, possible overflow?"),
   castResult: (result: string, to: string) => new Error(`result type ${result} can't be cast to the desired output type ${to}`),
   boolSub: (both: boolean) => new Error(`Subtraction, the \`-\` operator, with ${both ? "two bool tensors is not supported. Use the `^` or `logical_xor()`"
     : "a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()`"} operator instead.`),

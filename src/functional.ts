@@ -6,8 +6,8 @@ import { Tensor } from "./tensor.js";
 function needTensor(fn: string, ops: readonly Operand[]): void {
   if (!ops.some((o) => o instanceof Tensor)) throw errors.badArg(fn, "input", "a Tensor", ops[0]);
 }
-/** A binary op's function form: one operand at least is a tensor (add(2, 3) does not type-check). */
-export interface BinaryFn { (a: Tensor, b: Operand, extra?: never): Tensor; (a: number, b: Tensor, extra?: never): Tensor }
+/** A binary op's function form: either operand may be a number (one at least is a tensor at run time). */
+export type BinaryFn = (a: Operand, b: Operand, extra?: never) => Tensor;
 const binary = (name: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "rsub"): BinaryFn =>
   (a: Operand, b: Operand, extra?: never): Tensor => {
     errors.refuseExtra(name, extra);
@@ -25,7 +25,7 @@ export const mul = binary("mul");
 export const div = binary("div");
 /** torch.pow(a, b); a may be a number. @example pow(2, x) */
 export const pow: BinaryFn = (a: Operand, b: Operand, extra?: never): Tensor =>
-  a instanceof Tensor && typeof b === "number" ? (errors.refuseExtra("pow", extra), a.pow(b)) : binary("pow")(a as Tensor, b, extra);
+  a instanceof Tensor && typeof b === "number" ? (errors.refuseExtra("pow", extra), a.pow(b)) : binary("pow")(a, b, extra);
 /** torch.rsub(a, b) = b - a; a must be a tensor, as PyTorch's. @example rsub(x, 2) // 2 - x */
 export const rsub = (a: Tensor, b: Operand, alpha?: never): Tensor => {
   if (!(a instanceof Tensor)) throw errors.rsubNumber(a, b);

@@ -15,8 +15,8 @@ const tsc = (args: string[]) =>
   spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), ...args], { cwd: root, encoding: "utf8", timeout: 120_000 });
 
 const USER = `
-import { add, arange, keep, manualSeed, maximum, memory, noGrad, optim, pow, randn, requestDevice, rsub, scope,
-  setDefaultDevice, tensor, type Tensor, type TensorOptions, type ValuesIndices, where, zeros } from "./dist/src/index.js";
+import { add, arange, keep, manualSeed, maximum, memory, mul, noGrad, type Operand, optim, pow, randn, requestDevice, rsub,
+  scope, setDefaultDevice, tensor, type Tensor, type TensorOptions, type ValuesIndices, where, zeros } from "./dist/src/index.js";
 
 setDefaultDevice(await requestDevice("cpu"));
 manualSeed(0);
@@ -38,10 +38,9 @@ const make = (s: readonly number[], o?: TensorOptions): Tensor => zeros(s, o);
 const row = [1, 2] as const, grid: readonly (readonly number[])[] = [row, row];
 const vi: ValuesIndices = tensor(grid).max(0);
 console.log(make([2]), arange(1, 5, { requiresGrad: true }), tensor(row), vi.values, add(2, x));
-// @ts-expect-error no tensor operand (PyTorch would make tensor(5); gradwise refuses it)
-add(2, 3);
-// @ts-expect-error no size
-zeros();
+// Operands typed as unions, the function forms stored as one type, sizes spread from an array.
+const op: Operand = Math.random() > 2 ? 2 : x, fs: ((a: Operand, b: Operand) => Tensor)[] = [add, mul, pow];
+console.log(add(op, x), fs.map((f) => f(x, op)), zeros(...x.shape), zeros(...x.size(), { requiresGrad: true }));
 `;
 
 test("a README program compiles under --strict against the built declarations", () => {

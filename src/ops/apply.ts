@@ -133,6 +133,7 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
   for (const o of name === "rsub" ? [...ops].reverse() : ops)
     if (o instanceof Tensor) (dev = o._dev), (shape = !shape ? o.shape.slice() : sameShape(shape, o.shape) ? shape : broadcastShapes(shape, o.shape));
   shape ??= NO_SHAPE;
+  if (inplace && !sameShape(shape, (ops[0] as Tensor).shape)) throw errors.inplaceShape(shape, (ops[0] as Tensor).shape); // before compose's size check
   const dtype = inplace ? (ops[0] as Tensor).dtype : resultType(name, ops);
   // An int64 power by squaring, as PyTorch's integer kernel (a float pow goes through exp2/log2 on WebGPU: 7 ** 7 was 823544).
   const fwd = dtype === "int64" && (name === "pow" || name === "pows") ? IPOW : spec.fwd;
@@ -224,11 +225,8 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   const self = ops[0] as Tensor, view = self._viewOf;
   if (ops.length > 1) checkOperand(`${name}_`, ops[1], 1); // add_() without an operand too
   checkInplace(self, ops, name === "fill" || name === "zero" || (name === "copyInto" && ops[1] === self));
-  const { variant, storage, shape, ops: run } = forward(name, ops, undefined, true);
-  try { // the result is let go of when these throw (it held its inputs' buffers; without fusion, its own)
-    if (!sameShape(shape, self.shape)) throw errors.inplaceShape(shape, self.shape);
-    checkCast(name, self, ops[1] as Operand);
-  } catch (e) { throw (storage.release(), e); }
+  const { variant, storage, ops: run } = forward(name, ops, undefined, true);
+  try { checkCast(name, self, ops[1] as Operand); } catch (e) { throw (storage.release(), e); } // the result held its inputs' buffers (without fusion, its own)
   const old = Tensor._fromStorage(self._storage.snapshot(), self.shape, self.dtype), before = self._version;
   // The operands' edges as they were: a view of self renewed after the write would miss the op.
   const edges = isGradEnabled() ? edgesOf(run) : undefined;
