@@ -1,5 +1,6 @@
 // Devices: the CPU is always there; WebGPU is opened on request (Dawn is loaded only then).
 // Holds the default device that creation functions use when no device is given.
+import { totalmem } from "node:os";
 import type { Backend } from "./backend/backend.js";
 import { CpuBackend } from "./backend/cpu.js";
 import { errors } from "./errors.js";
@@ -100,10 +101,11 @@ export function resolveDevice(d: DeviceLike | undefined, fn: string): Device {
 
 /**
  * Throws the error PyTorch's allocation of `shape`'s floats would raise on `dev`: a size past int64
- * bytes, or past one buffer (a WebGPU buffer; a JS typed array where `budget`, as creation, which
- * allocates at once); `budget` also checks the device's memory limit. Ops check their result at the
- * call: on WebGPU every result past a buffer fails when computed, while a CPU kernel fused into a
- * reduction never allocates it (expand(2 ** 31).sum() works) and one computed alone throws then.
+ * bytes, past one buffer (a WebGPU buffer; a JS typed array where `budget`, as creation, which
+ * allocates at once), or on the CPU past the machine's memory; `budget` also checks the device's
+ * memory limit. Ops check their result at the call: on WebGPU every result past a buffer fails when
+ * computed, while a CPU kernel fused into a reduction never allocates it (expand(2 ** 31).sum()
+ * works) and one computed alone throws then; past the machine's memory PyTorch fails, so it does.
  */
 export function checkSize(shape: readonly number[], dev: Device, budget = false): void {
   let n = 1;
@@ -112,7 +114,7 @@ export function checkSize(shape: readonly number[], dev: Device, budget = false)
   let p = 1n, over = false; // PyTorch multiplies in order, in uint64: [2**53, 2**53, 0] overflows, [0, 2**53, 2**53] not
   for (const d of shape) (p *= BigInt(d)), (over ||= p >= 1n << 64n);
   if (over || p * 4n >= 1n << 63n) throw errors.sizeOverflow(shape);
-  if (dev.type === "cpu" && n > 2 ** 30 && budget) throw errors.cpuAlloc(n);
+  if (dev.type === "cpu" && n > 2 ** 30 && (budget || n * 4 > totalmem())) throw errors.cpuAlloc(n, !budget && totalmem());
   dev.backend.checkAlloc?.(n, budget);
 }
 

@@ -98,7 +98,7 @@ export const errors = {
     if (type || size) throw new Error(`assigned grad has data of a different ${type ? "type" : "size"}`);
   },
   /** A CPU tensor past what one JS typed array holds (PyTorch's allocator text, then why). */
-  cpuAlloc: (n: number) => new RangeError(`DefaultCPUAllocator: can't allocate memory: you tried to allocate ${BigInt(n) * 4n} bytes (a JavaScript typed array holds at most 4 GiB)`),
+  cpuAlloc: (n: number, machine: number | false = false) => new RangeError(`DefaultCPUAllocator: can't allocate memory: you tried to allocate ${BigInt(n) * 4n} bytes (${machine ? `this machine has ${machine} bytes of memory` : "a JavaScript typed array holds at most 4 GiB"})`),
   /** A shape whose bytes pass int64 (PyTorch's check before any allocator). */
   sizeOverflow: (shape: readonly number[]) => new RangeError(`Storage size calculation overflowed with sizes=[${shape.map((d) => BigInt(d)).join(", ")}]`),
   arangeSize: () => new RangeError("invalid size, possible overflow?"),

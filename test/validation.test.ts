@@ -54,6 +54,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     const one = T([1]), n = Math.floor(max / 4) + 1, bytes = BigInt(n) * 4n;
     if (device.type === "cpu") { // a typed array holds 2^30 floats; a kernel fused into a sum needs none
       expect(() => one.expand(n).add(one).dataSync()).toThrow(`DefaultCPUAllocator: can't allocate memory: you tried to allocate ${bytes} bytes`);
+      // Past the machine's memory PyTorch cannot allocate it either: at the op (fused into a sum, 2^40 ran for minutes).
+      expect(() => one.expand(2 ** 40).mul(2)).toThrow(/^DefaultCPUAllocator: can't allocate memory: you tried to allocate 4398046511104 bytes \(this machine has \d+ bytes of memory\)$/);
       if (isFusionEnabled()) {
         const w = T([1], true);
         w.expand(n).sum().backward(); // its gradient expanded, then summed back: fused too
