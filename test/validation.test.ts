@@ -57,7 +57,7 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       expect(() => one.expand(n).add(one).dataSync()).toThrow(`DefaultCPUAllocator: can't allocate memory: you tried to allocate ${bytes} bytes`);
       // Past the machine's memory PyTorch cannot allocate it either: at the op (fused into a sum, 2^40 ran for minutes).
       expect(() => one.expand(2 ** 40).mul(2)).toThrow(/^DefaultCPUAllocator: can't allocate memory: you tried to allocate 4398046511104 bytes \(this machine has \d+ bytes of memory\)$/);
-      if (isFusionEnabled() && n * 4 < totalmem()) { // past the machine's memory it throws at the op (below)
+      if (isFusionEnabled() && n * 4 < totalmem()) { // past the machine's memory it throws at the op, as 2^40 above
         const w = T([1], true);
         w.expand(n).sum().backward(); // its gradient expanded, then summed back: fused too
         expect([one.expand(n).sum().item(), one.expand(n).mul(2).mean().item(), w.grad?.item()]).toEqual([Math.fround(n), 2, Math.fround(n)]);
