@@ -70,6 +70,11 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expectThrow(() => zeros([2 ** 40, 2 ** 40], { device }), RangeError, sizes);
     expectThrow(() => one.expand(2 ** 40, 2 ** 40).neg(), RangeError, sizes);
     expectThrow(() => zeros(2 ** 61, { device }), RangeError, "Storage size calculation overflowed with sizes=[2305843009213693952]");
+    // A reduction over an empty dim is as big as the other dims: checked at the call (its read threw).
+    const empty = zeros([0, 2 ** 40], { device }), big = 4398046511104n;
+    for (const f of [() => empty.sum(0), () => empty.mean(0, true)])
+      expect(f).toThrow(device.type === "cpu" ? `you tried to allocate ${big} bytes` : `out of memory on webgpu: tried to allocate ${big} bytes;`);
+    expectThrow(() => zeros([0, 2 ** 62], { device }).sum(0), RangeError, "Storage size calculation overflowed with sizes=[4611686018427387904]");
   });
 
   test("shape and creation methods refuse arguments they do not take (squeeze(0, 3) dropped the 3)", () => {
