@@ -1,4 +1,4 @@
-// Creation functions: tensor() from numbers, nested arrays or Float32Array; zeros/ones/full/rand/
+// Creation functions: tensor() from numbers, nested arrays or typed arrays; zeros/ones/full/rand/
 // randn/arange and the *Like variants. Shapes come as an array or as separate numbers.
 import { checkSize, type DeviceLike, resolveDevice } from "./device.js";
 import { describe, errors } from "./errors.js";
@@ -14,6 +14,8 @@ export interface TensorOptions {
 }
 /** tensor()'s nested data (arrays may be readonly; tolist() gives NestedNumbers). */
 export type NestedNumbersIn = number | readonly NestedNumbersIn[];
+/** A typed array of numbers: tensor() takes its values as float32 (a Float64Array's rounded, as a number array's). */
+export type NumberArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint8ClampedArray | Uint16Array | Uint32Array;
 export type NestedBooleans = boolean | readonly NestedBooleans[];
 type SizeArgs = [readonly number[], TensorOptions?] | number[] | [...number[], TensorOptions]; // number[]: zeros(...x.shape)
 const OPTION_KEYS = ["requiresGrad", "device", "dtype"];
@@ -54,16 +56,17 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
   return opts.requiresGrad ? t.requiresGrad_(true) : t;
 }
 
-const copied = (a: Float32Array): Float32Array => {
-  try { return a.slice(); } catch { throw errors.badArg("tensor", "data", "a Float32Array with a buffer (not detached)", a); }
+const copied = (a: NumberArray): Float32Array => {
+  try { return new Float32Array(a); } catch { throw errors.badArg("tensor", "data", `a ${a.constructor.name} with a buffer (not detached)`, a); }
 };
 
 /** Shape and values; bool when every value is a boolean (PyTorch's dtype for them). */
 function flatten(data: unknown): { shape: number[]; values: Float32Array; bool: boolean } {
-  if (data instanceof Float32Array) return { shape: [data.length], values: copied(data), bool: false };
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView) && !(data instanceof BigInt64Array || data instanceof BigUint64Array))
+    return { shape: [(data as NumberArray).length], values: copied(data as NumberArray), bool: false };
   if (typeof data === "number" || typeof data === "boolean")
     return { shape: [], values: Float32Array.of(Number(data)), bool: typeof data === "boolean" };
-  if (!Array.isArray(data)) throw errors.badArg("tensor", "data", "a number, an array or a Float32Array", data);
+  if (!Array.isArray(data)) throw errors.badArg("tensor", "data", "a number, an array or a typed array of numbers", data);
   const shape: number[] = [];
   for (let d: unknown = data; Array.isArray(d); d = d[0]) if (shape.push(d.length) > 128) throw errors.tooManyDims(); // PyTorch's limit
   const out: number[] = [];
@@ -85,7 +88,7 @@ function flatten(data: unknown): { shape: number[]; values: Float32Array; bool: 
 }
 
 /** A tensor from data. @example tensor([[1, 2], [3, 4]], { requiresGrad: true }) */
-export function tensor(data: NestedNumbersIn | NestedBooleans | Float32Array, opts?: TensorOptions, ...extra: never[]): Tensor {
+export function tensor(data: NestedNumbersIn | NestedBooleans | NumberArray, opts?: TensorOptions, ...extra: never[]): Tensor {
   errors.checkArity("tensor", 2, extra);
   const o = checkOpts("tensor", opts);
   const { shape, values, bool } = flatten(data);

@@ -2,7 +2,7 @@
 export { Tensor, type DType, type Dims, type NestedNumbers } from "./tensor.js";
 export {
   tensor, zeros, ones, full, rand, randn, arange, zerosLike, onesLike, fullLike, type TensorOptions, type NestedBooleans,
-  type NestedNumbersIn,
+  type NestedNumbersIn, type NumberArray,
 } from "./creation.js";
 export { manualSeed, initialSeed } from "./random.js";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from "./autograd/grad_mode.js";

@@ -50,6 +50,20 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(O(2).mul(2, ...bad<[]>([undefined])).tolist()).toEqual([2, 2]);
   });
 
+  test("tensor() takes any typed array of numbers as float32 values, copied (a Float64Array was refused)", () => {
+    const f = Float64Array.of(0.1, 2 ** 40 + 1, 1e39, -0), i = Int32Array.of(-3, 2 ** 31 - 1), u = Uint8ClampedArray.of(255);
+    const ts = [tensor(f, { device }), tensor(i, { device, requiresGrad: true }), tensor(u, { device })];
+    (f[0] = 5), (i[0] = 5);
+    expect(ts.map((t) => [t.shape, t.dtype, [...t.dataSync()]])).toEqual([
+      [[4], "float32", [Math.fround(0.1), 2 ** 40, Infinity, -0]], [[2], "float32", [-3, 2 ** 31]], [[1], "float32", [255]]]);
+    expect(ts[1]?.requiresGrad).toBe(true);
+    expectThrow(() => tensor(bad(BigInt64Array.of(1n)), { device }), TypeError,
+      "tensor(): argument 'data' must be a number, an array or a typed array of numbers, but got BigInt64Array");
+    const d = new Float64Array(2);
+    structuredClone(d.buffer, { transfer: [d.buffer] });
+    expectThrow(() => tensor(d, { device }), TypeError, "tensor(): argument 'data' must be a Float64Array with a buffer (not detached), but got Float64Array");
+  });
+
   test("a result past one buffer throws at the op on WebGPU (it threw at the read); a CPU reduction fuses it", () => {
     const max = device.type === "cpu" ? 2 ** 32 : bad<{ limits: GPUSupportedLimits }>(device.backend).limits.maxBufferSize;
     const one = T([1]), n = Math.floor(max / 4) + 1, bytes = BigInt(n) * 4n;
@@ -165,7 +179,7 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     ["tensor string element", () => tensor(bad(["a"]), { device }), TypeError,
       "tensor(): could not convert 'a' to a number (at dim 1)"],
     ["tensor data", () => tensor(bad({}), { device }), TypeError,
-      "tensor(): argument 'data' must be a number, an array or a Float32Array, but got Object"],
+      "tensor(): argument 'data' must be a number, an array or a typed array of numbers, but got Object"],
     ["zeros negative", () => zeros([2, -1], { device }), RangeError, msg.negativeDim!],
     ["randn negative", () => randn(-3, { device }), RangeError, msg.negativeDim1!],
     ["ones negative", () => ones(2, -2, { device }), RangeError, "Trying to create tensor with negative dimension -2: [2, -2]"],
