@@ -41,6 +41,7 @@ console.log(make([2]), arange(1, 5, { requiresGrad: true }), tensor(row), vi.val
 // Operands typed as unions, the function forms stored as one type, sizes spread from an array.
 const op: Operand = Math.random() > 2 ? 2 : x, fs: ((a: Operand, b: Operand) => Tensor)[] = [add, mul, pow];
 console.log(add(op, x), fs.map((f) => f(x, op)), zeros(...x.shape), zeros(...x.size(), { requiresGrad: true }));
+console.log(tensor(Float64Array.of(1, 2)), tensor(new Int32Array(2), { requiresGrad: true }), tensor(new Float32Array(1)));
 `;
 
 test("a README program compiles under --strict against the built declarations", () => {
