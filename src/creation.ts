@@ -5,7 +5,7 @@ import { describe, errors } from "./errors.js";
 import { checkFloat, fill, scalarAs } from "./ops/apply.js";
 import { randData, randnData } from "./random.js";
 import { checkInts } from "./shape.js";
-import { Tensor } from "./tensor.js";
+import { type DType, Tensor } from "./tensor.js";
 
 export interface TensorOptions {
   requiresGrad?: boolean;
@@ -98,10 +98,15 @@ export function tensor(data: NestedNumbersIn | NestedBooleans | NumberArray, opt
   return finish(Tensor._make(dev.backend.upload(values), shape, dev, dtype), o);
 }
 
-function filled(fn: string, args: readonly unknown[], v: number): Tensor {
+/** f's storage as another dtype (f let go). */
+const retyped = (f: Tensor, dtype: DType): Tensor => { const out = Tensor._fromStorage(f._storage, f.shape, dtype); return f.dispose(), out; };
+
+function filled(fn: string, args: readonly unknown[], v: number, dtype: DType = "float32"): Tensor {
   const [shape, opts] = sizeArgs(fn, args);
   checkFloat(v);
-  return finish(fill(shape, v, resolveDevice(opts.device, fn)), opts);
+  if (dtype !== "float32" && opts.requiresGrad) throw errors.createNonGrad();
+  const f = fill(shape, v, resolveDevice(opts.device, fn));
+  return finish(dtype === "float32" ? f : retyped(f, dtype), opts);
 }
 
 /** @example zeros([2, 3]) or zeros(2, 3) */
@@ -109,12 +114,13 @@ export const zeros = (...args: SizeArgs): Tensor => filled("zeros", args, 0);
 /** @example ones(3, { requiresGrad: true }) */
 export const ones = (...args: SizeArgs): Tensor => filled("ones", args, 1);
 
-/** @example full([2, 2], 7) */
-export function full(size: readonly number[], value: number, opts?: TensorOptions, ...x: never[]): Tensor {
+/** A boolean value gives a bool tensor, as PyTorch's. @example full([2, 2], 7); full([3], true) */
+export function full(size: readonly number[], value: number | boolean, opts?: TensorOptions, ...x: never[]): Tensor {
   errors.checkArity("full", 3, x);
   if (!Array.isArray(size)) throw errors.badArg("full", "size", "an array of integers", size); // full(2, 2, 3) is not 2 x 3
-  if (typeof value !== "number") throw errors.badArg("full", "fill_value", "a number", value);
-  return filled("full", [size, ...(opts ? [opts] : [])], value);
+  if (typeof value !== "number" && typeof value !== "boolean") throw errors.badArg("full", "fill_value", "a number or a boolean", value);
+  const bool = typeof value === "boolean" && checkOpts("full", opts).dtype === undefined; // an explicit float32 wins
+  return filled("full", [size, ...(opts ? [opts] : [])], Number(value), bool ? "bool" : "float32");
 }
 
 function random(fn: string, args: readonly unknown[], gen: (n: number) => Float32Array): Tensor {
@@ -174,10 +180,7 @@ function like(fn: string, t: Tensor, v: number, opts?: TensorOptions): Tensor {
   const o = checkOpts(fn, opts), dtype = o.dtype ?? t.dtype; // PyTorch keeps a bool or int64 dtype
   if (o.requiresGrad && dtype !== "float32") throw errors.createNonGrad();
   const f = fill(t.shape, scalarAs(dtype, v), resolveDevice(o.device ?? t._dev, fn));
-  if (dtype === f.dtype) return finish(f, o);
-  const out = Tensor._fromStorage(f._storage, f.shape, dtype);
-  f.dispose();
-  return finish(out, o);
+  return finish(dtype === f.dtype ? f : retyped(f, dtype), o);
 }
 /** @example zerosLike(x) */
 export const zerosLike = (t: Tensor, opts?: TensorOptions, ...x: never[]): Tensor => (errors.checkArity("zerosLike", 2, x), like("zerosLike", t, 0, opts));

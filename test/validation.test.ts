@@ -64,6 +64,13 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expectThrow(() => tensor(d, { device }), TypeError, "tensor(): argument 'data' must be a Float64Array with a buffer (not detached), but got Float64Array");
   });
 
+  test("full() of a boolean gives a bool tensor, as PyTorch's (it was refused); an explicit float32 wins", () => {
+    const b = full([2, 1], true, { device });
+    expect([b.dtype, String(b), b.sum().item(), full([2], false, { device, dtype: "float32" }).tolist()])
+      .toEqual(["bool", "tensor([[True],\n        [True]])", 2, [0, 0]]);
+    expectThrow(() => full([2], true, { device, requiresGrad: true }), Error, "Only Tensors of floating point and complex dtype can require gradients");
+  });
+
   test("a result past one buffer throws at the op on WebGPU (it threw at the read); a CPU reduction fuses it", () => {
     const max = device.type === "cpu" ? 2 ** 32 : bad<{ limits: GPUSupportedLimits }>(device.backend).limits.maxBufferSize;
     const one = T([1]), n = Math.floor(max / 4) + 1, bytes = BigInt(n) * 4n;
@@ -193,7 +200,7 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     ["randn string", () => randn(bad("3"), { device }), TypeError,
       "randn(): argument 'size' must be an array of integers, but got ['3']"],
     ["full fill_value", () => full([2], bad("1"), { device }), TypeError,
-      "full(): argument 'fill_value' must be a number, but got '1'"],
+      "full(): argument 'fill_value' must be a number or a boolean, but got '1'"],
     ["full number size", () => full(bad(2), 2, bad(3)), TypeError, "full(): argument 'size' must be an array of integers, but got 2"],
     ["fullLike fill_value", () => fullLike(O(2), bad(null)), TypeError,
       "fullLike(): argument 'fill_value' must be a number, but got null"],
