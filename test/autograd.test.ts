@@ -275,6 +275,18 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(() => opt.zeroGrad({ set_to_none: true } as never)).toThrow("zeroGrad(): got an unexpected option 'set_to_none'");
     expect(() => opt.step(5 as never)).toThrow("step(): argument 'closure' must be a function, but got 5");
   });
+
+  test("SGD step(async closure) updates after the closure's gradients exist (it updated before, with none)", async () => {
+    const w = T([1, 1], true), opt = new optim.SGD([w], { lr: 0.1 });
+    const loss = await opt.step(async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      const l = w.mul(w).sum(); // grad mode on across the await, as the sync closure's
+      return l.backward(), l;
+    });
+    expect([loss.toString(), w.toString()]).toEqual(["tensor(2., grad_fn=<SumBackward0>)", "tensor([0.8000, 0.8000], requires_grad=True)"]);
+    await expect(opt.step(() => Promise.reject(new Error("no loss")))).rejects.toThrow("no loss");
+    expect(w.tolist()).toEqual([0.800000011920929, 0.800000011920929]); // a failed closure: no update
+  });
 });
 
 if (devices.length > 1) {

@@ -99,11 +99,18 @@ export class SGD {
   }
 
   /** Applies one update to every parameter that has a gradient; a `closure` (PyTorch's: it
-   * recomputes the loss, grad mode on) runs first and its value is returned. */
-  step<T = undefined>(closure?: () => T): T | undefined {
+   * recomputes the loss, grad mode on) runs first and its value is returned. An async closure is
+   * awaited before the update: `await opt.step(async () => ...)`. */
+  step<T>(closure: () => Promise<T>): Promise<T>;
+  step<T = undefined>(closure?: () => T): T | undefined;
+  step<T>(closure?: () => T): T | undefined | Promise<unknown> {
     if (closure !== undefined && typeof closure !== "function") throw errors.badArg("step", "closure", "a function", closure);
     const loss = closure && enableGrad(closure);
-    // In a scope: the overwritten values and temporaries are freed now, not when collected.
+    if (loss instanceof Promise) return loss.then((l: unknown) => (this.update(), l)); // it updated before the gradients existed
+    return this.update(), loss;
+  }
+
+  private update(): void { // in a scope: the overwritten values and temporaries are freed now, not when collected
     withoutGrad(() => scopeSync(() => {
       for (const group of this.paramGroups) {
         const { lr, momentum, dampening, weightDecay, nesterov, maximize } = checked(group, "step");
@@ -129,7 +136,6 @@ export class SGD {
         });
       }
     }));
-    return loss;
   }
 
   /** Resets gradients: to null by default (PyTorch 2.x), else to zeros (detached first, as PyTorch's). */
