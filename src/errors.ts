@@ -205,9 +205,9 @@ const num = (v: number): string => (Number.isNaN(v) ? "nan" : Number.isFinite(v)
 const typeName = (v: unknown): string =>
   v === null ? "null" : typeof v === "object" ? (v.constructor?.name ?? "object") : typeof v;
 
-export function describe(v: unknown): string {
+export function describe(v: unknown, seen: readonly unknown[] = []): string { // an array in itself, or past 32 deep: [...] (as Python's)
   if (v === null) return "null";
-  if (Array.isArray(v)) return `[${v.map(describe).join(", ")}]`;
+  if (Array.isArray(v)) return seen.includes(v) || seen.length > 32 ? "[...]" : `[${v.map((e) => describe(e, [...seen, v])).join(", ")}]`;
   if (typeof v === "string") return `'${v}'`;
   if (typeof v === "object") return v.constructor?.name ?? "object";
   return typeof v === "bigint" ? `${v}n` : String(v);

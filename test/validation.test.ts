@@ -179,6 +179,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       "zeros(): argument 'size' must be an array of integers, but got [Int32Array]"],
     ["tensor of an array containing itself", () => { const a: unknown[] = [1]; a[0] = a; return tensor(a as number[], { device }); },
       RangeError, "tensor(): too many dimensions 'Array' (at most 128; an array containing itself?)"],
+    ["tensor of an array containing itself past its first element", () => { const a: unknown[] = [1]; a.push(a); return tensor(a as number[], { device }); },
+      TypeError, "tensor(): could not convert [1, [...]] to a number (at dim 1)"], // describing it overflowed the stack
     ["tensor number where a sequence is needed", () => tensor(bad([[1, 2], 3]), { device }), TypeError,
       "tensor(): expected a sequence at dim 1, but got 3"],
     ["tensor sequence where a number is needed", () => tensor(bad([1, [2]]), { device }), TypeError,
