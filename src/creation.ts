@@ -137,7 +137,7 @@ export const randn = (...args: SizeArgs): Tensor => random("randn", args, randnD
 /** a * b + c with one rounding: Dekker's exact product, then an exact sum of its two parts with c. */
 function fma(a: number, b: number, c: number): number {
   const p = a * b;
-  if (!Number.isFinite(p)) return p + c;
+  if (!Number.isFinite(p) || !Number.isFinite(c)) return p + c; // (inf - inf in the error terms was NaN)
   const split = (x: number): [number, number] => { const t = 134217729 * x, hi = t - (t - x); return [hi, x - hi]; };
   const [ah, al] = split(a), [bh, bl] = split(b);
   const e = ah * bh - p + ah * bl + al * bh + al * bl; // p + e = a * b

@@ -129,6 +129,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       "Storage size calculation overflowed with sizes=[9007199254740992, 9007199254740992, 0]");
     expect([zeros([0, 2 ** 53, 2 ** 53], { device }).numel, zeros([2 ** 62, 2, 0], { device }).shape]).toEqual([0, [2 ** 62, 2, 0]]);
     expect(zeros([2 ** 32 - 1, 2 ** 32 + 1, 0], { device }).numel).toBe(0); // 2^64 - 1: no uint64 overflow (a double rounds it up)
+    const far = arange(0, 3e39, 3e37, { device }); // past float32's range: inf as PyTorch's (80 of 100 were NaN)
+    expect([far.isnan().sum().item(), far.tolist().slice(10, 18)]).toEqual([0, [3.0000000054977558e+38, 3.300000168306808e+38, ...Array(6).fill(Infinity)]]);
     for (const [a, b, s] of [[-1e308, 1e308, 1e308], [0, 1e308, 1e-300], [0, 1e19, 1]]) // its count past int64 (Infinity leaked a BigInt error)
       expectThrow(() => arange(a as number, b as number, s as number, { device }), RangeError, "invalid size, possible overflow?");
     // An in-place op's shape error comes before its broadcast result's size (it said out of memory).
