@@ -79,7 +79,9 @@ const close = (d: Device | null): Promise<void> | void =>
 /** Sets the device used when none is given. @example setDefaultDevice(await requestDevice()) */
 export function setDefaultDevice(d: DeviceLike): void {
   if (d === undefined) throw errors.badArg("setDefaultDevice", "device", "'cpu', 'webgpu' or a Device", d); // not a no-op
-  current = resolveDevice(d, "setDefaultDevice");
+  const dev = resolveDevice(d, "setDefaultDevice");
+  dev.backend.check?.(); // a shut-down or lost device here, not at every later creation
+  current = dev;
 }
 
 export const defaultDevice = (): Device => current;

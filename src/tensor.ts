@@ -104,7 +104,7 @@ export class Tensor {
     return this._grad;
   }
   set grad(g: Tensor | null) {
-    if (g !== null && !(g instanceof Tensor)) throw errors.badArg("grad", "grad", "a Tensor or null", g);
+    if (g !== null && (!(g instanceof Tensor) || this.disposed)) throw this.disposed ? errors.disposed() : errors.badArg("grad", "grad", "a Tensor or null", g);
     if (g) errors.checkGrad(g === this, g.dtype !== this.dtype || g._dev !== this._dev, !sameShape(g.shape, this.shape));
     this._setGrad(g, g !== null);
   }
@@ -119,8 +119,8 @@ export class Tensor {
   }
 
   /** Sets requiresGrad on a leaf. @example w.requiresGrad_() */
-  requiresGrad_(flag = true): this {
-    if (typeof flag !== "boolean" || this.disposed) throw this.disposed ? errors.disposed() : errors.badArg("requiresGrad_", "requiresGrad", "a boolean", flag);
+  requiresGrad_(flag = true, ...x: never[]): this {
+    if (arity("requiresGrad_", 1, x), typeof flag !== "boolean" || this.disposed) throw this.disposed ? errors.disposed() : errors.badArg("requiresGrad_", "requiresGrad", "a boolean", flag);
     if (!this.isLeaf) {
       if (!flag) throw errors.requiresGradNonLeaf();
       return this;
@@ -130,7 +130,8 @@ export class Tensor {
     return this;
   }
   /** Keeps .grad on a non-leaf during backward. @example y.retainGrad() */
-  retainGrad(): void {
+  retainGrad(...x: never[]): void {
+    if (arity("retainGrad", 0, x), this.disposed) throw errors.disposed();
     if (!this.requiresGrad) throw new Error("can't retain_grad on Tensor that has requires_grad=False");
     if (this.isLeaf) return;
     if (!this.retains) (this.fn as Node).retained = new WeakRef(this); // not a leaf: it has one
@@ -140,15 +141,15 @@ export class Tensor {
   /** A tensor sharing storage with no history. @example const d = y.detach() */
   detach(...x: never[]): Tensor { arity("detach", 0, x); return R.detach(this); }
   /** Detaches in place (not a view: PyTorch refuses). */
-  detach_(): this {
-    if (this._viewOf) throw errors.detachView();
+  detach_(...x: never[]): this {
+    if (arity("detach_", 0, x), this.disposed || this._viewOf) throw this.disposed ? errors.disposed() : errors.detachView();
     this._gradFn = null, (this.leafRequiresGrad = false);
     return this;
   }
 
   /** Computes gradients of this tensor w.r.t. graph leaves. @example loss.backward() */
-  backward(gradient?: Tensor | null, opts: { retainGraph?: boolean; createGraph?: false } = {}): void {
-    if (this.disposed) throw errors.disposed();
+  backward(gradient?: Tensor | null, opts: { retainGraph?: boolean; createGraph?: false } = {}, ...x: never[]): void {
+    if (arity("backward", 2, x), this.disposed) throw errors.disposed();
     errors.checkBackwardOptions(opts);
     if (gradient === undefined || gradient === null) {
       if (this.numel !== 1 && this.requiresGrad) throw errors.implicitGrad(); // else PyTorch says it needs none
@@ -185,7 +186,7 @@ export class Tensor {
   _sumTo(shape: readonly number[]): Tensor { return R.sumTo(this, shape); }
 
   /** Computes a pending (fused) result now; a no-op once computed. @example y.realize() */
-  realize(): this { void this._storage.buf; return this; }
+  realize(...x: never[]): this { arity("realize", 0, x), void this._storage.buf; return this; }
 
   // Reads.
   /** The values, copied to the host. @example await t.data() */
@@ -199,8 +200,8 @@ export class Tensor {
     }
   }
   /** The values, blocking until the device has them. @example t.dataSync() */
-  dataSync(): Float32Array {
-    if (this._strides) return dense(this, (c) => c.dataSync());
+  dataSync(...x: never[]): Float32Array {
+    if (arity("dataSync", 0, x), this._strides) return dense(this, (c) => c.dataSync());
     const s = this._storage.scratch();
     return s ? this._dev.backend.readSync(s, true) : this._dev.backend.readSync(this._buf);
   }
@@ -211,8 +212,8 @@ export class Tensor {
     return this.dataSync()[0] as number;
   }
   /** Nested arrays of numbers (a number for 0-D). @example t.tolist() */
-  tolist(): NestedNumbers {
-    const d = this.dataSync();
+  tolist(...x: never[]): NestedNumbers {
+    const d = (arity("tolist", 0, x), this.dataSync());
     const build = (dim: number, off: number): NestedNumbers => {
       if (dim === this.ndim) return d[off] as number;
       const stride = this.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
@@ -290,9 +291,9 @@ export class Tensor {
   /** Copies to another device. @example x.to("cpu") */
   to(device: DeviceLike, ...x: never[]): Tensor { arity("to", 1, x); return R.toDevice(this, resolveDevice(device, "to")); }
   cpu(...x: never[]): Tensor { arity("cpu", 0, x); return this.to("cpu"); }
-  /** As float32 (itself if it is), as PyTorch's .float(). */ float(): Tensor { return this.dtype === "float32" && !this.disposed ? this : castCopy(this, "float32"); }
-  /** As int64 (itself if it is), truncated toward zero: PyTorch's .long(). */ long(): Tensor { return this.dtype === "int64" && !this.disposed ? this : castCopy(this, "int64"); }
-  /** As bool (itself if it is; nonzero is true): PyTorch's .bool(). */ bool(): Tensor { return this.dtype === "bool" && !this.disposed ? this : castCopy(this, "bool"); }
+  /** As float32 (itself if it is), as PyTorch's .float(). */ float(...x: never[]): Tensor { arity("float", 0, x); return this.dtype === "float32" && !this.disposed ? this : castCopy(this, "float32"); }
+  /** As int64 (itself if it is), truncated toward zero: PyTorch's .long(). */ long(...x: never[]): Tensor { arity("long", 0, x); return this.dtype === "int64" && !this.disposed ? this : castCopy(this, "int64"); }
+  /** As bool (itself if it is; nonzero is true): PyTorch's .bool(). */ bool(...x: never[]): Tensor { arity("bool", 0, x); return this.dtype === "bool" && !this.disposed ? this : castCopy(this, "bool"); }
 }
 
 export type NestedNumbers = number | NestedNumbers[];

@@ -50,6 +50,17 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     b.dispose();
     expect(() => b.bool()).toThrow(DISPOSED);
     await expect(t.data()).rejects.toThrow(DISPOSED);
+    // These took a disposed tensor (the grad was set; an optimizer failed only at its step()).
+    const w = T([1, 2], true), y = w.mul(2);
+    w.dispose();
+    for (const use of [() => w.detach_(), () => w.retainGrad(), () => { w.grad = T([1, 1]); }, () => new optim.SGD([w], { lr: 0.1 })])
+      expect(use).toThrow(DISPOSED);
+    w.grad = null; // clearing one is no use of it
+    const n1 = live();
+    const l = y.sum();
+    l.backward(); // a disposed leaf gets no gradient (one was made and held for it)
+    l.dispose();
+    expect([w.grad, live()]).toEqual([null, n1]);
   });
 
   test("an in-place op or copy_ that throws holds nothing, fused or not (its result kept its inputs' buffers)", () => {

@@ -115,6 +115,12 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       [() => x(zerosLike)(t, {}, 1), "zerosLike() takes 2 positional arguments but 3 were given"],
       [() => x(full)([2], 1, { device }, 3), "full() takes 3 positional arguments but 4 were given"],
       [() => x(manualSeed)(1, 2), "manualSeed() takes 1 positional argument but 2 were given"],
+      ...(["float", "long", "bool", "retainGrad", "detach_", "tolist", "dataSync", "realize"] as const)
+        .map((m): [() => unknown, string] => [() => x(t[m].bind(t))(1), `${m}() takes no arguments (1 given)`]), // these took any
+      [() => x(t.requiresGrad_.bind(t))(true, 1), "requiresGrad_() takes 1 positional argument but 2 were given"],
+      [() => x(P().sum().backward.bind(P().sum()))(null, {}, 3), "backward() takes 2 positional arguments but 3 were given"],
+      [() => t.max(bad(undefined), true), "max(): keepdim=true needs a dim, as max(dim, keepdim)"], // keepdim was dropped
+      [() => t.min(bad(undefined), true), "min(): keepdim=true needs a dim, as min(dim, keepdim)"],
     ];
     for (const [f, m] of cases) expectThrow(f, TypeError, m);
     expect([t.copy_(t.add(1), true).sum().item(), t.squeeze(0).shape, t.size(-1)]).toEqual([4, [2, 2, 1], 1]);

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu.js";
 import { transpileGraph } from "../src/backend/webgpu_spawn.js";
-import { arange, rand, randn, requestDevice, scope, setFusion, shutdown, tensor, zeros } from "../src/index.js";
+import { arange, defaultDevice, rand, randn, requestDevice, scope, setDefaultDevice, setFusion, shutdown, tensor, zeros } from "../src/index.js";
 import { x } from "../src/ops/expr.js";
 import { kernel, openOrSkip } from "./webgpu_helpers.js";
 
@@ -316,6 +316,8 @@ if (process.argv[2] === "shutdown") await g.shutdown();`);
       setFusion(on);
       expect(() => t.add(1)).toThrow(down); // at the op, fused or not
     }
+    expect(() => setDefaultDevice(dev)).toThrow(down); // it was taken, then every creation failed
+    expect(defaultDevice().type).toBe("cpu");
     const again = await requestDevice("webgpu");
     expect(Array.from(tensor([1, 2], { device: again }).add(1).dataSync())).toEqual([2, 3]);
     const late = tensor([1, 2], { device: again }).add(1).data(); // awaited only after shutdown(): the

@@ -40,8 +40,8 @@ export function runBackward(root: Node, seed: Tensor, retainGraph: boolean): voi
       pending.set(node, undefined);
       const keep = g && node.retained?.deref();
       if (keep) keep._accumulateGrad(g as Tensor, true);
-      if (g && node instanceof AccumulateGrad) { // skipped for a leaf that stopped requiring grad, as PyTorch
-        if (node.variable.requiresGrad) node.variable._accumulateGrad(g, shared.has(g));
+      if (g && node instanceof AccumulateGrad) { // skipped for a leaf that stopped requiring grad, as PyTorch, or was disposed
+        if (node.variable.requiresGrad && !node.variable.isDisposed) node.variable._accumulateGrad(g, shared.has(g));
       } else if (g) {
         const grads = ownInputs(node, g);
         grads.forEach((gi, k) => {

@@ -97,6 +97,7 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
   const B = op === "max" ? "Max" : "Min";
   if (typeof keepdim !== "boolean") throw errors.badArg(op, "keepdim", "a boolean", keepdim);
   if (dim === undefined) {
+    if (keepdim) throw new TypeError(`${op}(): keepdim=true needs a dim, as ${op}(dim, keepdim)`); // it was dropped
     if (t.numel === 0) throw errors.emptyReduce(op);
     const out = Tensor._fromStorage(reduceOf(op, t, t.shape.map((_, i) => i), []), [], t.dtype);
     // NOTE: ties share the gradient evenly; a NaN result sends it to the NaN inputs. Chosen on
@@ -107,7 +108,6 @@ export function extreme(op: "max" | "min", t: Tensor, dim: number | undefined, k
       return [apply("where", [mask, g.div(mask.sum()), 0])]; // not mask * g: 0 * inf elsewhere was NaN
     });
   }
-  if (typeof keepdim !== "boolean") throw errors.badArg(op, "keepdim", "a boolean", keepdim);
   const axis = normDim(op, dim, t.ndim);
   if (t.ndim > 0 && t.shape[axis] === 0)
     throw new RangeError(`${op}(): Expected reduction dim ${axis} to have non-zero size.`); // an IndexError

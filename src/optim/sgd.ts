@@ -88,7 +88,7 @@ export class SGD {
     if (!(given instanceof Tensor) && !iterable(given)) throw errors.optimParams(given);
     const params = given instanceof Tensor ? [given] : [...(given as Iterable<unknown>)];
     for (const p of params) {
-      if (!(p instanceof Tensor)) throw errors.optimType(p);
+      if (!(p instanceof Tensor) || p.isDisposed) throw p instanceof Tensor ? errors.disposed() : errors.optimType(p); // not at step()
       if (!p.isLeaf && !p.retainsGrad) throw errors.optimLeaf();
     }
     const tensors = params as Tensor[];
