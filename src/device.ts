@@ -4,6 +4,7 @@ import { totalmem } from "node:os";
 import type { Backend } from "./backend/backend.js";
 import { CpuBackend } from "./backend/cpu.js";
 import { errors } from "./errors.js";
+import { sizeOverflows } from "./shape.js";
 
 export type DeviceType = "cpu" | "webgpu";
 
@@ -113,9 +114,7 @@ export function checkSize(shape: readonly number[], dev: Device, budget = false)
   let n = 1;
   for (const d of shape) n *= d;
   if (n > 0 && n <= 2 ** 20 && !budget) return; // every op's common case: no product near a limit
-  let p = 1n, over = false; // PyTorch multiplies in order, in uint64: [2**53, 2**53, 0] overflows, [0, 2**53, 2**53] not
-  for (const d of shape) (p *= BigInt(d)), (over ||= p >= 1n << 64n);
-  if (over || p * 4n >= 1n << 63n) throw errors.sizeOverflow(shape);
+  if (sizeOverflows(shape, 4)) throw errors.sizeOverflow(shape);
   if (dev.type === "cpu" && n > 2 ** 30 && (budget || n * 4 > totalmem())) throw errors.cpuAlloc(n, !budget && totalmem());
   dev.backend.checkAlloc?.(n, budget);
 }

@@ -85,3 +85,10 @@ export function plainStrides(shape: Shape): number[] {
  * views, whose `_strides` are their strides over their storage): PyTorch refuses writes into it. */
 export const overlapping = (t: { readonly shape: Shape; readonly _strides: readonly number[] | null }): boolean =>
   (t._strides?.some((s, i) => s === 0 && (t.shape[i] as number) > 1) ?? false) && !t.shape.includes(0);
+
+/** PyTorch's product of sizes (times `bytes`) past int64, in uint64 and in order: [2**53, 2**53, 0] overflows. */
+export function sizeOverflows(shape: Shape, bytes = 1): boolean {
+  let p = 1n, over = false;
+  for (const d of shape) (p *= BigInt(d)), (over ||= p >= 1n << 64n);
+  return over || p * BigInt(bytes) >= 1n << 63n;
+}

@@ -89,7 +89,7 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     }
     const sizes = "Storage size calculation overflowed with sizes=[1099511627776, 1099511627776]"; // PyTorch's, from int64 bytes on
     expectThrow(() => zeros([2 ** 40, 2 ** 40], { device }), RangeError, sizes);
-    expectThrow(() => one.expand(2 ** 40, 2 ** 40).neg(), RangeError, sizes);
+    expectThrow(() => one.expand(2 ** 40, 2 ** 40).neg(), RangeError, "numel: integer multiplication overflow"); // at expand, as PyTorch's
     expectThrow(() => zeros(2 ** 61, { device }), RangeError, "Storage size calculation overflowed with sizes=[2305843009213693952]");
     // A reduction over an empty dim is as big as the other dims: checked at the call (its read threw).
     const empty = zeros([0, 2 ** 40], { device }), big = 4398046511104n;
@@ -135,6 +135,9 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       "Storage size calculation overflowed with sizes=[9007199254740992, 9007199254740992, 0]");
     expect([zeros([0, 2 ** 53, 2 ** 53], { device }).numel, zeros([2 ** 62, 2, 0], { device }).shape]).toEqual([0, [2 ** 62, 2, 0]]);
     expect(zeros([2 ** 32 - 1, 2 ** 32 + 1, 0], { device }).numel).toBe(0); // 2^64 - 1: no uint64 overflow (a double rounds it up)
+    const one = ones([1, 1, 1], { device }), numel = "numel: integer multiplication overflow"; // at expand (it passed, then later ops threw)
+    for (const s of [[2 ** 40, 2 ** 40, 0], [1, 2 ** 32, 2 ** 31]]) expectThrow(() => one.expand(s), RangeError, numel);
+    expect([one.expand(0, 2 ** 40, 2 ** 40).shape, one.expand(1, 2 ** 31, 2 ** 31).numel]).toEqual([[0, 2 ** 40, 2 ** 40], 2 ** 62]);
     const far = arange(0, 3e39, 3e37, { device }); // past float32's range: inf as PyTorch's (80 of 100 were NaN)
     expect([far.isnan().sum().item(), far.tolist().slice(10, 18)]).toEqual([0, [3.0000000054977558e+38, 3.300000168306808e+38, ...Array(6).fill(Infinity)]]);
     for (const [a, b, s] of [[-1e308, 1e308, 1e308], [0, 1e308, 1e-300], [0, 1e19, 1]]) // its count past int64 (Infinity leaked a BigInt error)

@@ -6,7 +6,7 @@ import { reshapeTo } from "../autograd/views.js";
 import { type ReduceOp, numelOf } from "../backend/backend.js";
 import type { Device } from "../device.js";
 import { errors } from "../errors.js";
-import { type ShapeArgs, checkInts, normDim, plainStrides, sameShape, shapeArgs, sumToAxes, viewStrides } from "../shape.js";
+import { type ShapeArgs, checkInts, normDim, plainStrides, sameShape, shapeArgs, sizeOverflows, sumToAxes, viewStrides } from "../shape.js";
 import { type Dims, Tensor } from "../tensor.js";
 import { apply, applyAt, applyInplace, checkCopyShape, checkFloat, checkInplace, copyTo, dense, fill, gradlessView, type Operand, scalarAs } from "./apply.js";
 import { type Storage, deferred, producerOf } from "./lazy.js";
@@ -222,6 +222,7 @@ export function expand(t: Tensor, args: ShapeArgs): Tensor {
     if (s < 0) throw errors.negativeDim(s, sizes);
     return s;
   }).reverse();
+  if (shape.reduce((a, d) => a * (d || 1), 1) >= 2 ** 52 && sizeOverflows(shape)) throw new RangeError("numel: integer multiplication overflow"); // PyTorch's; it passed
   const src = t._strides ?? plainStrides(t.shape), st = new Array<number>(shape.length);
   for (let i = shape.length - 1; i >= 0; i--) {
     const d = i - off, n = shape[i] as number;
