@@ -42,6 +42,8 @@ function sizeArgs(fn: string, args: readonly unknown[]): [number[], TensorOption
     opts = last;
     rest = rest.slice(0, -1);
   }
+  const plain = opts === undefined || (Object.getPrototypeOf(opts) === Object.prototype && Object.keys(opts as object).every((k) => OPTION_KEYS.includes(k)));
+  if (!rest.length && !plain) throw errors.badArg(fn, "size", "an array of integers", opts); // not options: zeros(new Set([2])) said "got ()"
   if (!rest.length) throw new TypeError(`${fn}() received an invalid combination of arguments - got (), but expected a size: ${fn}([2, 3]) or ${fn}(2, 3)`);
   const shape = Array.isArray(rest[0]) ? [...(rest[0] as unknown[])] : rest;
   if (Array.isArray(rest[0]) && rest.length > 1) throw errors.badArg(fn, "size", "a shape", rest);

@@ -200,6 +200,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       "tensor(): could not convert 'a' to a number (at dim 1)"],
     ["tensor data", () => tensor(bad({}), { device }), TypeError,
       "tensor(): argument 'data' must be a number, an array or a typed array of numbers, but got Object"],
+    ["zeros of a Set", () => zeros(bad(new Set([2]))), TypeError, "zeros(): argument 'size' must be an array of integers, but got Set"],
+    ["ones of an array-like", () => ones(bad({ length: 1, 0: 2 })), TypeError, "ones(): argument 'size' must be an array of integers, but got Object"],
     ["zeros negative", () => zeros([2, -1], { device }), RangeError, msg.negativeDim!],
     ["randn negative", () => randn(-3, { device }), RangeError, msg.negativeDim1!],
     ["ones negative", () => ones(2, -2, { device }), RangeError, "Trying to create tensor with negative dimension -2: [2, -2]"],
