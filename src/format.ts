@@ -1,6 +1,7 @@
 // PyTorch 1.13-faithful repr() of float32 tensors: a port of torch/_tensor_str.py with the default
 // print options (precision 4, threshold 1000, edgeitems 3, linewidth 80, sci_mode None).
 // Numbers are rounded exactly (half-even on the binary value), as Python's '{:.4f}'/'{:.4e}' do.
+import { getHeapStatistics } from "node:v8";
 import { errors } from "./errors.js";
 
 const PRECISION = 4;
@@ -260,4 +261,13 @@ export function formatTensor(
   collectValues(view, 0, 0, values);
   const fmt = makeFormatter(values, dtype);
   return addSuffixes(PREFIX + tensorStr(view, fmt, 0, 0, indent), suffixes, indent);
+}
+
+/** Throws before tolist() builds more arrays than the JS heap can hold (2^31 empty rows aborted Node). */
+export function checkList(shape: readonly number[]): void {
+  let arrays = 1, run = 1, numel = 1;
+  for (const [i, d] of shape.entries()) (numel *= d), (run *= d), (arrays += i < shape.length - 1 ? run : 0);
+  if (arrays + numel < 2 ** 22) return;
+  const bytes = arrays * 48 + numel * 8, h = getHeapStatistics(), free = h.heap_size_limit - h.used_heap_size; // a JSArray and its header; a double
+  if (bytes > free) throw new RangeError(`tolist(): ${arrays} arrays of ${numel} numbers need about ${bytes} bytes; the JavaScript heap has ${free} free (node --max-old-space-size raises it)`);
 }

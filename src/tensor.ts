@@ -6,7 +6,7 @@ import { type ViewOf, viewGradFn, viewOf } from "./autograd/views.js";
 import type { Buf } from "./backend/backend.js";
 import { type Device, type DeviceLike, resolveDevice } from "./device.js";
 import { errors, warnNonLeafGrad } from "./errors.js";
-import { formatTensor } from "./format.js";
+import { checkList, formatTensor } from "./format.js";
 import { apply, applyInplace, castCopy, dense, type Operand } from "./ops/apply.js";
 import { Storage } from "./ops/lazy.js";
 import * as R from "./ops/rules.js";
@@ -213,7 +213,7 @@ export class Tensor {
   }
   /** Nested arrays of numbers (a number for 0-D). @example t.tolist() */
   tolist(...x: never[]): NestedNumbers {
-    const d = (arity("tolist", 0, x), this.dataSync());
+    const d = (arity("tolist", 0, x), checkList(this.shape), this.dataSync());
     const build = (dim: number, off: number): NestedNumbers => {
       if (dim === this.ndim) return d[off] as number;
       const stride = this.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
