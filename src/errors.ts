@@ -2,9 +2,11 @@
 // the function, the argument and the offending value or shape.
 import type { Shape } from "./backend/backend.js";
 
-const fmtShape = (s: Shape): string => `[${s.join(", ")}]`;
+/** An integer as Python prints it: exact past 2^53 (String(2 ** 60) ends in 000). */
+export const int = (d: number): string => (Number.isSafeInteger(d) || !Number.isInteger(d) ? String(d) : BigInt(d).toString());
+const fmtShape = (s: Shape): string => `[${s.map(int).join(", ")}]`;
 const TORCH_TYPE: Record<string, string> = { float32: "Float", int64: "Long", bool: "Bool" };
-const torchShape = (s: Shape, dtype: string): string => `[torch.${TORCH_TYPE[dtype]}Tensor [${s.join(", ")}]]`;
+const torchShape = (s: Shape, dtype: string): string => `[torch.${TORCH_TYPE[dtype]}Tensor ${fmtShape(s)}]`;
 
 const EXTRA: Record<string, string> = { add: "alpha", sub: "alpha", rsub: "alpha", div: "roundingMode" };
 export const errors = {
@@ -108,10 +110,10 @@ export const errors = {
   scalarOverflow: (type: "float" | "int64_t") => new Error(`value cannot be converted to type ${type} without overflow`),
   itemNumel: () => new Error("only one element tensors can be converted to Python scalars"),
   viewShape: (shape: Shape, numel: number) =>
-    new Error(`shape '${fmtShape(shape)}' is invalid for input of size ${numel}`),
+    new Error(`shape '${fmtShape(shape)}' is invalid for input of size ${int(numel)}`),
   expand: (size: Shape, shape: Shape, dim: number, have: number, want: number) =>
     new Error(
-      `The expanded size of the tensor (${want}) must match the existing size (${have}) at non-singleton dimension ${dim}.  Target sizes: ${fmtShape(size)}.  Tensor sizes: ${fmtShape(shape)}`,
+      `The expanded size of the tensor (${int(want)}) must match the existing size (${int(have)}) at non-singleton dimension ${dim}.  Target sizes: ${fmtShape(size)}.  Tensor sizes: ${fmtShape(shape)}`,
     ),
   /** requiresGrad_(true) of an int64/bool tensor; the setter's says "and complex" as PyTorch's. */
   nonGrad: (setter = false) => new Error(`only Tensors of floating point ${setter ? "and complex " : ""}dtype can require gradients`),
@@ -125,7 +127,7 @@ export const errors = {
     new TypeError(`${fn}(): argument '${arg}' must be ${what}, but got ${describe(got)}`),
   badOption: (fn: string, key: string) => new TypeError(`${fn}(): got an unexpected option '${key}'`),
   negativeDim: (d: number, shape: Shape) =>
-    new RangeError(`Trying to create tensor with negative dimension ${d}: ${fmtShape(shape)}`),
+    new RangeError(`Trying to create tensor with negative dimension ${int(d)}: ${fmtShape(shape)}`),
   shapeDim: (d: number) => new RangeError(`invalid shape dimension ${d}`),
   inferTwice: () => new RangeError("only one dimension can be inferred"),
   inferZero: (shape: Shape) =>

@@ -2,7 +2,7 @@
 // print options (precision 4, threshold 1000, edgeitems 3, linewidth 80, sci_mode None).
 // Numbers are rounded exactly (half-even on the binary value), as Python's '{:.4f}'/'{:.4e}' do.
 import { getHeapStatistics } from "node:v8";
-import { errors } from "./errors.js";
+import { errors, int } from "./errors.js";
 
 const PRECISION = 4;
 const THRESHOLD = 1000;
@@ -215,7 +215,7 @@ function addSuffixes(body: string, suffixes: readonly string[], indent: number):
 
 /** Python's str(tuple(shape)). */
 function pyTuple(shape: readonly number[]): string {
-  return shape.length === 1 ? `(${shape[0] ?? 0},)` : `(${shape.join(", ")})`;
+  return shape.length === 1 ? `(${int(shape[0] ?? 0)},)` : `(${shape.map(int).join(", ")})`;
 }
 
 /**

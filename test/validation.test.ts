@@ -140,6 +140,12 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect([one.expand(0, 2 ** 40, 2 ** 40).shape, one.expand(1, 2 ** 31, 2 ** 31).numel]).toEqual([[0, 2 ** 40, 2 ** 40], 2 ** 62]);
     expect(() => zeros([2 ** 31, 0], { device }).tolist()).toThrow( // it aborted Node (heap out of memory) after 45 s
       /^tolist\(\): 2147483649 arrays of 0 numbers need about 103079215152 bytes; the JavaScript heap has \d+ free/);
+    const e60 = "1152921504606846976", three = zeros([3], { device }); // 2^60 exactly, as Python prints it (String() gave ...847000)
+    expectThrow(() => three.expand(2 ** 60), Error, `The expanded size of the tensor (${e60}) must match the existing size (3) at non-singleton dimension 0.  Target sizes: [${e60}].  Tensor sizes: [3]`);
+    expectThrow(() => three.view(2 ** 60), Error, `shape '[${e60}]' is invalid for input of size 3`);
+    expectThrow(() => zeros([-(2 ** 60)], { device }), RangeError, `Trying to create tensor with negative dimension -${e60}: [-${e60}]`);
+    expect(String(zeros([2 ** 60, 0], { device }))).toBe(`tensor([], size=(${e60}, 0))`);
+    if (device.type === "webgpu") expect(() => zeros([2 ** 53], { device })).toThrow("tried to allocate 36028797018963968 bytes");
     const far = arange(0, 3e39, 3e37, { device }); // past float32's range: inf as PyTorch's (80 of 100 were NaN)
     expect([far.isnan().sum().item(), far.tolist().slice(10, 18)]).toEqual([0, [3.0000000054977558e+38, 3.300000168306808e+38, ...Array(6).fill(Infinity)]]);
     for (const [a, b, s] of [[-1e308, 1e308, 1e308], [0, 1e308, 1e-300], [0, 1e19, 1]]) // its count past int64 (Infinity leaked a BigInt error)

@@ -261,7 +261,7 @@ export class WebGpuBackend implements Backend {
   }
 
   private oom(bytes: number, why: string): Error {
-    const at = `tried to allocate ${bytes} bytes; ${this.liveBytes} in use`;
+    const at = `tried to allocate ${BigInt(bytes)} bytes; ${this.liveBytes} in use`; // exact past 2^53, as the CPU's
     return new Error(`out of memory on webgpu: ${at} (${why} bytes)`);
   }
 
