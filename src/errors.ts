@@ -17,7 +17,7 @@ export const errors = {
   dimRange: (dim: number, ndim: number) => {
     const n = Math.max(ndim, 1);
     return new RangeError(
-      `Dimension out of range (expected to be in range of [${-n}, ${n - 1}], but got ${dim})`,
+      `Dimension out of range (expected to be in range of [${-n}, ${n - 1}], but got ${int(dim)})`,
     );
   },
   disposed: () => new Error("tensor has been disposed"),

@@ -18,7 +18,7 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
 export function normDim(fn: string, dim: unknown, ndim: number): number {
   if (typeof dim !== "number" || !Number.isInteger(dim)) throw errors.badArg(fn, "dim", "an integer", dim);
   const n = Math.max(ndim, 1);
-  if (dim < -n || dim >= n) throw errors.dimRange(dim, ndim);
+  if (dim < -n || dim >= n) throw dim >= 2 ** 63 || dim < -(2 ** 63) ? new RangeError("Overflow when unpacking long") : errors.dimRange(dim, ndim); // PyTorch's
   return dim < 0 ? dim + n : dim;
 }
 

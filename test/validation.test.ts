@@ -146,6 +146,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expectThrow(() => zeros([-(2 ** 60)], { device }), RangeError, `Trying to create tensor with negative dimension -${e60}: [-${e60}]`);
     expect(String(zeros([2 ** 60, 0], { device }))).toBe(`tensor([], size=(${e60}, 0))`);
     if (device.type === "webgpu") expect(() => zeros([2 ** 53], { device })).toThrow("tried to allocate 36028797018963968 bytes");
+    for (const f of [() => three.sum(1e21), () => three.max(2 ** 63)]) expectThrow(f, RangeError, "Overflow when unpacking long"); // PyTorch's, not "out of range"
+    expectThrow(() => three.max(-(2 ** 63)), RangeError, "Dimension out of range (expected to be in range of [-1, 0], but got -9223372036854775808)");
     const far = arange(0, 3e39, 3e37, { device }); // past float32's range: inf as PyTorch's (80 of 100 were NaN)
     expect([far.isnan().sum().item(), far.tolist().slice(10, 18)]).toEqual([0, [3.0000000054977558e+38, 3.300000168306808e+38, ...Array(6).fill(Infinity)]]);
     for (const [a, b, s] of [[-1e308, 1e308, 1e308], [0, 1e308, 1e-300], [0, 1e19, 1]]) // its count past int64 (Infinity leaked a BigInt error)
