@@ -37,8 +37,7 @@ export class Tensor {
   private retains = false;
   private acc: AccumulateGrad | null = null;
   private disposed = false;
-  /** @internal Not disposed by scope(): kept, a .grad, or saved for backward. */
-  _kept = false;
+  /** @internal Not disposed by scope(): kept, a .grad, or saved for backward. */ _kept = false;
   /** @internal The handle a SavedTensor unpacks. */ _saved = false;
   /** The storage it had when disposed while views of it lived. */ private viewed: Storage | null = null;
 
@@ -211,6 +210,7 @@ export class Tensor {
     if (this.numel !== 1) throw errors.itemNumel();
     return this.dataSync()[0] as number;
   }
+  /** JSON.stringify(t) gives its values, as tolist() (it gave the tensor's internals). */ toJSON(): NestedNumbers { return this.tolist(); }
   /** Nested arrays of numbers (a number for 0-D). @example t.tolist() */
   tolist(...x: never[]): NestedNumbers {
     const d = (arity("tolist", 0, x), checkList(this.shape), this.dataSync());

@@ -179,6 +179,10 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(() => String(t)).toThrow("tensor has been disposed");
   });
 
+  test("JSON.stringify of a tensor gives its values (it gave its internals, the WebGPU queue included)", () => {
+    expect(JSON.stringify({ w: T([[1, 2.5]]), s: T([1]).sum(), b: T([1, 0]).gt(0) })).toBe('{"w":[[1,2.5]],"s":1,"b":[1,0]}');
+  });
+
   test("a device prints as PyTorch's, not its backend's internals", () => {
     const text = `device(type='${device.type}')`; // repr; str() is the type
     expect([String(device), inspect(device), inspect({ device })]).toEqual([device.type, text, `{ device: ${text} }`]);
