@@ -61,6 +61,11 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     l.backward(); // a disposed leaf gets no gradient (one was made and held for it)
     l.dispose();
     expect([w.grad, live()]).toEqual([null, n1]);
+    const v = T([1, 2], true), r = v.mul(2), z = r.mul(3); // nor a disposed non-leaf that retained its grad
+    r.retainGrad(), r.dispose();
+    const n2 = live(), lz = z.sum();
+    lz.backward(), lz.dispose();
+    expect([v.grad?.tolist(), live()]).toEqual([[6, 6], n2 + 1]); // v's grad only
   });
 
   test("an in-place op or copy_ that throws holds nothing, fused or not (its result kept its inputs' buffers)", () => {

@@ -39,7 +39,7 @@ export function runBackward(root: Node, seed: Tensor, retainGraph: boolean): voi
       const node = next(ready), g = pending.get(node);
       pending.set(node, undefined);
       const keep = g && node.retained?.deref();
-      if (keep) keep._accumulateGrad(g as Tensor, true);
+      if (keep && !keep.isDisposed) keep._accumulateGrad(g as Tensor, true); // a disposed one gets none, as a leaf
       if (g && node instanceof AccumulateGrad) { // skipped for a leaf that stopped requiring grad, as PyTorch, or was disposed
         if (node.variable.requiresGrad && !node.variable.isDisposed) node.variable._accumulateGrad(g, shared.has(g));
       } else if (g) {
