@@ -286,6 +286,9 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect([loss.toString(), w.toString()]).toEqual(["tensor(2., grad_fn=<SumBackward0>)", "tensor([0.8000, 0.8000], requires_grad=True)"]);
     await expect(opt.step(() => Promise.reject(new Error("no loss")))).rejects.toThrow("no loss");
     expect(w.tolist()).toEqual([0.800000011920929, 0.800000011920929]); // a failed closure: no update
+    const thenable = { then: (ok: (v: number) => void) => { opt.zeroGrad(), w.mul(w).sum().backward(), ok(7); } }; // any thenable (another realm's Promise)
+    expect(await opt.step(() => thenable)).toBe(7);
+    expect(w.toString()).toBe("tensor([0.6400, 0.6400], requires_grad=True)"); // 0.8 - 0.1 * 1.6: updated after it
   });
 });
 

@@ -42,6 +42,10 @@ console.log(make([2]), arange(1, 5, { requiresGrad: true }), tensor(row), vi.val
 const op: Operand = Math.random() > 2 ? 2 : x, fs: ((a: Operand, b: Operand) => Tensor)[] = [add, mul, pow];
 console.log(add(op, x), fs.map((f) => f(x, op)), zeros(...x.shape), zeros(...x.size(), { requiresGrad: true }));
 console.log(tensor(Float64Array.of(1, 2)), tensor(new Int32Array(2), { requiresGrad: true }), tensor(new Float32Array(1)));
+// step(): a sync closure's loss or undefined, an async closure's promise, an untyped closure's any.
+const s1: Tensor | undefined = opt.step(() => w.sum()), s2: Tensor = await opt.step(async () => w.sum()), s3: undefined = opt.step();
+const untyped = JSON.parse("null") as () => any; // eslint-disable-line @typescript-eslint/no-explicit-any
+console.log(s1, s2, s3, typeof untyped === "function" && opt.step(untyped).item());
 `;
 
 test("a README program compiles under --strict against the built declarations", () => {

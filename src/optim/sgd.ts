@@ -101,13 +101,12 @@ export class SGD {
   /** Applies one update to every parameter that has a gradient; a `closure` (PyTorch's: it
    * recomputes the loss, grad mode on) runs first and its value is returned. An async closure is
    * awaited before the update: `await opt.step(async () => ...)`. */
-  step<T>(closure: () => Promise<T>): Promise<T>;
-  step<T = undefined>(closure?: () => T): T | undefined;
-  step<T>(closure?: () => T): T | undefined | Promise<unknown> {
+  step<T = undefined>(closure?: () => T): T extends PromiseLike<unknown> ? T : T | undefined {
     if (closure !== undefined && typeof closure !== "function") throw errors.badArg("step", "closure", "a function", closure);
-    const loss = closure && enableGrad(closure);
-    if (loss instanceof Promise) return loss.then((l: unknown) => (this.update(), l)); // it updated before the gradients existed
-    return this.update(), loss;
+    const loss = closure && enableGrad(closure), then = (loss as { then?: unknown } | undefined)?.then;
+    type R = T extends PromiseLike<unknown> ? T : T | undefined; // a thenable (any realm's Promise): awaited, as it updated before the gradients existed
+    if (typeof then === "function") return Promise.resolve(loss).then((l) => (this.update(), l)) as R;
+    return this.update(), loss as R;
   }
 
   private update(): void { // in a scope: the overwritten values and temporaries are freed now, not when collected
