@@ -175,13 +175,13 @@ export function arange(start: number, ...rest: (number | TensorOptions | undefin
   return finish(Tensor._make(dev.backend.upload(vals), [n], dev), o);
 }
 
-function like(fn: string, t: Tensor, v: number, opts?: TensorOptions): Tensor {
+function like(fn: string, t: Tensor, v: number | boolean, opts?: TensorOptions): Tensor {
   if (!(t instanceof Tensor)) throw errors.badArg(fn, "input", "a Tensor", t);
   if (t.isDisposed) throw errors.disposed(); // as every use of a disposed tensor
-  if (typeof v !== "number") throw errors.badArg(fn, "fill_value", "a number", v);
+  if (typeof v !== "number" && typeof v !== "boolean") throw errors.badArg(fn, "fill_value", "a number or a boolean", v);
   const o = checkOpts(fn, opts), dtype = o.dtype ?? t.dtype; // PyTorch keeps a bool or int64 dtype
   if (o.requiresGrad && dtype !== "float32") throw errors.createNonGrad();
-  const f = fill(t.shape, scalarAs(dtype, v), resolveDevice(o.device ?? t._dev, fn));
+  const f = fill(t.shape, scalarAs(dtype, Number(v)), resolveDevice(o.device ?? t._dev, fn));
   return finish(dtype === f.dtype ? f : retyped(f, dtype), o);
 }
 /** @example zerosLike(x) */
@@ -189,4 +189,4 @@ export const zerosLike = (t: Tensor, opts?: TensorOptions, ...x: never[]): Tenso
 /** @example onesLike(x) */
 export const onesLike = (t: Tensor, opts?: TensorOptions, ...x: never[]): Tensor => (errors.checkArity("onesLike", 2, x), like("onesLike", t, 1, opts));
 /** @example fullLike(x, 3) */
-export const fullLike = (t: Tensor, v: number, opts?: TensorOptions, ...x: never[]): Tensor => (errors.checkArity("fullLike", 3, x), like("fullLike", t, v, opts));
+export const fullLike = (t: Tensor, v: number | boolean, opts?: TensorOptions, ...x: never[]): Tensor => (errors.checkArity("fullLike", 3, x), like("fullLike", t, v, opts));

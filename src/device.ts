@@ -113,7 +113,7 @@ export function resolveDevice(d: DeviceLike | undefined, fn: string): Device {
 export function checkSize(shape: readonly number[], dev: Device, budget = false): void {
   let n = 1;
   for (const d of shape) n *= d;
-  if (n > 0 && n <= 2 ** 20 && !budget) return; // every op's common case: no product near a limit
+  if (n > 0 && n <= 2 ** 20) return budget ? dev.backend.checkAlloc?.(n, budget) : undefined; // the common case: no product near a limit
   if (sizeOverflows(shape, 4)) throw errors.sizeOverflow(shape);
   if (dev.type === "cpu" && n > 2 ** 30 && (budget || n * 4 > totalmem())) throw errors.cpuAlloc(n, !budget && totalmem());
   dev.backend.checkAlloc?.(n, budget);

@@ -12,7 +12,7 @@ const EXTRA: Record<string, string> = { add: "alpha", sub: "alpha", rsub: "alpha
 export const errors = {
   broadcast: (a: number, b: number, dim: number) =>
     new Error(
-      `The size of tensor a (${a}) must match the size of tensor b (${b}) at non-singleton dimension ${dim}`,
+      `The size of tensor a (${int(a)}) must match the size of tensor b (${int(b)}) at non-singleton dimension ${dim}`,
     ),
   dimRange: (dim: number, ndim: number) => {
     const n = Math.max(ndim, 1);

@@ -268,6 +268,6 @@ export function checkList(shape: readonly number[]): void {
   let arrays = 1, run = 1, numel = 1;
   for (const [i, d] of shape.entries()) (numel *= d), (run *= d), (arrays += i < shape.length - 1 ? run : 0);
   if (arrays + numel < 2 ** 22) return;
-  const bytes = arrays * 48 + numel * 8, h = getHeapStatistics(), free = h.heap_size_limit - h.used_heap_size; // a JSArray and its header; a double
-  if (bytes > free) throw new RangeError(`tolist(): ${arrays} arrays of ${numel} numbers need about ${bytes} bytes; the JavaScript heap has ${free} free (node --max-old-space-size raises it)`);
+  const bytes = arrays * 48 + numel * 8, max = getHeapStatistics().heap_size_limit; // a JSArray and its header; a double
+  if (bytes > max) throw new RangeError(`tolist(): ${int(arrays)} arrays of ${int(numel)} numbers need about ${int(bytes)} bytes; the JavaScript heap holds at most ${max} (node --max-old-space-size raises it)`);
 }

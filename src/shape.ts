@@ -1,7 +1,7 @@
 // Shape arithmetic: broadcasting (NumPy rules, PyTorch's error text), dim normalisation, and the
 // axes a broadcast gradient must be summed over to return to its input's shape.
 import type { Shape } from "./backend/backend.js";
-import { errors } from "./errors.js";
+import { errors, int } from "./errors.js";
 
 export function broadcastShapes(a: Shape, b: Shape): number[] {
   const na = a.length, nb = b.length, n = na > nb ? na : nb;
@@ -24,7 +24,7 @@ export function normDim(fn: string, dim: unknown, ndim: number): number {
 
 /** The size of dim `dim` (negative from the end), as PyTorch's size(dim). */
 export function sizeAt(shape: Shape, dim: number): number {
-  if (shape.length === 0 && typeof dim === "number") throw new RangeError(`Dimension specified as ${dim} but tensor has no dimensions`);
+  if (shape.length === 0 && typeof dim === "number") throw dim >= 2 ** 63 || dim < -(2 ** 63) ? new RangeError("Overflow when unpacking long") : new RangeError(`Dimension specified as ${int(dim)} but tensor has no dimensions`);
   return shape[normDim("size", dim, shape.length)] as number;
 }
 

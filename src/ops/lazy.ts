@@ -175,7 +175,7 @@ const DIV = substitute(OPS.div.fwd, [leaf("x"), leaf("y")], [leaf("i0"), leaf("c
 export function deferred(
   shape: readonly number[], dev: Device, inputs: readonly LazyInput[], run: () => Buf, divisor?: number,
 ): Storage {
-  dev.backend.check?.(), checkSize(shape, dev); // a reduction over an empty dim can outgrow its input: at the call, as PyTorch
+  dev.backend.check?.(), checkSize(shape, dev, true); // always allocated; over an empty dim it can outgrow its input: at the call
   const once = (): Buf => {
     const r = run();
     if (divisor === undefined) return (hold(r), r);
