@@ -168,8 +168,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // from then: expand() refuses a numel past int64 with PyTorch's text (sizeOverflows, from checkSize).
 // 6567 from then: zeros(a Set) names its size argument (it said "got ()"). 6577 from then: tolist()
 // checks its arrays fit in the JS heap (2^31 empty rows aborted Node). 6579 from then: sizes past
-// 2^53 print exactly in messages and reprs (errors.int; String(2 ** 60) ends in 000).
-const BUDGET = 6579;
+// 2^53 print exactly in messages and reprs (errors.int; String(2 ** 60) ends in 000). 6582 from
+// then: a function call (exp, sin, pow) weighs 16 in a kernel's tree bound (6 of sin().square(),
+// one kernel, took 102 s to compile on lavapipe).
+const BUDGET = 6582;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -42,6 +42,23 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     [0.5, 2, 3].forEach((v, i) => expect(Math.abs((r[3 + i] as number) / v ** 13.5 - 1)).toBeLessThan(1e-5)); // (v^1.5^3)^4
   });
 
+  test("a function call weighs 16 in that bound: 6 of sin().square() took 102 s to compile on lavapipe as one kernel", () => {
+    const sizes: number[] = [], x = tensor(Array.from({ length: 1024 }, (_, i) => i / 1024 + 0.5), { device });
+    let fused: number[] = [], y = x;
+    watchBackend(device, ["map"], (_m, a) => sizes.push((a[0] as { expr: { size: number } }).expr.size), () => {
+      for (let i = 0; i < 6; i++) y = y.sin().square();
+      fused = Array.from(y.dataSync());
+    });
+    expect([Math.max(...sizes) <= 256, sizes.length > 1]).toEqual([true, true]); // 126 sin calls in one tree before
+    const was = isFusionEnabled();
+    setFusion(false);
+    try {
+      let z = x;
+      for (let i = 0; i < 6; i++) z = z.sin().square();
+      expect(fused).toEqual(Array.from(z.dataSync())); // split where it is, bit for bit the unfused values
+    } finally { setFusion(was); }
+  });
+
   test("x - x, x / x and x * 0 keep NaN as PyTorch: no kernel folds them (WGSL may assume no NaN)", () => {
     const x = tensor([NaN, Infinity, 1, 0, -Infinity, 2, NaN, 3], { device });
     const N = Number.NaN;

@@ -22,15 +22,19 @@ type CondNode =
   | { k: "not"; a: Cond }
   | { k: "isnan"; a: E };
 
+const HEAVY: ReadonlySet<UnaryPrim> = new Set(["exp", "log", "sin", "cos", "tanh", "log1p", "expm1"]);
+
 /** A scalar expression. Literals must be finite (WGSL has no inf/nan literals). */
 export class E {
   private k?: string;
   private s?: number;
   constructor(readonly n: Node) {}
-  /** Nodes counted as a tree (a shared subexpression at each use; memoized): what the key spells. */
+  /** Nodes counted as a tree (a shared subexpression at each use; memoized), a function call (exp, sin,
+   * pow: a WGSL body inlined at each use) as 16: what the key spells, weighed as a compiler inlines it. */
   get size(): number {
     const n = this.n;
-    return (this.s ??= n.k === "leaf" || n.k === "lit" ? 1 : n.k === "un" ? 1 + n.a.size : n.k === "bin" ? 1 + n.a.size + n.b.size
+    return (this.s ??= n.k === "leaf" || n.k === "lit" ? 1 : n.k === "un" ? (HEAVY.has(n.op) ? 16 : 1) + n.a.size
+      : n.k === "bin" ? (n.op === "pow" ? 16 : 1) + n.a.size + n.b.size
       : n.k === "sel" ? 1 + n.c.size + n.t.size + n.f.size : 1 + n.c.size);
   }
   /** A structural key (memoized): equal keys mean the same computation. */
