@@ -59,6 +59,14 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     } finally { setFusion(was); }
   });
 
+  test("one kernel per structure, whatever its constants' values (equal ones made a kernel per pattern)", () => {
+    const kernels = new Set<unknown>(), x = tensor([0.1, 0.2, 0.3, 0.4], { device }), out: number[][] = [];
+    watchBackend(device, ["map"], (_m, a) => kernels.add(a[0]), () => {
+      for (const [m, c] of [[0.5, 0.5], [0.5, 0.25], [0.25, 0.25]] as const) out.push(Array.from(x.mul(m).add(c).dataSync()));
+    });
+    expect([kernels.size, out[0]]).toEqual([isFusionEnabled() ? 1 : 2, [0.55, 0.6, 0.65, 0.7].map(Math.fround)]);
+  });
+
   test("x - x, x / x and x * 0 keep NaN as PyTorch: no kernel folds them (WGSL may assume no NaN)", () => {
     const x = tensor([NaN, Infinity, 1, 0, -Infinity, 2, NaN, 3], { device });
     const N = Number.NaN;

@@ -236,10 +236,9 @@ export class Builder {
   /** A uniform constant; equal values share one slot (chains like x*1.5-0.25 repeat them). */
   constant(value: number): E {
     const v = Math.fround(value); // a number operand takes the tensor's dtype, float32
-    let i = 0;
-    for (const c of this.consts) if (Object.is(c, v)) break; else i++;
-    if (i === this.consts.length) this.consts.push(v);
-    return slot("c", i);
+    // A slot each while they last (a key of which values were equal compiled a kernel per pattern), then an equal one's.
+    const i = this.consts.length < MAX_CONSTS ? -1 : this.consts.findIndex((c) => Object.is(c, v));
+    return slot("c", i >= 0 ? i : this.consts.push(v) - 1);
   }
   /** The expression reading tensor `t` broadcast to this kernel's shape. */
   tensor(t: Source): E {
