@@ -9,6 +9,8 @@ import {
   type Device, type Tensor, arange, fullLike, isFusionEnabled, keep, memory, onesLike, optim, randn, scope, setFusion, tensor,
   trackTensors, zeros, zerosLike,
 } from "../src/index.js";
+import { Pipelines, cache } from "../src/backend/webgpu_pipelines.js";
+import { SHADER_FILES } from "../src/backend/webgpu_protocol.js";
 import { availableDevices, loadFixture } from "./setup.js";
 
 const msg = loadFixture<Record<string, string>>("errors.json");
@@ -435,4 +437,23 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     expect(inUse()).toBe(base);
     expect(vals(w)).toEqual([-4, -3, -2, -1]);
   });
+});
+
+test("WebGPU keeps at most cache.pipelines compiled kernels, least recently used dropped; a dropped one recompiles from its kept expression", () => {
+  const compiled: string[] = [], was = cache.pipelines, g = globalThis as { GPUShaderStage?: unknown };
+  g.GPUShaderStage ??= { COMPUTE: 4 }; // without an adapter the globals may be absent; the fake device ignores it
+  const device = {
+    createShaderModule: (d: { code: string }) => d, createBindGroupLayout: () => ({}), createPipelineLayout: () => ({}),
+    createComputePipeline: (d: { compute: { module: { code: string } } }) => (compiled.push(d.compute.module.code), {}),
+  } as unknown as GPUDevice;
+  const shaders = Object.fromEntries(SHADER_FILES.map.map((f) => [f, "/*splice:expr*/0.0"]));
+  const pipes = new Pipelines(device, shaders, {} as GPUBuffer, {} as GPUBuffer, () => undefined);
+  try {
+    cache.pipelines = 2; // 256 by default: a process making 600 distinct kernels grew to 2.4 GB on lavapipe
+    pipes.get("map", "k1", 1, "a1"), pipes.get("map", "k2", 1, "a2"), pipes.get("map", "k1", 1), pipes.get("map", "k3", 1, "a3");
+    expect([pipes.size, compiled.length]).toEqual([2, 3]); // k2 dropped: k1 was used after it
+    pipes.get("map", "k1", 1), pipes.get("map", "k2", 1); // k2's expression kept: compiled again
+    expect([pipes.size, compiled.length, compiled[3]?.includes("(a2)")]).toEqual([2, 4, true]);
+    expect(() => pipes.get("map", "k9", 1)).toThrow("WebGPU worker: no expression for kernel k9");
+  } finally { cache.pipelines = was; }
 });

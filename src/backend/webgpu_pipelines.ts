@@ -8,9 +8,13 @@ const SPLICE = "/*splice:expr*/0.0";
 const LANES = "/*splice:lanes*/";
 /** Bind groups created between collections (see group()). */
 export const MAX_GROUPS = 4096;
+/** Compiled pipelines kept, least recently used dropped first (~3.6 MB of native memory each on
+ * lavapipe: a process making 600 distinct kernels grew to 2.4 GB). Tests lower it. */
+export const cache = { pipelines: 256 };
 
 export class Pipelines {
   private pipelines = new Map<string, GPUComputePipeline>();
+  private sources = new Map<string, string>(); // each map kernel's expression: sent once, kept past its pipeline
   private layouts = new Map<string, { group: GPUBindGroupLayout; pipe: GPUPipelineLayout }>();
   private groups = new Map<number, { kind: Kind; key: string; nums: number[]; group: GPUBindGroup }[]>();
   private ids = new WeakMap<GPUBuffer, number>();
@@ -118,11 +122,13 @@ export class Pipelines {
 
   /** The pipeline of kernel `key` over `count` storage bindings (one count per key: its inputs);
    * a map's first use brings its expression (`wgsl`). */
-  get(kind: Kind, key: string, count: number, wgsl?: string): GPUComputePipeline {
+  get(kind: Kind, key: string, count: number, given?: string): GPUComputePipeline {
     let p = this.pipelines.get(key);
-    if (p) return p;
+    if (p) return this.pipelines.delete(key), this.pipelines.set(key, p), p; // most recently used last
     let code = SHADER_FILES[kind].map((f) => this.shaders[f] ?? "").join("\n");
     if (kind === "map" || kind === "mapreduce" || kind === "vmap") {
+      if (given !== undefined) this.sources.set(key, given);
+      const wgsl = this.sources.get(key);
       if (wgsl === undefined) throw new Error(`WebGPU worker: no expression for kernel ${key}`);
       code = kind === "vmap" ? code.replace(LANES, wgsl) : code.replace(SPLICE, `(${wgsl})`);
     }
@@ -133,6 +139,8 @@ export class Pipelines {
     const layout = this.layout(kind, count).pipe;
     p = this.device.createComputePipeline({ layout, compute: { module, entryPoint: "main" } });
     this.pipelines.set(key, p);
+    for (const old of this.pipelines.keys()) if (this.pipelines.size > cache.pipelines) this.pipelines.delete(old); else break;
     return p;
   }
+  /** Pipelines compiled and kept (tests). */ get size(): number { return this.pipelines.size; }
 }
