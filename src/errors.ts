@@ -129,6 +129,9 @@ export const errors = {
   negativeDim: (d: number, shape: Shape) =>
     new RangeError(`Trying to create tensor with negative dimension ${int(d)}: ${fmtShape(shape)}`),
   shapeDim: (d: number) => new RangeError(`invalid shape dimension ${d}`),
+  /** A dim past int64 (PyTorch's, from its argument parser), else the range error `inRange` makes. */
+  dimArg: (dim: number, inRange: () => Error) => (dim >= 2 ** 63 || dim < -(2 ** 63) ? new RangeError("Overflow when unpacking long") : inRange()),
+  numelOverflow: () => new RangeError("numel: integer multiplication overflow"),
   inferTwice: () => new RangeError("only one dimension can be inferred"),
   inferZero: (shape: Shape) =>
     new RangeError(

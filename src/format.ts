@@ -265,8 +265,8 @@ export function formatTensor(
 
 /** Throws before tolist() builds more arrays than the JS heap can hold (2^31 empty rows aborted Node). */
 export function checkList(shape: readonly number[]): void {
-  let arrays = 1, run = 1, numel = 1;
-  for (const [i, d] of shape.entries()) (numel *= d), (run *= d), (arrays += i < shape.length - 1 ? run : 0);
+  let arrays = 1, numel = 1;
+  for (const [i, d] of shape.entries()) (numel *= d), (arrays += i < shape.length - 1 ? numel : 0);
   if (arrays + numel < 2 ** 22) return;
   const bytes = arrays * 48 + numel * 8, max = getHeapStatistics().heap_size_limit; // a JSArray and its header; a double
   if (bytes > max) throw new RangeError(`tolist(): ${int(arrays)} arrays of ${int(numel)} numbers need about ${int(bytes)} bytes; the JavaScript heap holds at most ${max} (node --max-old-space-size raises it)`);

@@ -18,13 +18,13 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
 export function normDim(fn: string, dim: unknown, ndim: number): number {
   if (typeof dim !== "number" || !Number.isInteger(dim)) throw errors.badArg(fn, "dim", "an integer", dim);
   const n = Math.max(ndim, 1);
-  if (dim < -n || dim >= n) throw dim >= 2 ** 63 || dim < -(2 ** 63) ? new RangeError("Overflow when unpacking long") : errors.dimRange(dim, ndim); // PyTorch's
+  if (dim < -n || dim >= n) throw errors.dimArg(dim, () => errors.dimRange(dim, ndim));
   return dim < 0 ? dim + n : dim;
 }
 
 /** The size of dim `dim` (negative from the end), as PyTorch's size(dim). */
 export function sizeAt(shape: Shape, dim: number): number {
-  if (shape.length === 0 && typeof dim === "number") throw dim >= 2 ** 63 || dim < -(2 ** 63) ? new RangeError("Overflow when unpacking long") : new RangeError(`Dimension specified as ${int(dim)} but tensor has no dimensions`);
+  if (shape.length === 0 && typeof dim === "number") throw errors.dimArg(dim, () => new RangeError(`Dimension specified as ${int(dim)} but tensor has no dimensions`));
   return shape[normDim("size", dim, shape.length)] as number;
 }
 

@@ -222,7 +222,7 @@ export function expand(t: Tensor, args: ShapeArgs): Tensor {
     if (s < 0) throw errors.negativeDim(s, sizes);
     return s;
   }).reverse();
-  if (shape.reduce((a, d) => a * (d || 1), 1) >= 2 ** 52 && sizeOverflows(shape)) throw new RangeError("numel: integer multiplication overflow"); // PyTorch's; it passed
+  if (shape.reduce((a, d) => a * (d || 1), 1) >= 2 ** 52 && sizeOverflows(shape)) throw errors.numelOverflow(); // it passed, then later ops threw
   const src = t._strides ?? plainStrides(t.shape), st = new Array<number>(shape.length);
   for (let i = shape.length - 1; i >= 0; i--) {
     const d = i - off, n = shape[i] as number;
