@@ -58,6 +58,10 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     for (const use of [() => w.detach_(), () => w.retainGrad(), () => { w.grad = T([1, 1]); }, () => new optim.SGD([w], { lr: 0.1 })])
       expect(use).toThrow(DISPOSED);
     w.grad = null; // clearing one is no use of it
+    const a = T([1, 1], true), gone = T([1, 1], true), opt = new optim.SGD([a, gone], { lr: 1 });
+    a.sum().add(gone.sum()).backward(), gone.dispose();
+    expect(() => opt.step()).toThrow(DISPOSED);
+    expect(a.tolist()).toEqual([1, 1]); // nothing updated (a was, then it threw at gone)
     const n1 = live();
     const l = y.sum();
     l.backward(); // a disposed leaf gets no gradient (one was made and held for it)

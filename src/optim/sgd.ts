@@ -110,6 +110,7 @@ export class SGD {
   }
 
   private update(): void { // in a scope: the overwritten values and temporaries are freed now, not when collected
+    if (this.params.some((p) => p.isDisposed)) throw errors.disposed(); // before any update (it threw halfway)
     withoutGrad(() => scopeSync(() => {
       for (const group of this.paramGroups) {
         const { lr, momentum, dampening, weightDecay, nesterov, maximize } = checked(group, "step");
