@@ -121,7 +121,7 @@ export class Pipelines {
   }
 
   /** The pipeline of kernel `key` over `count` storage bindings (one count per key: its inputs);
-   * a map's first use brings its expression (`wgsl`). */
+   * a map's first use brings its expression (`given`), kept to compile it again once evicted. */
   get(kind: Kind, key: string, count: number, given?: string): GPUComputePipeline {
     let p = this.pipelines.get(key);
     if (p) return this.pipelines.delete(key), this.pipelines.set(key, p), p; // most recently used last
