@@ -10,7 +10,7 @@ export type DeviceType = "cpu" | "webgpu";
 
 export interface Device {
   readonly type: DeviceType;
-  readonly backend: Backend;
+  /** @internal */ readonly backend: Backend;
 }
 
 export type DeviceLike = Device | DeviceType;

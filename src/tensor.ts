@@ -40,9 +40,8 @@ export class Tensor {
   /** @internal Not disposed by scope(): kept, a .grad, or saved for backward. */ _kept = false;
   /** @internal The handle a SavedTensor unpacks. */ _saved = false;
   /** The storage it had when disposed while views of it lived. */ private viewed: Storage | null = null;
-
-  /** @internal Use tensor(), zeros(), ... to create tensors. */
-  constructor(storage: Storage, shape: readonly number[], dev: Device, dtype: DType = "float32") {
+  /** Use tensor(), zeros(), ... to create tensors. */
+  private constructor(storage: Storage, shape: readonly number[], dev: Device, dtype: DType = "float32") {
     if (!(storage instanceof Storage)) throw new TypeError("new Tensor() is internal: create tensors with tensor(), zeros(), ones(), ...");
     this._storage = storage;
     storage.handles++;
@@ -60,8 +59,8 @@ export class Tensor {
     const t = new Tensor(this._storage, shape, this._dev, this.dtype);
     return view && ((t._viewOf = viewOf(this)), this._storage.views++), t;
   }
-  get _buf(): Buf { return this._storage.buf; }
-  get _version(): number { return this._storage.version; }
+  /** @internal */ get _buf(): Buf { return this._storage.buf; }
+  /** @internal */ get _version(): number { return this._storage.version; }
   /** @internal Sets grad_fn; `move`: a retainGrad() mark follows (an in-place op rebasing it). */
   _setGradFn(n: Node, move = true): void {
     if (move && this._gradFn && this.retains) (this._gradFn.retained = null), (n.retained = new WeakRef(this));
@@ -255,6 +254,7 @@ export class Tensor {
   reciprocal(...x: never[]): Tensor { arity("reciprocal", 0, x); return apply("reciprocal", [this]); }
   log1p(...x: never[]): Tensor { arity("log1p", 0, x); return apply("log1p", [this]); }
   expm1(...x: never[]): Tensor { arity("expm1", 0, x); return apply("expm1", [this]); }
+  /** torch.clamp: one bound at least. @example x.clamp(0, 1); x.clamp(null, 1) */ clamp(min: number, max?: number | null): Tensor; clamp(min: number | null | undefined, max: number): Tensor;
   clamp(min?: number | null, max?: number | null, ...x: never[]): Tensor { arity("clamp", 2, x); return R.clamp(this, min, max); }
   gt(o: Operand, ...x: never[]): Tensor { arity("gt", 1, x); return R.compare("gt", this, o); }
   lt(o: Operand, ...x: never[]): Tensor { arity("lt", 1, x); return R.compare("lt", this, o); }

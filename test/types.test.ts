@@ -46,6 +46,18 @@ console.log(tensor(Float64Array.of(1, 2)), tensor(new Int32Array(2), { requiresG
 const s1: Tensor | undefined = opt.step(() => w.sum()), s2: Tensor = await opt.step(async () => w.sum()), s3: undefined = opt.step();
 const untyped = JSON.parse("null") as () => any; // eslint-disable-line @typescript-eslint/no-explicit-any
 console.log(s1, s2, s3, typeof untyped === "function" && opt.step(untyped).item());
+// Refused at compile time (each line must fail, or tsc reports an unused directive): calls that
+// always throw, and internals.
+// @ts-expect-error: the constructor is private (create tensors with tensor(), zeros(), ...)
+new (x.constructor as typeof Tensor)();
+// @ts-expect-error: clamp needs a bound
+x.clamp();
+// @ts-expect-error: clamp needs a bound
+x.clamp(null, null);
+// @ts-expect-error: internal
+console.log(x._buf, x._version);
+// @ts-expect-error: internal
+console.log(x.gradFn?.users, x.gradFn?.release(), x.device.backend);
 `;
 
 test("a README program compiles under --strict against the built declarations", () => {

@@ -57,12 +57,12 @@ export class Node {
   readonly seq: number = ++made;
   /** The shape of each input, to sum a broadcast gradient back to it. */
   readonly inputShapes: (readonly number[])[];
-  /** Set by retainGrad() on this node's output. */
+  /** @internal Set by retainGrad() on this node's output. */
   retained: WeakRef<Tensor> | null = null;
-  /** The scope() it was made in, while that runs, and how many nodes have an edge to it: scope.ts
+  /** @internal The scope() it was made in, while that runs, and how many nodes have an edge to it: scope.ts
    * frees its saved tensors when that scope ends and nothing left alive reaches it. */
   frame: unknown;
-  users = 0;
+  /** @internal */ users = 0;
   constructor(
     readonly name: string,
     readonly next: readonly Edge[],
@@ -73,13 +73,13 @@ export class Node {
     this.inputShapes = inputShapes;
     for (const n of next) if (n) n.users++;
   }
-  /** The inputs next_functions lists when not all of `next` (an op's number attributes left out). */
+  /** @internal The inputs next_functions lists when not all of `next` (an op's number attributes left out). */
   shown: readonly Edge[] | null = null;
   /** PyTorch's next_functions: (node, output index) per input. */
   get nextFunctions(): [Edge, number][] {
     return (this.shown ?? this.next).map((n) => [n, 0]);
   }
-  apply(g: Tensor): (Tensor | null)[] {
+  /** @internal */ apply(g: Tensor): (Tensor | null)[] {
     const ts: Tensor[] = [];
     for (const s of this.saved) {
       const t = s.unpack();
@@ -87,7 +87,7 @@ export class Node {
     }
     return this.fn(g, ts);
   }
-  release(): void {
+  /** @internal */ release(): void {
     for (const s of this.saved) s.release();
   }
   toString(): string {

@@ -132,12 +132,12 @@ export function packageRoot(from = here): string {
   }
 }
 
-/** Every .wgsl file in the package's shaders/ folder, by file name. */
+/** Every .wgsl file in the package's shaders/ folder, by file name, but the bench's (bench_*). */
 export function readShaders(): Record<string, string> {
   const dir = join(packageRoot(), "shaders");
   const out: Record<string, string> = {};
   for (const f of readdirSync(dir)) {
-    if (f.endsWith(".wgsl")) out[f] = readFileSync(join(dir, f), "utf8");
+    if (f.endsWith(".wgsl") && !f.startsWith("bench_")) out[f] = readFileSync(join(dir, f), "utf8");
   }
   return out;
 }
