@@ -232,6 +232,22 @@ if (process.argv[2] === "shutdown") await g.shutdown();`);
     rmSync(script);
   }, 60_000);
 
+  it("process.exit() or an uncaught error while a read maps ends the process with its own status, not Dawn's abort", async () => {
+    const src = fileURLToPath(new URL("../src/", import.meta.url));
+    const out = await transpileGraph(["index.ts", "backend/webgpu_worker.ts"].map((f) => join(src, f)));
+    const script = join(out, `exit.${process.pid}.mjs`);
+    writeFileSync(script, `import * as g from "./src/index.js";
+const d = await g.requestDevice("webgpu");
+g.ones([2e7], { device: d }).exp().sin().data().then(() => console.log("read done"));
+setTimeout(() => { if (process.argv[2] === "exit") process.exit(3); throw new Error("user bug"); }, 50);`);
+    for (const [arg, status] of [["exit", 3], ["throw", 1]] as const) { // 134 (SIGABRT): "Promise not resolved or rejected: mapAsync()"
+      const r = spawnSync(process.execPath, [script, arg], { encoding: "utf8", timeout: 50_000 });
+      expect(r.status, r.stderr).toBe(status);
+      expect(r.stderr).not.toMatch(/FATAL|Promise not resolved|Abort/);
+    }
+    rmSync(script);
+  }, 60_000);
+
   it("throws 'webgpu device was lost' after device loss, pending reads included", async () => {
     const b = await createWebGpuBackend();
     const buf = b.upload(Float32Array.of(1, 2));

@@ -9,7 +9,7 @@ import { closeDawn, type Dawn, linger, openDawn, shadersFor } from "./dawn.js";
 import { Pipelines } from "./webgpu_pipelines.js";
 import { collect, creatingBytes, DevicePools, Freed, prefaulted } from "./webgpu_pool.js";
 import {
-  type Batch, type Cmd, CTRL_BUSY, CTRL_DEAD, CTRL_ERR, CTRL_SEQ, type Main, META_WORDS, mib, type PoolStats,
+  type Batch, type Cmd, CTRL_BUSY, CTRL_DEAD, CTRL_ERR, CTRL_MAPS, CTRL_SEQ, type Main, META_WORDS, mib, type PoolStats,
   type Reply, type WorkerInit,
 } from "./webgpu_protocol.js";
 
@@ -256,15 +256,19 @@ export function serve(
         const st = this.pools.staging.take(n);
         this.encoder().copyBufferToBuffer(buf, o, st, 0, n);
         this.submit();
+        const settled = (): void => void (Atomics.sub(ctrl, CTRL_MAPS, 1), Atomics.notify(ctrl, CTRL_MAPS));
+        Atomics.add(ctrl, CTRL_MAPS, 1); // the process waits for it as it exits (startWorker)
         st.mapAsync(GPUMapMode.READ, 0, n).then(
           () => {
-            data.set(new Float32Array(st.getMappedRange(0, n)), o / 4);
-            st.unmap();
-            this.pools.giveStaging(st);
-            if (next < count) issue();
+            try { // Dawn's calls first: the process ends this thread once none is pending
+              data.set(new Float32Array(st.getMappedRange(0, n)), o / 4);
+              st.unmap();
+              this.pools.giveStaging(st);
+              if (next < count && Atomics.load(ctrl, CTRL_DEAD) === 0) issue();
+            } finally { settled(); }
             if (--left === 0) done(data, this.pools.stats()), finish();
           },
-          (e: Error) => fatal(`WebGPU read failed: ${e.message}`),
+          (e: Error) => { try { fatal(`WebGPU read failed: ${e.message}`); } finally { settled(); } },
         );
       };
       while (next < Math.min(count, WINDOW)) issue();

@@ -107,12 +107,15 @@ export interface WorkerInit extends Budget {
 /**
  * ctrl[CTRL_SEQ]: the last readSync served; ctrl[CTRL_DEAD]: 1 once the worker cannot serve;
  * ctrl[CTRL_ERR]: counts "error" replies (Dawn errors the next call throws) sent on the sync port;
- * ctrl[CTRL_BUSY]: 1 while the worker runs commands (inside Dawn's calls).
+ * ctrl[CTRL_BUSY]: 1 while the worker runs commands (inside Dawn's calls); ctrl[CTRL_MAPS]: its
+ * mapAsync() calls not yet settled (a thread ended with one pending aborts the process).
  */
 export const CTRL_SEQ = 0;
 export const CTRL_DEAD = 1;
 export const CTRL_ERR = 2;
 export const CTRL_BUSY = 3;
+export const CTRL_MAPS = 4;
+export const CTRL_BYTES = 20;
 
 export type Reply =
   | { type: "ready"; adapter: string; limits: Limits }

@@ -14,7 +14,7 @@ import { EventEmitter } from "node:events";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { serve } from "./webgpu_exec.js";
 import type { Peer } from "./webgpu_link.js";
-import { type Batch, type Budget, CTRL_BUSY, CTRL_DEAD, type Main, mib, type Reply, type WorkerInit } from "./webgpu_protocol.js";
+import { type Batch, type Budget, CTRL_BUSY, CTRL_BYTES, CTRL_DEAD, CTRL_MAPS, type Main, mib, type Reply, type WorkerInit } from "./webgpu_protocol.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -31,7 +31,7 @@ export interface Started {
 export async function startWorker(opts: Partial<Budget> = {}): Promise<Started> {
   // Mesa's loader complains without it; the worker inherits this process's environment.
   process.env.XDG_RUNTIME_DIR ??= tmpdir();
-  const ctrl = new SharedArrayBuffer(16);
+  const ctrl = new SharedArrayBuffer(CTRL_BYTES);
   const { port1, port2 } = new MessageChannel();
   const exposeGc = typeof (globalThis as { gc?: unknown }).gc === "function";
   const budget = budgetOf(opts);
@@ -56,11 +56,13 @@ export async function startWorker(opts: Partial<Budget> = {}): Promise<Started> 
     await worker.terminate();
     throw new Error(first.type === "fatal" ? first.message : `WebGPU worker: ${first.type} first`);
   }
-  // A worker stopped inside one of Dawn's calls aborts the process (napi_throw while it terminates):
-  // as the process exits (process.exit(), an uncaught error), the worker finishes its command first.
+  // A worker stopped inside one of Dawn's calls (napi_throw while it terminates), or with a read's
+  // mapAsync() pending ("Promise not resolved or rejected"), aborts the process: as the process exits
+  // (process.exit(), an uncaught error), the worker finishes its command and its mappings first.
   const words = new Int32Array(ctrl), atExit = (): void => {
     Atomics.store(words, CTRL_DEAD, 1);
-    for (const end = Date.now() + 5000; Atomics.load(words, CTRL_BUSY) !== 0 && Date.now() < end;) Atomics.wait(words, CTRL_BUSY, 1, 20);
+    const busy = (): boolean => Atomics.load(words, CTRL_BUSY) !== 0 || Atomics.load(words, CTRL_MAPS) !== 0;
+    for (const end = Date.now() + 5000; busy() && Date.now() < end;) Atomics.wait(words, CTRL_MAPS, Atomics.load(words, CTRL_MAPS), 20);
   };
   process.once("exit", atExit);
   worker.once("exit", () => process.off("exit", atExit));
@@ -112,7 +114,7 @@ export class InThread extends EventEmitter implements Peer {
 /** Opens the device on this thread (InThread); rejects with the executor's reason if it has none. */
 export async function startInThread(opts: Partial<Budget> = {}): Promise<Started> {
   process.env.XDG_RUNTIME_DIR ??= tmpdir();
-  const ctrl = new SharedArrayBuffer(16);
+  const ctrl = new SharedArrayBuffer(CTRL_BYTES);
   const { port1, port2 } = new MessageChannel();
   const budget = budgetOf(opts), peer = new InThread();
   const first = new Promise<Reply>((res) => peer.once("message", res));
