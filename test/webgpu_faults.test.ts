@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu.js";
+import { held } from "../src/backend/webgpu_pool.js";
 import { transpileGraph } from "../src/backend/webgpu_spawn.js";
 import { arange, defaultDevice, rand, randn, requestDevice, scope, setDefaultDevice, setFusion, shutdown, tensor, zeros } from "../src/index.js";
 import { x } from "../src/ops/expr.js";
@@ -127,6 +128,16 @@ describe.skipIf(!opened)("WebGPU faults", () => {
       expect((await y.sum().data())[0]).toBe(2 ** 18 * (i + 1));
     }
     await backend.shutdown();
+  });
+
+  it("collects once, not at every step, when a loop that frees explicitly crosses 3/4 of its budget", async () => {
+    const b = await createWebGpuBackend({}, { memoryLimitBytes: 2 ** 24 }), before = held.collections;
+    const base = b.upload(new Float32Array(11 * 2 ** 18)); // 11 MiB of 16: a 2 MiB step crosses 12
+    for (let i = 0; i < 30; i++) b.free(b.upload(new Float32Array(2 ** 19).fill(i)));
+    expect(held.collections - before).toBe(1); // 30, each a full gc() (~75x slower)
+    b.free(base), b.free(b.upload(new Float32Array(14 * 2 ** 18))); // under half, then past 3/4: again
+    expect(held.collections - before).toBe(2);
+    await b.shutdown();
   });
 
   it("a reduction whose second pass runs out of memory frees its first pass's partial sums", async () => {
