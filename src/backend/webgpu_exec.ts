@@ -7,9 +7,10 @@
 import type { MessagePort } from "node:worker_threads";
 import { closeDawn, type Dawn, linger, openDawn, shadersFor } from "./dawn.js";
 import { Pipelines } from "./webgpu_pipelines.js";
+import { Fences } from "./webgpu_fences.js";
 import { collect, creatingBytes, DevicePools, Freed, prefaulted } from "./webgpu_pool.js";
 import {
-  type Batch, type Cmd, CTRL_BUSY, CTRL_DEAD, CTRL_ERR, CTRL_MAPS, CTRL_SEQ, type Main, META_WORDS, mib, type PoolStats,
+  type Batch, type Cmd, CTRL_BUSY, CTRL_DEAD, CTRL_DONE, CTRL_ERR, CTRL_MAPS, CTRL_SEQ, type Main, META_WORDS, mib, type PoolStats,
   type Reply, type WorkerInit,
 } from "./webgpu_protocol.js";
 
@@ -79,6 +80,7 @@ export function serve(
     private backlog: Batch[] = [];
     private at = 0;
     private paused = false;
+    private fences: Fences | null;
     /** The command running, the kernels its batch ran, and whether Dawn has complained in it. */
     private cur: Cmd | null = null;
     private keys = new Set<string>();
@@ -88,6 +90,7 @@ export function serve(
     constructor(private readonly d: Dawn) {
       const dev = d.device;
       this.pools = new DevicePools(dev, d.limits.maxBufferSize, init);
+      this.fences = inWorker ? new Fences(dev.queue, ctrl) : null;
       const uniform = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
       this.arena = dev.createBuffer({ size: this.metaHost.byteLength, usage: uniform });
       const dummy = dev.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
@@ -110,16 +113,18 @@ export function serve(
         while (this.at < b.cmds.length && Atomics.load(ctrl, CTRL_DEAD) === 0) {
           let wait = this.one((this.cur = b.cmds[this.at++] as Cmd), b.meta);
           if (this.pipes.rest) (this.pipes.rest = false), this.submit(), (wait ??= new Promise((r) => setImmediate(r)));
-          if (!wait) continue;
-          this.paused = true;
-          const go = () => ((this.paused = false), this.drain());
-          wait.then(go).catch((e: Error) => fatal(`${who}: ${e.stack ?? String(e)}`));
-          return;
+          if (wait) return this.pause(wait);
         }
         this.backlog.shift();
         this.at = 0;
-        this.submit();
+        this.submit(), Atomics.add(ctrl, CTRL_DONE, 1), Atomics.notify(ctrl, CTRL_DONE);
+        const behind = this.fences?.after(); // the worker's: the main thread cannot wait
+        if (behind) return this.pause(behind);
       }
+    }
+    private pause(wait: Promise<unknown>): void {
+      this.paused = true;
+      wait.then(() => ((this.paused = false), this.drain())).catch((e: Error) => fatal(`${who}: ${e.stack ?? String(e)}`));
     }
 
     /**
@@ -162,14 +167,10 @@ export function serve(
           this.bufs.delete(c.id);
           // Work already submitted runs before anything later on the queue, so only the open
           // encoder's uses make the buffer wait for the next submit (or a kernel's output: Freed).
-          if (this.enc) this.pending.push(buf);
-          else this.pools.storage.give(buf);
-          return;
+          return void (this.enc ? this.pending.push(buf) : this.pools.storage.give(buf));
         }
         case "read":
-          return this.read(c.id, (data, stats) => {
-            post(main, { type: "read", req: c.req, data, stats }, [data.buffer]);
-          });
+          return this.read(c.id, (data, stats) => post(main, { type: "read", req: c.req, data, stats }, [data.buffer]));
         case "readSync":
           return this.read(c.id, (data, stats) => answer(c.seq, data, stats));
         case "trim":
@@ -182,8 +183,7 @@ export function serve(
           if (c.fault === "throw") setImmediate(() => { throw new Error("crash requested by debugFault()"); });
           return;
         case "gc":
-          this.gc?.();
-          return;
+          return void this.gc?.();
         case "shutdown":
           this.submit();
           closing = true;
@@ -207,8 +207,7 @@ export function serve(
 
     private run(c: Extract<Cmd, { op: "run" }>, meta: Uint32Array): void {
       if (this.metaCount === META_CAP) this.submit();
-      const slot = this.metaCount++;
-      const w = META_WORDS;
+      const slot = this.metaCount++, w = META_WORDS;
       this.metaHost.set(meta.subarray(c.meta * w, (c.meta + 1) * w), slot * w);
       this.keys.add(c.key);
       const group = this.pipes.group(c.kind, c.key, slot * w * 4, c.ids, c.ranges, this.getter);

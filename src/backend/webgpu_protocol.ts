@@ -108,14 +108,16 @@ export interface WorkerInit extends Budget {
  * ctrl[CTRL_SEQ]: the last readSync served; ctrl[CTRL_DEAD]: 1 once the worker cannot serve;
  * ctrl[CTRL_ERR]: counts "error" replies (Dawn errors the next call throws) sent on the sync port;
  * ctrl[CTRL_BUSY]: 1 while the worker runs commands (inside Dawn's calls); ctrl[CTRL_MAPS]: its
- * mapAsync() calls not yet settled (a thread ended with one pending aborts the process).
+ * mapAsync() and onSubmittedWorkDone() calls not yet settled (a thread ended with one pending aborts the process);
+ * ctrl[CTRL_DONE]: the batches it has run (the main thread waits when it is far ahead).
  */
 export const CTRL_SEQ = 0;
 export const CTRL_DEAD = 1;
 export const CTRL_ERR = 2;
 export const CTRL_BUSY = 3;
 export const CTRL_MAPS = 4;
-export const CTRL_BYTES = 20;
+export const CTRL_DONE = 5;
+export const CTRL_BYTES = 24;
 
 export type Reply =
   | { type: "ready"; adapter: string; limits: Limits }
