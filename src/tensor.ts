@@ -254,7 +254,7 @@ export class Tensor {
   reciprocal(...x: never[]): Tensor { arity("reciprocal", 0, x); return apply("reciprocal", [this]); }
   log1p(...x: never[]): Tensor { arity("log1p", 0, x); return apply("log1p", [this]); }
   expm1(...x: never[]): Tensor { arity("expm1", 0, x); return apply("expm1", [this]); }
-  /** torch.clamp: one bound at least. @example x.clamp(0, 1); x.clamp(null, 1) */ clamp(min: number, max?: number | null): Tensor; clamp(min: number | null | undefined, max: number): Tensor;
+  /** torch.clamp: one bound at least (both null throws, as PyTorch's). @example x.clamp(0, 1); x.clamp(null, 1) */
   clamp(min?: number | null, max?: number | null, ...x: never[]): Tensor { arity("clamp", 2, x); return R.clamp(this, min, max); }
   gt(o: Operand, ...x: never[]): Tensor { arity("gt", 1, x); return R.compare("gt", this, o); }
   lt(o: Operand, ...x: never[]): Tensor { arity("lt", 1, x); return R.compare("lt", this, o); }

@@ -50,14 +50,19 @@ console.log(s1, s2, s3, typeof untyped === "function" && opt.step(untyped).item(
 // always throw, and internals.
 // @ts-expect-error: the constructor is private (create tensors with tensor(), zeros(), ...)
 new (x.constructor as typeof Tensor)();
-// @ts-expect-error: clamp needs a bound
-x.clamp();
-// @ts-expect-error: clamp needs a bound
-x.clamp(null, null);
 // @ts-expect-error: internal
-console.log(x._buf, x._version);
+console.log(x._buf);
 // @ts-expect-error: internal
-console.log(x.gradFn?.users, x.gradFn?.release(), x.device.backend);
+console.log(x._version);
+// @ts-expect-error: internal
+console.log(x.gradFn?.users);
+// @ts-expect-error: internal
+console.log(x.gradFn?.release());
+// @ts-expect-error: internal
+console.log((await requestDevice("cpu")).backend);
+// A wrapper passing optional bounds through compiles (both absent throws at run time, as PyTorch's).
+const clip = (t: Tensor, lo?: number, hi?: number | null): Tensor => t.clamp(lo, hi);
+console.log(clip(x, 0), x.clamp(null, 1));
 `;
 
 test("a README program compiles under --strict against the built declarations", () => {

@@ -26,11 +26,11 @@ export class WebGpuBackend implements Backend {
   private registry = new FinalizationRegistry<number>((id) => this.release(id, true));
   /** V8 cannot see GPU memory: past this many live bytes the backend collects garbage itself (freed
    * when the loop yields), then when they double (only collected buffers lower that mark), and past 3/4
-   * of a memory limit, then halfway on to it (`nearMark`) until collections bring them back under 3/4
-   * or frees under half (a loop that freed explicitly across 3/4 collected every step: ~75x slower). */
+   * of a memory limit, then halfway on to it (`nearMark`) until they are back under 3/4 with collected
+   * buffers since (`reaped`), or under half (a loop freeing explicitly across 3/4 collected every step). */
   gcFloorBytes = 64 * 2 ** 20;
   private gcMark = this.gcFloorBytes;
-  private nearMark = 0;
+  private nearMark = 0; private reaped = false;
   /** Where webgpu_plan.ts puts dispatches; its temporaries are freed by the plan, never by GC. */
   private readonly sink: Sink;
 
@@ -254,7 +254,7 @@ export class WebGpuBackend implements Backend {
     const cap = this.memoryLimitBytes, near = this.liveBytes > Math.max(0.75 * cap, (this.nearMark + cap) / 2);
     const doubled = this.liveBytes > Math.max(this.gcMark, this.gcFloorBytes);
     if (doubled || near) collectHeld(this.liveBytes, doubled), (this.gcMark = 2 * this.liveBytes);
-    if (near) this.nearMark = this.liveBytes;
+    if (near) (this.nearMark = this.liveBytes), (this.reaped = false);
     if (collectable) this.registry.register(b, b.id, b);
     this.q.push({ op: "alloc", id: b.id, bytes });
     return b;
@@ -272,7 +272,7 @@ export class WebGpuBackend implements Backend {
     this.live.delete(id);
     this.liveBytes -= bytes;
     if (collected && 4 * this.liveBytes < this.gcMark) this.gcMark = 2 * this.liveBytes;
-    if (this.liveBytes <= (collected ? 0.75 : 0.5) * this.memoryLimitBytes) this.nearMark = 0;
+    if (this.liveBytes <= ((this.reaped ||= collected) ? 0.75 : 0.5) * this.memoryLimitBytes) this.nearMark = 0;
     if (!this.dead && !queued) this.q.push({ op: "free", id });
   }
 
