@@ -140,6 +140,19 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     await b.shutdown();
   });
 
+  it("collects again once dropped buffers were reclaimed, while a big one held memory over 3/4 of the budget", async () => {
+    const b = await createWebGpuBackend({}, { memoryLimitBytes: 2 ** 24 }), mib = (m: number) => new Float32Array(m * 2 ** 18);
+    const base = b.upload(mib(9)); // 9 MiB of 16; each step: 3.5 MiB held over the await, 2 MiB dropped
+    for (let i = 0; i < 40; i++) {
+      const big = b.upload(mib(3.5));
+      for (let k = 0; k < 4; k++) b.upload(mib(0.5)); // dropped: freed by the registry after a collection
+      await new Promise((r) => setTimeout(r, 5));
+      b.free(big); // 9-10 MiB: under 3/4 but over half; a mark that crept up to the cap ran out at step ~6
+    }
+    b.free(base);
+    await b.shutdown();
+  });
+
   it("a reduction whose second pass runs out of memory frees its first pass's partial sums", async () => {
     const n = 2 ** 20, b = await createWebGpuBackend({}, { memoryLimitBytes: n * 4 + 4 + 2 ** 18 + 1024 });
     const x = b.upload(new Float32Array(n).fill(1));
