@@ -138,7 +138,7 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       for (let i = 0; i < 16; i++) held.push(zeros([4 << 20], { device }).add(i).realize()); // 16 MiB each
       const said = warn.mock.calls.filter((c) => c[1] === "GradwiseMemoryWarning").map((c) => String(c[0]));
       expect(said.length).toBe(1);
-      expect(said[0]).toMatch(/^\d+ MiB of WebGPU memory in use, doubled with no turn of the event loop: .* scope\(fn\) or dispose\(\)/);
+      expect(said[0]).toMatch(/^\d+ MiB of WebGPU memory in use \(\d+ buffers\), doubled with no turn of the event loop: .* scope\(fn\) or dispose\(\)/);
     } finally {
       warn.mockRestore();
       held.forEach((t) => t.dispose());

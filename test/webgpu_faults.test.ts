@@ -140,6 +140,14 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     await b.shutdown();
   });
 
+  it("counts each buffer as 4 KiB more toward its collections: many small ones are collected too", async () => {
+    const b = await createWebGpuBackend(), before = held.collections;
+    const bufs = Array.from({ length: 20_000 }, () => b.upload(Float32Array.of(1, 2, 3, 4))); // 320 KB, 82 MB weighed
+    expect(held.collections - before).toBe(1); // 96 000 dropped losses neared the mapping limit unseen
+    bufs.forEach((u) => b.free(u));
+    await b.shutdown();
+  });
+
   it("collects again once dropped buffers were reclaimed, while a big one held memory over 3/4 of the budget", async () => {
     const b = await createWebGpuBackend({}, { memoryLimitBytes: 2 ** 24 }), mib = (m: number) => new Float32Array(m * 2 ** 18);
     const base = b.upload(mib(9)); // 9 MiB of 16; each step: 3.5 MiB held over the await, 2 MiB dropped

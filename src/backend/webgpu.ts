@@ -24,10 +24,10 @@ export class WebGpuBackend implements Backend {
   private liveBytes = 0;
   private keys = new Set<string>();
   private registry = new FinalizationRegistry<number>((id) => this.release(id, true));
-  /** V8 cannot see GPU memory: past this many live bytes the backend collects garbage itself (freed
-   * when the loop yields), then when they double (only collected buffers lower that mark), and past 3/4
-   * of a memory limit, then halfway on to it (`nearMark`) until they are back under 3/4 with collected
-   * buffers since (`reaped`), or under half (a loop freeing explicitly across 3/4 collected every step). */
+  /** V8 cannot see GPU memory: past this many live bytes, each buffer weighing 4 KiB more (on lavapipe a
+   * mapping: 96 000 dropped losses neared vm.max_map_count), the backend collects garbage (freed at the
+   * next turn), again when they double (collected buffers lower that mark), past 3/4 of a limit, then halfway on
+   * (`nearMark`) until back under 3/4 with buffers `reaped`, or under half (explicit frees across 3/4). */
   gcFloorBytes = 64 * 2 ** 20;
   private gcMark = this.gcFloorBytes;
   private nearMark = 0; private reaped = false;
@@ -249,17 +249,17 @@ export class WebGpuBackend implements Backend {
 
   private newBuf(elements: number, collectable = true): WebGpuBuf {
     const bytes = elements * 4, b = (this.checkAlloc(elements), new WebGpuBuf(this.nextId++, elements));
-    this.live.set(b.id, bytes);
-    this.liveBytes += bytes;
+    this.live.set(b.id, bytes), (this.liveBytes += bytes);
     const cap = this.memoryLimitBytes, near = this.liveBytes > Math.max(0.75 * cap, (this.nearMark + cap) / 2);
-    const doubled = this.liveBytes > Math.max(this.gcMark, this.gcFloorBytes);
-    if (doubled || near) collectHeld(this.liveBytes, doubled), (this.gcMark = 2 * this.liveBytes);
+    const doubled = this.weight > Math.max(this.gcMark, this.gcFloorBytes);
+    if (doubled || near) collectHeld(this.liveBytes, doubled, this.live.size), (this.gcMark = 2 * this.weight);
     if (near) (this.nearMark = this.liveBytes), (this.reaped = false);
     if (collectable) this.registry.register(b, b.id, b);
     this.q.push({ op: "alloc", id: b.id, bytes });
     return b;
   }
 
+  private get weight(): number { return this.liveBytes + 4096 * this.live.size; }
   private oom(bytes: number, why: string): Error {
     const at = `tried to allocate ${BigInt(bytes)} bytes; ${this.liveBytes} in use`; // exact past 2^53, as the CPU's
     return new Error(`out of memory on webgpu: ${at} (${why} bytes)`);
@@ -271,7 +271,7 @@ export class WebGpuBackend implements Backend {
     if (bytes === undefined) return;
     this.live.delete(id);
     this.liveBytes -= bytes;
-    if (collected && 4 * this.liveBytes < this.gcMark) this.gcMark = 2 * this.liveBytes;
+    if (collected && 4 * this.weight < this.gcMark) this.gcMark = 2 * this.weight;
     if (this.liveBytes <= ((this.reaped ||= collected) ? 0.75 : 0.5) * this.memoryLimitBytes) this.nearMark = 0;
     if (!this.dead && !queued) this.q.push({ op: "free", id });
   }

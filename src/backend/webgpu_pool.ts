@@ -27,11 +27,11 @@ let warned = false;
 /** The backend's collection past its memory mark. A second with no turn of the event loop since the
  * first: memory doubled while dropped tensors wait for a turn (FinalizationRegistry). Said once. */
 export const held = { collections: 0 }; // (tests)
-export function collectHeld(liveBytes: number, doubled = true): void {
+export function collectHeld(liveBytes: number, doubled: boolean, buffers: number): void {
   collect(), held.collections++;
   if (doubled && noTurnSince() && !warned)
     (warned = true), process.emitWarning(
-      `${Math.round(liveBytes / 2 ** 20)} MiB of WebGPU memory in use, doubled with no turn of the event loop: ` +
+      `${Math.round(liveBytes / 2 ** 20)} MiB of WebGPU memory in use (${buffers} buffers), doubled with no turn of the event loop: ` +
         "tensors dropped meanwhile are freed only once it turns (an await of a read, I/O or a timer). In a loop, " +
         "run each step in scope(fn) or dispose() what you drop.", "GradwiseMemoryWarning");
 }
