@@ -108,13 +108,18 @@ export const lift = (v: E | number): E => {
   return new E({ k: "lit", v });
 };
 // Unary and binary nodes are interned by operator and operand objects (the names never clash):
-// composing a kernel again yields the same objects, whose key and kernel are then known.
+// composing a kernel again yields the same objects, whose key and kernel are then known. Nodes over
+// the permanent leaves never die, so the tables start afresh past MAX_INTERNED nodes (a cache only:
+// an equal node made later is another object with the same key; 10 000 distinct kernels grew 50 MB).
 const interned = new Map<string, WeakMap<E, WeakMap<E, E>>>();
+export const MAX_INTERNED = 8192;
+let internedCount = 0;
 function intern(op: UnaryPrim | BinaryPrim, a: E, b?: E): E {
+  if (internedCount >= MAX_INTERNED) interned.clear(), (internedCount = 0);
   let m = interned.get(op), ma = m?.get(a), e = ma?.get(b ?? a);
   if (!m) interned.set(op, (m = new WeakMap()));
   if (!ma) m.set(a, (ma = new WeakMap()));
-  if (!e) ma.set(b ?? a, (e = new E(b ? { k: "bin", op: op as BinaryPrim, a, b } : { k: "un", op: op as UnaryPrim, a })));
+  if (!e) ma.set(b ?? a, (e = new E(b ? { k: "bin", op: op as BinaryPrim, a, b } : { k: "un", op: op as UnaryPrim, a }))), internedCount++;
   return e;
 }
 const un = (op: UnaryPrim, a: E): E => intern(op, a);

@@ -122,7 +122,7 @@ export class Storage {
   }
 }
 
-const kernels = new Map<string, Kernel>(), kernelsOfExpr = new WeakMap<E, Map<number, Kernel>>();
+const kernels = new Map<string, Kernel>(), kernelsOfExpr = new WeakMap<E, Map<number, Kernel>>(), MAX_KERNELS = 4096;
 
 const kernelOf = (L: Lazy): Kernel => (L.kernel ??= internKernel(L));
 
@@ -141,6 +141,7 @@ function internKernel(L: Lazy): Kernel {
 function kernelByKey(L: Lazy): Kernel {
   const key = `${L.expr.key}|${L.inputs.length}|${L.consts.length}`;
   let k = kernels.get(key);
+  if (!k && kernels.size >= MAX_KERNELS) kernels.clear(); // each holds its expression and compiled code (~6.5 KB)
   if (!k) kernels.set(key, (k = { key, expr: L.expr, inputs: names("i", L.inputs.length), consts: names("c", L.consts.length) }));
   return k;
 }
