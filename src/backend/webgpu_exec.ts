@@ -260,7 +260,7 @@ export function serve(
         st.mapAsync(GPUMapMode.READ, 0, n).then(
           () => {
             try { // Dawn's calls first: the process ends this thread once none is pending
-              data.set(new Float32Array(st.getMappedRange(0, n)), o / 4);
+              data.set(new Float32Array(st.getMappedRange(0, n)), o / 4), this.fences?.read();
               st.unmap();
               this.pools.giveStaging(st);
               if (next < count && Atomics.load(ctrl, CTRL_DEAD) === 0) issue();
