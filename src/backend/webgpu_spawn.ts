@@ -56,9 +56,9 @@ export async function startWorker(opts: Partial<Budget> = {}): Promise<Started> 
     await worker.terminate();
     throw new Error(first.type === "fatal" ? first.message : `WebGPU worker: ${first.type} first`);
   }
-  // A worker stopped inside one of Dawn's calls (napi_throw while it terminates), or with a read's
-  // mapAsync() pending ("Promise not resolved or rejected"), aborts the process: as the process exits
-  // (process.exit(), an uncaught error), the worker finishes its command and its mappings first.
+  // A worker stopped inside one of Dawn's calls (napi_throw while it terminates), or with a Dawn
+  // promise pending (a read's mapAsync, a fence: "Promise not resolved or rejected"), aborts the process:
+  // as the process exits (process.exit(), an uncaught error), the worker settles them first (5 s at most).
   const words = new Int32Array(ctrl), atExit = (): void => {
     Atomics.store(words, CTRL_DEAD, 1);
     const busy = (): boolean => Atomics.load(words, CTRL_BUSY) !== 0 || Atomics.load(words, CTRL_MAPS) !== 0;
