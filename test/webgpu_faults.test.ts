@@ -280,6 +280,24 @@ setTimeout(() => { if (process.argv[2] === "exit") process.exit(3); throw new Er
     rmSync(script);
   }, 60_000);
 
+  // An unread loop leaves the worker waiting on a fence over up to 16 batches of GPU work (lavapipe:
+  // ~10 s here); the exit waited 5 s for it, then Dawn aborted the process (SIGABRT, 134).
+  it("process.exit() after an unread loop of heavy kernels waits for its fences and ends with its own status", async () => {
+    const src = fileURLToPath(new URL("../src/", import.meta.url));
+    const out = await transpileGraph(["index.ts", "backend/webgpu_worker.ts"].map((f) => join(src, f)));
+    const script = join(out, `fences.${process.pid}.mjs`);
+    writeFileSync(script, `import * as g from "./src/index.js";
+g.setDefaultDevice(await g.requestDevice("webgpu"));
+const a = g.randn([1024, 1]), b = g.randn([1024, 1]).reshape(1, 1024);
+let acc = g.zeros([]);
+for (let i = 0; i < 1500; i++) g.scope(() => { const n = acc.add(a.mul(b).add(i % 7).sin().sum()); acc.dispose(); acc = g.keep(n); });
+process.exit(3);`);
+    const r = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 90_000 });
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).not.toMatch(/FATAL|Promise not resolved|Abort/);
+    rmSync(script);
+  }, 100_000);
+
   it("throws 'webgpu device was lost' after device loss, pending reads included", async () => {
     const b = await createWebGpuBackend();
     const buf = b.upload(Float32Array.of(1, 2));

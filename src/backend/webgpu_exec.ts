@@ -43,6 +43,11 @@ export function serve(
     Atomics.notify(ctrl, CTRL_SEQ);
     leave();
   }
+  /** Runs f inside Dawn's calls: CTRL_BUSY is 1 meanwhile (the process waits for 0 as it exits). */
+  function busy(f: () => void): void {
+    Atomics.store(ctrl, CTRL_BUSY, 1);
+    try { f(); } finally { Atomics.store(ctrl, CTRL_BUSY, 0), Atomics.notify(ctrl, CTRL_BUSY); }
+  }
   /** Ends without process.exit: the device goes, and with it every pending promise. */
   function leave(): void {
     if (dawn) closeDawn(dawn);
@@ -99,14 +104,14 @@ export function serve(
     }
 
     exec(b: Batch): void {
+      // Ending (a shutdown, or the process exiting: startWorker's wake): queued work is moot, and the
+      // device's destroy settles its reads and fences now (the GPU could outlast the exit's 5 s wait).
+      if (b.cmds[0]?.op === "shutdown" || Atomics.load(ctrl, CTRL_DEAD) !== 0) return this.end();
       this.backlog.push(b);
       if (!this.paused) this.drain();
     }
-
-    private drain(): void {
-      Atomics.store(ctrl, CTRL_BUSY, 1); // while inside Dawn's calls (see startWorker)
-      try { this.drainBatches(); } finally { Atomics.store(ctrl, CTRL_BUSY, 0), Atomics.notify(ctrl, CTRL_BUSY); }
-    }
+    private end(): void { (this.backlog = []), (closing = true), busy(leave); }
+    private drain(): void { busy(() => this.drainBatches()); }
     private drainBatches(): void {
       for (let b = this.backlog[0]; b && Atomics.load(ctrl, CTRL_DEAD) === 0; b = this.backlog[0]) {
         if (this.at === 0) (this.keys = new Set()), (this.failed = false);
@@ -184,11 +189,8 @@ export function serve(
           return;
         case "gc":
           return void this.gc?.();
-        case "shutdown":
-          this.submit();
-          closing = true;
-          leave();
-          return new Promise(() => {}); // nothing after this runs
+        case "shutdown": // exec() ends at one
+          return;
       }
     }
 
@@ -284,12 +286,7 @@ export function serve(
     ex = new Executor(dawn);
     main.on("message", (b: Batch) => {
       if (inWorker) linger();
-      if (Atomics.load(ctrl, CTRL_DEAD) !== 0) return;
-      try {
-        ex.exec(b);
-      } catch (e) {
-        fatal(`${who}: ${(e as Error).stack ?? String(e)}`);
-      }
+      try { ex.exec(b); } catch (e) { fatal(`${who}: ${(e as Error).stack ?? String(e)}`); }
     });
     post(main, { type: "ready", adapter: dawn.adapterName, limits: dawn.limits });
   }

@@ -14,7 +14,7 @@ const MAX_QUEUED = 512;
  * queue blocks): a loop that never read queued without bound (16 000 SGD steps: +180 MB, a first
  * read 5.7 s later on lavapipe). */
 export const MAX_AHEAD = 32;
-const SYNC_TIMEOUT_MS = Number(process.env.GRADWISE_WEBGPU_TIMEOUT_MS || 120_000);
+export const SYNC_TIMEOUT_MS = Number(process.env.GRADWISE_WEBGPU_TIMEOUT_MS || 120_000);
 if (!(SYNC_TIMEOUT_MS > 0)) // NaN waited for ever
   throw new RangeError(`GRADWISE_WEBGPU_TIMEOUT_MS must be a number of ms > 0, but is '${process.env.GRADWISE_WEBGPU_TIMEOUT_MS}'`);
 type Pending = { resolve: (d: Float32Array) => void; reject: (e: Error) => void };
@@ -226,10 +226,14 @@ export class WorkerLink {
     if (this.exited) return;
     const exited = new Promise<void>((res) => this.worker.once("exit", () => res()));
     this.worker.ref();
-    // Terminating it with a Dawn promise pending would abort the process: only as a last resort.
-    const timer = setTimeout(() => void this.worker.terminate(), 10_000);
+    // Terminating it with a Dawn promise pending (a fence over queued GPU work) would abort the process:
+    // only as a last resort, after 10 s once none is, else after the timeout.
+    const since = Date.now(), timer = setInterval(() => {
+      const waited = Date.now() - since, none = Atomics.load(this.ctrl, CTRL_MAPS) === 0;
+      if (waited >= 10_000 && (none || waited > SYNC_TIMEOUT_MS)) void this.worker.terminate();
+    }, 500);
     await exited;
-    clearTimeout(timer);
+    clearInterval(timer);
   }
 
   private onReply(r: Reply): void {

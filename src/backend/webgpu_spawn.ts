@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { EventEmitter } from "node:events";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { serve } from "./webgpu_exec.js";
-import type { Peer } from "./webgpu_link.js";
+import { type Peer, SYNC_TIMEOUT_MS } from "./webgpu_link.js";
 import { type Batch, type Budget, CTRL_BUSY, CTRL_BYTES, CTRL_DEAD, CTRL_MAPS, type Main, mib, type Reply, type WorkerInit } from "./webgpu_protocol.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -58,11 +58,14 @@ export async function startWorker(opts: Partial<Budget> = {}): Promise<Started> 
   }
   // A worker stopped inside one of Dawn's calls (napi_throw while it terminates), or with a Dawn
   // promise pending (a read's mapAsync, a fence: "Promise not resolved or rejected"), aborts the process:
-  // as the process exits (process.exit(), an uncaught error), the worker settles them first (5 s at most).
+  // as the process exits (process.exit(), an uncaught error), the worker settles them first: a fence
+  // waits for the GPU work queued before it (up to GRADWISE_WEBGPU_TIMEOUT_MS; the worker is woken
+  // to drop its queue and destroy the device).
   const words = new Int32Array(ctrl), atExit = (): void => {
     Atomics.store(words, CTRL_DEAD, 1);
+    if (Atomics.load(words, CTRL_MAPS) !== 0) worker.postMessage({ cmds: [], meta: new Uint32Array(0) });
     const busy = (): boolean => Atomics.load(words, CTRL_BUSY) !== 0 || Atomics.load(words, CTRL_MAPS) !== 0;
-    for (const end = Date.now() + 5000; busy() && Date.now() < end;) Atomics.wait(words, CTRL_MAPS, Atomics.load(words, CTRL_MAPS), 20);
+    for (const end = Date.now() + SYNC_TIMEOUT_MS; busy() && Date.now() < end;) Atomics.wait(words, CTRL_MAPS, Atomics.load(words, CTRL_MAPS), 20);
   };
   process.once("exit", atExit);
   worker.once("exit", () => process.off("exit", atExit));
