@@ -112,7 +112,7 @@ export const lift = (v: E | number): E => {
 // the permanent leaves never die, so the tables start afresh past MAX_INTERNED nodes (a cache only:
 // an equal node made later is another object with the same key; 20 000 distinct kernels held 133 MB).
 const interned = new Map<string, WeakMap<E, WeakMap<E, E>>>();
-export const MAX_INTERNED = 8192;
+export const MAX_INTERNED = 32768;
 let internedCount = 0;
 function intern(op: UnaryPrim | BinaryPrim, a: E, b?: E): E {
   if (internedCount >= MAX_INTERNED) interned.clear(), (internedCount = 0);

@@ -122,7 +122,7 @@ export class Storage {
   }
 }
 
-const kernels = new Map<string, Kernel>(), kernelsOfExpr = new WeakMap<E, Map<number, Kernel>>(), MAX_KERNELS = 4096;
+const kernels = new Map<string, Kernel>(), kernelsOfExpr = new WeakMap<E, Map<number, Kernel>>(), MAX_KERNELS = 8192;
 
 const kernelOf = (L: Lazy): Kernel => (L.kernel ??= internKernel(L));
 
