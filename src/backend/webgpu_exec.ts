@@ -104,8 +104,8 @@ export function serve(
     }
 
     exec(b: Batch): void {
-      // Ending (a shutdown, or the process exiting: startWorker's wake): queued work is moot, and the
-      // device's destroy settles its reads and fences now (the GPU could outlast the exit's 5 s wait).
+      // Ending (a shutdown, or the process exiting: startWorker's wake): queued work is moot; the device
+      // goes (its reads reject; its fences settle once the GPU has run what was submitted before them).
       if (b.cmds[0]?.op === "shutdown" || Atomics.load(ctrl, CTRL_DEAD) !== 0) return this.end();
       this.backlog.push(b);
       if (!this.paused) this.drain();

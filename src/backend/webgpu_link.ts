@@ -216,8 +216,8 @@ export class WorkerLink {
     if (this.closing) return;
     this.closing = true;
     this.drain();
-    // A worker that is gone ends by itself; one given up on (a timed-out read) is told to end after
-    // its work: at exit, a thread with a Dawn promise pending aborts the process.
+    // A worker that is gone ends by itself; one given up on (a timed-out read) is told to end (it drops
+    // its queue): at exit, a thread with a Dawn promise pending aborts the process.
     if (!this.exited && Atomics.load(this.ctrl, CTRL_DEAD) === 0) {
       [this.cmds, this.metas, this.transfer] = [[{ op: "shutdown" }], [], []];
       this.flush(true);
