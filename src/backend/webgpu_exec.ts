@@ -189,8 +189,6 @@ export function serve(
           return;
         case "gc":
           return void this.gc?.();
-        case "shutdown": // exec() ends at one
-          return;
       }
     }
 
