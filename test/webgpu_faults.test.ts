@@ -169,7 +169,7 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     }
     b.free(base);
     await b.shutdown();
-  });
+  }, 30_000); // ~1 s alone; 5 s was not enough with the machine's two cores busy
 
   it("a reduction whose second pass runs out of memory frees its first pass's partial sums", async () => {
     const n = 2 ** 20, b = await createWebGpuBackend({}, { memoryLimitBytes: n * 4 + 4 + 2 ** 18 + 1024 });
