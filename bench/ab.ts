@@ -11,7 +11,7 @@ import { alternate } from "./measure.js";
 import { commandLine } from "./paths.js";
 import { cellsFor, type Lib } from "./systems/gradwise.js";
 
-type W = "W1" | "W2" | "W3" | "W4";
+type W = "W1" | "W2" | "W3" | "W4" | "ACT";
 const { flag, positional } = commandLine();
 const [dirA, dirB] = positional;
 if (!dirA || !dirB) throw new Error("usage: tsx bench/ab.ts <buildA> <buildB> [--workloads W1,W2] [--sizes 1e3] [--rounds N]");
@@ -28,10 +28,31 @@ const libs = { A: await load(dirA), B: await load(dirB) };
 const opts = type === "webgpu" ? { thread } : {};
 const devices = { A: await libs.A.requestDevice(type, opts), B: await libs.B.requestDevice(type, opts) };
 
+/** ACT (this tool's only): three tanh -> * 1.5 -> sigmoid links forward and backward, read x.grad. Each
+ * gradient reads its op's output twice, so the chain's expression doubles per link as a tree. */
+const gradData = (t: ReturnType<Lib["tensor"]>) => {
+  if (!t.grad) throw new Error("ACT: x.grad is null after backward");
+  return t.grad.data();
+};
+const act = (lib: Lib, device: Parameters<typeof cellsFor>[1], n: number) => {
+  const x = lib.tensor(Array.from({ length: n }, (_, i) => (i % 200) / 100 - 1), { device, requiresGrad: true });
+  return {
+    run: async () => {
+      x.grad = null;
+      let y = x;
+      for (let k = 0; k < 3; k++) y = y.tanh().mul(1.5).sigmoid();
+      y.sum().backward();
+      return gradData(x);
+    },
+  };
+};
+const cell = (lib: Lib, device: Parameters<typeof cellsFor>[1], w: W, n: number) =>
+  w === "ACT" ? act(lib, device, n) : cellsFor(lib, device)[w](n);
+
 const lines = [`| workload | N | A (µs/call) | B (µs/call) | B/A |`, `|---|---:|---:|---:|---:|`];
 for (const w of workloads) {
   for (const n of w === "W4" ? [1000] : sizes) {
-    const cells = { A: cellsFor(libs.A, devices.A)[w](n), B: cellsFor(libs.B, devices.B)[w](n) };
+    const cells = { A: cell(libs.A, devices.A, w, n), B: cell(libs.B, devices.B, w, n) };
     const { A: a, B: b } = (await alternate(cells, rounds)) as Record<"A" | "B", number>;
     lines.push(`| ${w} | ${n} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(b / a).toFixed(3)} |`);
     console.log(lines[lines.length - 1]);

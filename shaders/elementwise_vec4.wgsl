@@ -18,7 +18,7 @@
 @group(0) @binding(7) var<storage, read> s5: array<f32>;
 
 fn gw_lanes(i: u32) -> vec4<f32> {
-  /*splice:lanes*/
+  /*splice:body*/
 }
 
 @compute @workgroup_size(256)

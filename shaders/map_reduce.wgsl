@@ -1,5 +1,5 @@
 // First pass of a sum/max/min over an elementwise map's values, which are never stored: as
-// reduce.wgsl, but element i is the spliced expression at i (map_inputs.wgsl reads its inputs,
+// reduce.wgsl, but element i is the spliced body's value at i (map_inputs.wgsl reads its inputs,
 // or, none strided, the expression loads a0[i] or a0[0] itself: webgpu_source.ts directSource).
 // Meta: words 0..93 as elementwise.wgsl (its shape is the reduced one), the reduction from word
 // 96 as reduce.wgsl's from 0: 96 items, 97 chunks, 98 chunk length, 99 tpo, 100 op, 101 reduced
@@ -7,7 +7,7 @@
 // strides (rank 5 at most). Further passes are reduce.wgsl's.
 fn gw_value(i: u32) -> f32 {
   var o = gw_offsets(i);
-  return /*splice:expr*/0.0;
+  /*splice:body*/
 }
 
 @compute @workgroup_size(256)

@@ -1,11 +1,10 @@
 // Worker-side cache of compute pipelines (one per kernel key), of bind group layouts (per shader
-// kind and binding count) and of bind groups; a map kernel's WGSL expression is spliced into
-// elementwise.wgsl on first use.
+// kind and binding count) and of bind groups; a map kernel's WGSL body is spliced into
+// elementwise.wgsl (or map_reduce.wgsl, elementwise_vec4.wgsl) on first use.
 import { destroyedCount, turnMark } from "./webgpu_pool.js";
 import { type Kind, LAYOUTS, META_WORDS, NONE, type Range, SHADER_FILES } from "./webgpu_protocol.js";
 
-const SPLICE = "/*splice:expr*/0.0";
-const LANES = "/*splice:lanes*/";
+const BODY = "/*splice:body*/";
 /** Bind groups created between collections (see group()). */
 export const MAX_GROUPS = 4096;
 /** Compiled pipelines kept, least recently used dropped first (~3.6 MB of native memory each on
@@ -130,7 +129,7 @@ export class Pipelines {
       if (given !== undefined) this.sources.set(key, given);
       const wgsl = this.sources.get(key);
       if (wgsl === undefined) throw new Error(`WebGPU worker: no expression for kernel ${key}`);
-      code = kind === "vmap" ? code.replace(LANES, wgsl) : code.replace(SPLICE, `(${wgsl})`);
+      code = code.replace(BODY, wgsl);
     }
     // A compile error arrives synchronously as an uncaptured error, which the worker reports
     // against this kernel; no getCompilationInfo() promise (a pending Dawn promise aborts the

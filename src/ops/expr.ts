@@ -200,15 +200,17 @@ function rebuild(v: E | Cond, f: (x: E | Cond) => E | Cond): E | Cond {
 
 /**
  * The subexpressions worth computing once (for loops that render `e` per element): those that
- * read no `varying` leaf, hoisted out of the loop, and those that occur more than once, computed
- * once per element. `expr` reads them as leaves c<1000+k> (hoisted[k]) and i<1000+k> (shared[k]),
+ * read no `varying` leaf, hoisted out of the loop, and those read by more than one operation (or twice
+ * by one), computed once per element. `expr` reads them as leaves c<1000+k> (hoisted[k]) and i<1000+k> (shared[k]),
  * listed inner ones first. The operations are the same, so the values are too.
  */
 export function factor(e: E, varying: (l: Leaf) => boolean): { expr: E; hoisted: E[]; shared: E[] } {
   const count = new Map<string, number>(), varies = new Map<string, boolean>();
-  const scan = (v: E | Cond): boolean => {
+  const scan = (v: E | Cond): boolean => { // each subexpression's operands once: a walk of the DAG, not the tree
+    const seen = v instanceof E ? count.get(v.key) : undefined;
+    if (seen !== undefined) return count.set(v.key, seen + 1), varies.get(v.key) as boolean;
     const vary = v.n.k === "leaf" ? varying(v.n.name) : kids(v).map(scan).some(Boolean);
-    if (v instanceof E) count.set(v.key, (count.get(v.key) ?? 0) + 1), varies.set(v.key, vary);
+    if (v instanceof E) count.set(v.key, 1), varies.set(v.key, vary);
     return vary;
   };
   scan(e);
