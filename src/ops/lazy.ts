@@ -21,9 +21,9 @@ export const isFusionEnabled = (): boolean => fusion;
 const MAX_INPUTS = 6;
 const MAX_NODES = 24;
 const MAX_CONSTS = 16;
-/** ...and of its expression as a tree (E.size: a call as 16): relu, square, pow read an operand twice, doubling a
- * chain's tree per link; kernels compute shared parts once (8 relus: 74 s to compile on lavapipe as a tree), keys do not. */
-const MAX_TREE = 1024;
+/** ...and of its expression as a tree (E.size: a call as 16): relu, square, pow double a chain's tree per link. Kernels
+ * compute shared parts once, keys do not; 1024 cut 6 sigmoids + backward to 2 kernels, but split ab.ts's ACT in 5, not 4. */
+const MAX_TREE = 256;
 /** A recipe larger than this is computed once when a second kernel needs it, not recomputed. */
 const RECOMPUTE_NODES = 4;
 
