@@ -115,7 +115,7 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     // 600 KB live + 600 KB pooled would pass 1 MiB: the pool is trimmed, and then it fits.
     const c = b.upload(data);
     expect(b.memory()).toEqual({ allocatedBytes: 600_004, inUseBytes: 600_004, pooledBytes: 0 });
-    const why = `the memory limit is ${limit} bytes`;
+    const why = `the memory limit is ${limit} bytes; dropped tensors are freed once the event loop turns, scope() and dispose() free at once`;
     expect(oom(() => b.upload(data))).toEqual([600_000, 600_004, why]);
     expect(oom(() => b.map(fill, [], [1], [150_000]))[1]).toBe(600_004);
     expect(b.memory().inUseBytes).toBe(600_004);
@@ -187,6 +187,20 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     expect(b.readSync(x)[0]).toBe(1); // its reply brings the worker's pool statistics
     expect(b.memory().allocatedBytes).toBeLessThanOrEqual(2 ** 21); // before: 3 MiB, 1.5 of it pooled
     await b.shutdown();
+  });
+
+  it("an allocation past the memory limit collects garbage first: a dropped a.add(1) of a.add(1).mul(2) held a", async () => {
+    const backend = await createWebGpuBackend({}, { memoryLimitBytes: 12 * 2 ** 20 }), device = { type: "webgpu" as const, backend };
+    const mib = (m: number) => tensor(new Float32Array(m * 2 ** 18).fill(1), { device });
+    setFusion(true); // unfused, a.add(1) is computed at once and disposed with the step's graph
+    try {
+      const a = mib(5), d = a.add(1).mul(2); // the unnamed a.add(1) reads a until it is collected
+      d.realize(), a.dispose(), d.dispose();
+      expect(() => mib(8)).toThrow(/; 5242880 in use \(the memory limit is 12582912 bytes; dropped tensors are freed once the event loop turns/);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(mib(8).sum().item()).toBe(8 * 2 ** 18); // the failed allocation collected it; freed at the turn
+    } finally { setFusion(process.env.GRADWISE_FUSION !== "0"); }
+    await backend.shutdown();
   });
 
   it("a fused reduction that runs out of memory leaves the device usable for the same kernel", async () => {

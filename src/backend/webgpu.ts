@@ -9,7 +9,7 @@ import { planArgAll, planMap, planOneHot, planReduceAll } from "./webgpu_split.j
 import { WorkerLink } from "./webgpu_link.js";
 import { directSource, planVec4, scalarSource, vec4Fits, vec4Source } from "./webgpu_source.js";
 import { type Budget, type Cmd, type Kind, type Limits, NONE, type Range } from "./webgpu_protocol.js";
-import { collectHeld } from "./webgpu_pool.js";
+import { collect, collectHeld } from "./webgpu_pool.js";
 import { startInThread, startWorker } from "./webgpu_spawn.js";
 
 class WebGpuBuf implements Buf {
@@ -242,9 +242,10 @@ export class WebGpuBackend implements Backend {
 
   checkAlloc(elements: number, budget = true): void {
     const bytes = elements * 4, max = this.limits.maxBufferSize;
-    if (bytes > max) throw this.oom(bytes, `one buffer may hold at most maxBufferSize = ${max}`);
+    if (bytes > max) throw this.oom(bytes, `one buffer may hold at most maxBufferSize = ${max} bytes`);
     const over = () => this.liveBytes + this.q.stats.pooledBytes + bytes > this.memoryLimitBytes;
-    if (budget && over() && (this.q.trim(), over())) throw this.oom(bytes, `the memory limit is ${this.memoryLimitBytes}`); // trim: the pool goes
+    if (!budget || !over() || (this.q.trim(), !over())) return; // trim: the pool goes; garbage (a.add(1) in a.add(1).mul(2) holds a) goes next turn:
+    throw (collect(), this.oom(bytes, `the memory limit is ${this.memoryLimitBytes} bytes; dropped tensors are freed once the event loop turns, scope() and dispose() free at once`));
   }
 
   private newBuf(elements: number, collectable = true): WebGpuBuf {
@@ -260,9 +261,8 @@ export class WebGpuBackend implements Backend {
   }
 
   private get weight(): number { return this.liveBytes + 4096 * this.live.size; }
-  private oom(bytes: number, why: string): Error {
-    const at = `tried to allocate ${BigInt(bytes)} bytes; ${this.liveBytes} in use`; // exact past 2^53, as the CPU's
-    return new Error(`out of memory on webgpu: ${at} (${why} bytes)`);
+  private oom(bytes: number, why: string): Error { // bytes exact past 2^53, as the CPU's
+    return new Error(`out of memory on webgpu: tried to allocate ${BigInt(bytes)} bytes; ${this.liveBytes} in use (${why})`);
   }
 
   /** `collected`: freed by the registry; garbage being reclaimed lowers the collection mark. */
