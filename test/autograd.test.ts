@@ -319,4 +319,19 @@ if (devices.length > 1) {
     const z = x.detach().clone();
     expect(z.add_(tensor(5, { device: cpu })).tolist()).toEqual([6, 7, 8]);
   });
+
+  test("a 0-d CPU tensor a webgpu op saved is version-checked: writing it in place fails backward, as on one device", () => {
+    const version = "one of the variables needed for gradient computation has been modified by an inplace operation: " +
+      "[torch.FloatTensor []] is at version 1; expected version 0 instead.";
+    for (const dev of [cpu, gpu]) {
+      const x = tensor([1, 2, 3], { device: dev, requiresGrad: true }), s = tensor(2, { device: cpu });
+      const y = x.mul(s); // MulBackward0 saves s (on webgpu, its copy there)
+      s.add_(10);
+      expect(() => y.sum().backward(), dev.type).toThrow(version);
+      const w = tensor([1, 2, 3], { device: dev, requiresGrad: true }), r = tensor(2, { device: cpu, requiresGrad: true });
+      const v = w.mul(r);
+      noGrad(() => r.add_(10));
+      expect(() => v.sum().backward(), dev.type).toThrow(version);
+    }
+  });
 }

@@ -180,8 +180,10 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // its collections weigh buffers and re-arm near a cap, and the fusion caches are bounded. 6662 from
 // then: an exit or shutdown() waits for fences over queued GPU work (5 s, then Dawn aborted). 6670
 // from then: WebGPU kernels compute shared subexpressions once, as lets (8 relus compiled in 74 s on
-// lavapipe as a tree; ACT at 1e5 there, bench/ab.ts).
-const BUDGET = 6670;
+// lavapipe as a tree; ACT at 1e5 there, bench/ab.ts). 6674 from then: an in-place op nothing else
+// reads writes into the tensor's own buffer (one over half a WebGPU memory cap failed), and a 0-d CPU
+// tensor a webgpu op saved is version-checked (writes to it went unseen by backward).
+const BUDGET = 6674;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -6,7 +6,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, test, vi } from "vitest";
 import {
-  type Device, type Tensor, arange, fullLike, isFusionEnabled, keep, memory, onesLike, optim, randn, scope, setFusion, tensor,
+  type Device, type Tensor, arange, fullLike, isFusionEnabled, keep, memory, noGrad, onesLike, optim, randn, scope, setFusion, tensor,
   trackTensors, zeros, zerosLike,
 } from "../src/index.js";
 import { Pipelines, cache } from "../src/backend/webgpu_pipelines.js";
@@ -94,6 +94,21 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
         if (gpu) expect(inUse()).toBe(before);
       }
     } finally { setFusion(was); }
+  });
+
+  test.runIf(isFusionEnabled())("an in-place op nothing else reads writes into the tensor's own buffer, as PyTorch's; a pending reader keeps the old values", () => {
+    const a = T([1, 2, 3, 4]), b = T([1, 1, 1, 1]), mine = a._buf;
+    a.mul_(2).add_(b); // nothing else holds a's buffer: no second one
+    expect([a._buf === mine, vals(a), a._version]).toEqual([true, [3, 5, 7, 9], 2]);
+    const p = a.mul(10); // a pending reader of a's values: the write goes to a new buffer
+    a.add_(b.mul(0.5)), noGrad(() => b.zero_());
+    expect([a._buf === mine, vals(p), vals(a), vals(b)]).toEqual([false, [30, 50, 70, 90], [3.5, 5.5, 7.5, 9.5], [0, 0, 0, 0]]);
+    const w = T([1, 2], true), s = T([2, 2]), y = w.mul(s); // s saved for backward
+    s.mul_(3);
+    expect(() => y.sum().backward()).toThrow(/modified by an inplace operation: \[torch\.FloatTensor \[2\]\] is at version 1; expected version 0/);
+    const v = T([1, 2], true).mul(1), vb = v._buf;
+    v.mul_(2); // recorded (MulBackward0): a new buffer, as before
+    expect([v._buf === vb, v.gradFn?.name, vals(v)]).toEqual([false, "MulBackward0", [2, 4]]);
   });
 
   test("a view keeps the values its base's dispose() would free", () => {

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createWebGpuBackend, type WebGpuBackend } from "../src/backend/webgpu.js";
 import { held } from "../src/backend/webgpu_pool.js";
 import { transpileGraph } from "../src/backend/webgpu_spawn.js";
-import { arange, defaultDevice, rand, randn, requestDevice, scope, setDefaultDevice, setFusion, shutdown, tensor, zeros } from "../src/index.js";
+import { arange, defaultDevice, noGrad, rand, randn, requestDevice, scope, setDefaultDevice, setFusion, shutdown, tensor, zeros } from "../src/index.js";
 import { x } from "../src/ops/expr.js";
 import { kernel, openOrSkip } from "./webgpu_helpers.js";
 
@@ -199,6 +199,17 @@ describe.skipIf(!opened)("WebGPU faults", () => {
       expect(() => mib(8)).toThrow(/; 5242880 in use \(the memory limit is 12582912 bytes; dropped tensors are freed once the event loop turns/);
       await new Promise((r) => setTimeout(r, 50));
       expect(mib(8).sum().item()).toBe(8 * 2 ** 18); // the failed allocation collected it; freed at the turn
+    } finally { setFusion(process.env.GRADWISE_FUSION !== "0"); }
+    await backend.shutdown();
+  });
+
+  it("an in-place op on a tensor over half the memory limit fits: it writes into the tensor's own buffer", async () => {
+    const backend = await createWebGpuBackend({}, { memoryLimitBytes: 8 * 2 ** 20 }), device = { type: "webgpu" as const, backend };
+    setFusion(true); // unfused, the operand's recipe is computed into a buffer of its own first
+    try {
+      const a = tensor(new Float32Array(5 * 2 ** 18).fill(1), { device }); // 5 MiB of 8: a second one failed
+      a.mul_(3).add_(1), noGrad(() => a.sub_(0.5)), a.zero_().add_(2);
+      expect([a.sum().item(), a.max().item()]).toEqual([2 * 5 * 2 ** 18, 2]);
     } finally { setFusion(process.env.GRADWISE_FUSION !== "0"); }
     await backend.shutdown();
   });

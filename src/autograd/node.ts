@@ -13,23 +13,28 @@ export class SavedTensor {
   private t: Tensor | null;
   private input: Tensor | null;
   private readonly version: number;
-  /** `output`: the saving node's name when t is its output; `version`: the one expected. */
-  constructor(t: Tensor, private readonly output: string | null, version = t._version) {
+  private readonly sourceVersion: number;
+  /** `output`: the saving node's name when t is its output; `version`: the one expected; `source`: the
+   * 0-d CPU tensor t is a copy of on another device (PyTorch's CUDA ops save the CPU scalar itself). */
+  constructor(t: Tensor, private readonly output: string | null, version = t._version, private source: Tensor | null = null) {
     this.input = output === null ? t : null;
     this.t = t.detach();
     this.t._kept = this.t._saved = true;
     this.version = version;
+    this.sourceVersion = source?._version ?? 0;
   }
   unpack(): Tensor {
-    const t = this.t;
+    const t = this.t, s = this.source;
     if (!t) throw errors.backwardTwice();
+    if (s && s._version !== this.sourceVersion)
+      throw errors.versionMismatch(s.shape, s.dtype, s.gradFn?.name ?? null, s._version, this.sourceVersion);
     if (t._version !== this.version)
       throw errors.versionMismatch(t.shape, t.dtype, this.output ?? this.input?.gradFn?.name ?? null, t._version, this.version);
     return t;
   }
   release(): void {
     this.t?.dispose();
-    this.t = this.input = null;
+    this.t = this.input = this.source = null;
   }
 }
 

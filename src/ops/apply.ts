@@ -36,9 +36,7 @@ function writeInto(into: Tensor, v: Operand): void {
   if (into._strides && into.numel === 0) return; // an empty expand: nothing to write
   if (v === into) return void into._storage.version++; // copy_ of itself: PyTorch's returns early (after the checks)
   const shape = into._strides ? [into._storage.size] : into.shape;
-  const s = compose(shape, into._dev, (b) => castTo(bind(b, X, ["x"], [v]), into.dtype));
-  void s.buf;
-  into._storage.assign(s);
+  into._storage.assign(compose(shape, into._dev, (b) => castTo(bind(b, X, ["x"], [v]), into.dtype)), 0); // in its own buffer if it can
 }
 
 /** What a write into a tensor of `dtype` stores, as PyTorch casts: bool is != 0, int64 truncates
@@ -108,8 +106,10 @@ function placed(ops: readonly Operand[], inplace: boolean): readonly Operand[] {
   for (const [i, o] of ops.entries())
     if (o instanceof Tensor && o._dev !== dev && !scalar(o, i)) throw (dev.backend.check?.(), o._dev.backend.check?.(), errors.device(dev.type, o._dev.type)); // a shut-down device says so
   if (isGradEnabled() && dev.backend.asyncReadsOnly && ops.some((o, i) => scalar(o, i) && (o as Tensor).requiresGrad)) throw errors.cpuScalarGrad();
-  return ops.map((o, i) => (scalar(o, i) ? (o as Tensor).to(dev as Device) : o));
+  return ops.map((o, i) => (scalar(o, i) ? ((c) => (copiedFrom.set(c, o as Tensor), c))((o as Tensor).to(dev as Device)) : o));
 }
+/** A 0-d CPU operand's copy on the op's device -> the operand: a saved copy checks the operand's version (its writes). */
+const copiedFrom = new WeakMap<Tensor, Tensor>();
 
 /** Runs (or, fused, records) op `name`'s forward at the broadcast shape, or at `at`; `ops` as run. */
 function forward(name: OpName, operands: readonly Operand[], at?: readonly number[], inplace = false) {
@@ -166,7 +166,7 @@ function record(
     } else if (need.has(l)) {
       savedLeaves.push(l);
       const t = i === 0 && savedSelf ? savedSelf : o;
-      saved.push(new SavedTensor(t, null, t._storage === out._storage && savedSelf ? before : t._version));
+      saved.push(new SavedTensor(t, null, t._storage === out._storage && savedSelf ? before : t._version, copiedFrom.get(t)));
     }
   });
   if (need.has("out")) {
@@ -231,7 +231,7 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   // The operands' edges as they were: a view of self renewed after the write would miss the op.
   const edges = isGradEnabled() ? edgesOf(run) : undefined;
   if (self._strides) storage.release(), writeInto(self, ops[1] ?? 0); // a fill of a grown expand (checkInplace)
-  else void storage.buf, self._storage.assign(storage); // a sync point, as writeInto
+  else self._storage.assign(storage, edges?.some((e) => e) || run.some(gradlessView) ? undefined : 1); // a sync point; over `old` when no graph
   const node = record(name, run, self, variant, old, before, edges);
   if (node && view) rebaseView(self, view, node);
   old.dispose(); // a saved copy has a handle of its own

@@ -49,11 +49,8 @@ export class Lazy {
   owner = 0;
   kernel: Kernel | null = null;
   constructor(
-    readonly expr: E,
-    readonly inputs: readonly LazyInput[],
-    readonly consts: readonly number[],
-    readonly shape: readonly number[],
-    readonly nodes: number,
+    readonly expr: E, readonly inputs: readonly LazyInput[], readonly consts: readonly number[],
+    readonly shape: readonly number[], readonly nodes: number,
     /** A deferred non-elementwise result (a reduction): computes a buffer already held once. */
     readonly run?: () => Buf,
   ) {}
@@ -96,9 +93,13 @@ export class Storage {
   /** Its element count (a pending recipe's without computing it). */
   get size(): number { return this.b?.size ?? (this.lazy ? this.lazy.shape.reduce((a, n) => a * n, 1) : 0); }
   /** An in-place write: this storage takes `s`'s buffer or recipe (s is left empty). */
-  assign(s: Storage): void {
+  assign(s: Storage, over?: number): void {
     if (!this.b && !this.lazy) throw errors.disposed();
-    const { b, lazy } = this;
+    const { b, lazy } = this, L = s.lazy; // over: handles on b besides this (an op's snapshot); then s is pending
+    if (b && L && !L.run && over !== undefined && writable(b, L, 1 + over)) { // PyTorch's memory: no second buffer
+      return void (this.dev.backend.map(kernelOf(L), L.inputs, L.consts, L.shape, b), s.release(), this.version++, (this.reads = 0));
+    }
+    if (over !== undefined) void s.buf;
     this.b = s.b;
     this.lazy = s.lazy;
     s.b = s.lazy = null;
@@ -107,9 +108,7 @@ export class Storage {
     this.letGoOf(b, lazy);
   }
   /** The current contents as a storage of their own (what an in-place op overwrote). */
-  snapshot(): Storage {
-    return new Storage(this.b, this.lazy, this.dev);
-  }
+  snapshot(): Storage { return new Storage(this.b, this.lazy, this.dev); }
   /** Lets go of the buffer or recipe: called when the last handle is disposed. */
   release(): void {
     const { b, lazy } = this;
@@ -121,6 +120,10 @@ export class Storage {
     if (lazy) letGoAll(lazy, this.dev);
   }
 }
+
+/** Whether nothing holds b but `n` handles and L's reads of it in its own layout (no pending reader, no saved value). */
+const writable = (b: Buf, L: Lazy, n: number): boolean =>
+  L.inputs.every((x) => x.buf !== b || (n++, sameShape(x.strides, contiguousStrides(L.shape)))) && b.holders === n;
 
 const kernels = new Map<string, Kernel>(), kernelsOfExpr = new WeakMap<E, Map<number, Kernel>>(), MAX_KERNELS = 8192;
 
@@ -156,14 +159,10 @@ let owning = false;
 export function ownInputs<G, R>(node: { apply(g: G): R }, g: G): R {
   if (owning) return node.apply(g);
   owning = true;
-  try {
-    return node.apply(g);
-  } finally {
+  try { return node.apply(g); } finally {
     owning = false;
-    if (made.size) {
-      for (const [s, b] of made) letGo(b, s.dev); // the map's own hold: kernels still reading it keep it
-      made.clear();
-    }
+    for (const [s, b] of made) letGo(b, s.dev); // the map's own hold: kernels still reading it keep it
+    made.clear();
   }
 }
 
