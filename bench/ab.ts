@@ -11,7 +11,7 @@ import { alternate } from "./measure.js";
 import { commandLine } from "./paths.js";
 import { cellsFor, type Lib } from "./systems/gradwise.js";
 
-type W = "W1" | "W2" | "W3" | "W4" | "ACT";
+type W = "W1" | "W2" | "W3" | "W4" | "ACT" | "INPLACE";
 const { flag, positional } = commandLine();
 const [dirA, dirB] = positional;
 if (!dirA || !dirB) throw new Error("usage: tsx bench/ab.ts <buildA> <buildB> [--workloads W1,W2] [--sizes 1e3] [--rounds N]");
@@ -46,8 +46,13 @@ const act = (lib: Lib, device: Parameters<typeof cellsFor>[1], n: number) => {
     },
   };
 };
+/** INPLACE (this tool's only): x.mul_(c).add_(y) under noGrad, then read x (an SGD-like update of a big tensor). */
+const inplace = (lib: Lib, device: Parameters<typeof cellsFor>[1], n: number) => {
+  const x = lib.tensor(Array.from({ length: n }, (_, i) => i % 7), { device }), y = lib.onesLike(x);
+  return { run: () => (lib.noGrad(() => x.mul_(0.5).add_(y)), x.data()) };
+};
 const cell = (lib: Lib, device: Parameters<typeof cellsFor>[1], w: W, n: number) =>
-  w === "ACT" ? act(lib, device, n) : cellsFor(lib, device)[w](n);
+  w === "ACT" ? act(lib, device, n) : w === "INPLACE" ? inplace(lib, device, n) : cellsFor(lib, device)[w](n);
 
 const lines = [`| workload | N | A (µs/call) | B (µs/call) | B/A |`, `|---|---:|---:|---:|---:|`];
 for (const w of workloads) {

@@ -100,7 +100,7 @@ export class WebGpuBackend implements Backend {
     const { meta, dims } = mapMeta(shape, ins.map((s) => s.strides), modes, consts);
     if (!racy && vec4Fits(n, modes, this.sink.bind)) {
       const key = `vmap${modes.join("")}:${k.key}`, wgsl = this.source(key, () => vec4Source(k, modes));
-      return planVec4(this.sink, key, out.id, ins.map((s) => s.b.id), meta, n, wgsl), out;
+      return planVec4(this.sink, key, out.id, ins.map((s, j) => (modes[j] === 3 ? NONE : s.b.id)), meta, n, wgsl), out;
     }
     const dst = racy ? this.sink.alloc(n) : out.id;
     const mins = ins.map((s, j) => ({ id: modes[j] === 3 ? NONE : s.b.id, size: s.b.size, mode: modes[j] as number }));

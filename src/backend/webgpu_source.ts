@@ -49,13 +49,13 @@ const direct = new WeakMap<Kernel, Map<string, string>>();
 
 /** Whether a map of n floats with these input modes (readMode's) can run four floats per thread. */
 export const vec4Fits = (n: number, modes: readonly number[], bind: number): boolean =>
-  n % 4 === 0 && n <= bind && modes.every((m) => m <= 1);
+  n % 4 === 0 && n <= bind && modes.every((m) => m !== 2); // 3: dst itself (an in-place op), read in its layout
 
 /** Lane `c` of gw_lanes (c "": one float, loads in place). */
 const lane = (k: Kernel, modes: readonly number[], c: string): [lets: string, value: string] =>
   body(k, c, (j) => {
     const m = modes[Number(j)];
-    return c ? (m === 0 ? `v${j}.${c}` : `v${j}`) : m === 0 ? `a${j}[i]` : `a${j}[0]`;
+    return c ? (m !== 1 ? `v${j}.${c}` : `v${j}`) : m === 0 ? `a${j}[i]` : `a${j}[0]`;
   });
 
 /** A scalar map's body with loads in place of the gw_aj accessors (their mode selects made a
@@ -71,7 +71,7 @@ export function directSource(k: Kernel, modes: readonly number[]): string | null
 
 /** The body of gw_lanes(i) in elementwise_vec4.wgsl: the loads, each lane's lets, then the four lanes. */
 export function vec4Source(k: Kernel, modes: readonly number[]): string {
-  const loads = modes.map((m, j) => `let v${j} = ${m === 0 ? `a${j}[i]` : `s${j}[0]`};`);
+  const loads = modes.map((m, j) => `let v${j} = ${m === 0 ? `a${j}[i]` : m === 3 ? "dst[i]" : `s${j}[0]`};`);
   const lanes = LANES.map((c) => lane(k, modes, c));
   return `${loads.join(" ")}\n  ${lanes.map(([l]) => l).join("")}return vec4<f32>(${lanes.map(([, v]) => v).join(",\n    ")});`;
 }
