@@ -121,7 +121,7 @@ export class Storage {
   }
 }
 
-/** Whether nothing holds b but `n` handles and L's reads of it in its own layout (no pending reader, no saved value). */
+/** Whether nothing holds b but `n` handles and L's reads of it in its own layout (no pending reader; views share the storage). */
 const writable = (b: Buf, L: Lazy, n: number): boolean =>
   L.inputs.every((x) => x.buf !== b || (n++, sameShape(x.strides, contiguousStrides(L.shape)))) && b.holders === n;
 
