@@ -68,6 +68,13 @@ function scenarios(device: Device): Record<string, () => Out | undefined> {
     nograd_view_nograd_inplace: () => {
       const a = x4().mul(2); const v = noGrad(() => a.view(2, 2)); noGrad(() => a.mul_(2)); return { v: name(v) };
     },
+    nograd_view_saved_then_dropped: () => {
+      const x = tensor([[1, 2, 3]], { device, requiresGrad: true }), v = noGrad(() => x.unsqueeze(0)), y = x.relu().mul(v);
+      v.dispose(); // its saved copy still knows it was a no-grad view
+      noGrad(() => x.mul_(2));
+      y.sum().backward();
+      return undefined;
+    },
     plain_base_gets_history: () => {
       const w = P([2]); const a = ones([4], { device }); const v = a.view(2, 2); v.mul_(w);
       const out: Out = { "a.requires_grad": a.requiresGrad, a: name(a), v: name(v), "a.is_leaf": a.isLeaf };

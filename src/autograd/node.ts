@@ -12,12 +12,14 @@ import type { Tensor } from "../tensor.js";
 export class SavedTensor {
   private t: Tensor | null;
   private input: Tensor | null;
+  private view: Tensor["_viewOf"];
   private readonly version: number;
   private readonly sourceVersion: number;
   /** `output`: the saving node's name when t is its output; `version`: the one expected; `source`: the
    * 0-d CPU tensor t is a copy of on another device (PyTorch's CUDA ops save the CPU scalar itself). */
   constructor(t: Tensor, private readonly output: string | null, version = t._version, private source: Tensor | null = null) {
     this.input = output === null ? t : null;
+    this.view = output === null ? t._viewOf : null;
     this.t = t.detach();
     this.t._kept = this.t._saved = true;
     this.version = version;
@@ -28,13 +30,14 @@ export class SavedTensor {
     if (!t) throw errors.backwardTwice();
     if (s && s._version !== this.sourceVersion)
       throw errors.versionMismatch(s.shape, s.dtype, s.gradFn?.name ?? null, s._version, this.sourceVersion);
-    if (t._version !== this.version)
-      throw errors.versionMismatch(t.shape, t.dtype, this.output ?? this.input?.gradFn?.name ?? null, t._version, this.version);
-    return t;
+    if (t._version === this.version) return t;
+    const v = this.view; // a no-grad view's error, as its gradFn below would throw: kept, a disposed input has no version
+    if (v?.noGrad && v.base.requiresGrad) throw errors.viewNoGrad(true);
+    throw errors.versionMismatch(t.shape, t.dtype, this.output ?? this.input?.gradFn?.name ?? null, t._version, this.version);
   }
   release(): void {
     this.t?.dispose();
-    this.t = this.input = this.source = null;
+    this.t = this.input = this.source = this.view = null;
   }
 }
 
