@@ -106,10 +106,10 @@ function placed(ops: readonly Operand[], inplace: boolean): readonly Operand[] {
   for (const [i, o] of ops.entries())
     if (o instanceof Tensor && o._dev !== dev && !scalar(o, i)) throw (dev.backend.check?.(), o._dev.backend.check?.(), errors.device(dev.type, o._dev.type)); // a shut-down device says so
   if (isGradEnabled() && dev.backend.asyncReadsOnly && ops.some((o, i) => scalar(o, i) && (o as Tensor).requiresGrad)) throw errors.cpuScalarGrad();
-  return ops.map((o, i) => (scalar(o, i) ? ((c) => (copiedFrom.set(c, o as Tensor), c))((o as Tensor).to(dev as Device)) : o));
+  return ops.map((o, i) => (scalar(o, i) ? ((c) => (copiedFrom ??= new WeakMap()).set(c, o as Tensor) && c)((o as Tensor).to(dev as Device)) : o));
 }
 /** A 0-d CPU operand's copy on the op's device -> the operand: a saved copy checks the operand's version (its writes). */
-const copiedFrom = new WeakMap<Tensor, Tensor>();
+let copiedFrom: WeakMap<Tensor, Tensor> | undefined; // made at the first copy: no lookup per saved tensor before
 
 /** Runs (or, fused, records) op `name`'s forward at the broadcast shape, or at `at`; `ops` as run. */
 function forward(name: OpName, operands: readonly Operand[], at?: readonly number[], inplace = false) {
@@ -166,7 +166,7 @@ function record(
     } else if (need.has(l)) {
       savedLeaves.push(l);
       const t = i === 0 && savedSelf ? savedSelf : o;
-      saved.push(new SavedTensor(t, null, t._storage === out._storage && savedSelf ? before : t._version, copiedFrom.get(t)));
+      saved.push(new SavedTensor(t, null, t._storage === out._storage && savedSelf ? before : t._version, copiedFrom?.get(t)));
     }
   });
   if (need.has("out")) {

@@ -161,8 +161,7 @@ export function ownInputs<G, R>(node: { apply(g: G): R }, g: G): R {
   owning = true;
   try { return node.apply(g); } finally {
     owning = false;
-    for (const [s, b] of made) letGo(b, s.dev); // the map's own hold: kernels still reading it keep it
-    made.clear();
+    if (made.size) for (const [s, b] of made) letGo(b, s.dev), made.delete(s); // the map's own hold: kernels still reading it keep it
   }
 }
 
