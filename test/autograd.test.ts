@@ -332,6 +332,12 @@ if (devices.length > 1) {
       const v = w.mul(r);
       noGrad(() => r.add_(10));
       expect(() => v.sum().backward(), dev.type).toThrow(version);
+      const k = tensor(2, { device: cpu }), u = tensor([1, 2, 3], { device: dev, requiresGrad: true });
+      k.add_(1); // written before the op: version 1, then disposed (a new, empty storage)
+      const z = u.mul(k);
+      k.dispose();
+      z.sum().backward();
+      expect(u.grad?.tolist(), dev.type).toEqual([3, 3, 3]);
     }
   });
 }

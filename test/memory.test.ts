@@ -107,8 +107,8 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (type, 
     s.mul_(3);
     expect(() => y.sum().backward()).toThrow(/modified by an inplace operation: \[torch\.FloatTensor \[2\]\] is at version 1; expected version 0/);
     const v = T([1, 2], true).mul(1), vb = v._buf;
-    v.mul_(2); // recorded (MulBackward0): a new buffer, as before
-    expect([v._buf === vb, v.gradFn?.name, vals(v)]).toEqual([false, "MulBackward0", [2, 4]]);
+    v.mul_(2); // recorded (MulBackward0): a new buffer, as before, computed at once (a sync point)
+    expect([v._storage.lazy, v._buf === vb, v.gradFn?.name, vals(v)]).toEqual([null, false, "MulBackward0", [2, 4]]);
   });
 
   test("a view keeps the values its base's dispose() would free", () => {

@@ -15,6 +15,7 @@ export class SavedTensor {
   private view: Tensor["_viewOf"];
   private readonly version: number;
   private readonly sourceVersion: number;
+  private sourceStorage: Tensor["_storage"] | null;
   /** `output`: the saving node's name when t is its output; `version`: the one expected; `source`: the
    * 0-d CPU tensor t is a copy of on another device (PyTorch's CUDA ops save the CPU scalar itself). */
   constructor(t: Tensor, private readonly output: string | null, version = t._version, private source: Tensor | null = null) {
@@ -23,13 +24,14 @@ export class SavedTensor {
     this.t = t.detach();
     this.t._kept = this.t._saved = true;
     this.version = version;
-    this.sourceVersion = source?._version ?? 0;
+    this.sourceStorage = source?._storage ?? null; // a disposed source gets a new one: its writes went to this
+    this.sourceVersion = this.sourceStorage?.version ?? 0;
   }
   unpack(): Tensor {
-    const t = this.t, s = this.source;
+    const t = this.t, s = this.source, at = this.sourceStorage?.version;
     if (!t) throw errors.backwardTwice();
-    if (s && s._version !== this.sourceVersion)
-      throw errors.versionMismatch(s.shape, s.dtype, s.gradFn?.name ?? null, s._version, this.sourceVersion);
+    if (s && at !== undefined && at !== this.sourceVersion)
+      throw errors.versionMismatch(s.shape, s.dtype, s.gradFn?.name ?? null, at, this.sourceVersion);
     if (t._version === this.version) return t;
     const v = this.view; // a no-grad view's error, as its gradFn below would throw: kept, a disposed input has no version
     if (v?.noGrad && v.base.requiresGrad) throw errors.viewNoGrad(true);
@@ -37,7 +39,7 @@ export class SavedTensor {
   }
   release(): void {
     this.t?.dispose();
-    this.t = this.input = this.source = this.view = null;
+    this.t = this.input = this.source = this.view = this.sourceStorage = null;
   }
 }
 

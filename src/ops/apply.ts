@@ -27,9 +27,9 @@ function bind(b: Builder, expr: E, leaves: readonly Leaf[], vals: readonly Opera
 }
 
 /**
- * An in-place write: `into`'s storage takes v (a tensor broadcast to its shape, or a number) as a
- * new buffer. It is a sync point: state updated in place (parameters, accumulated grads) is not
- * left as a growing recipe.
+ * An in-place write of v (a tensor broadcast to its shape, or a number) into `into`'s buffer, or a new
+ * one (Storage.assign). It is a sync point: state updated in place (parameters, accumulated grads) is
+ * not left as a growing recipe.
  */
 function writeInto(into: Tensor, v: Operand): void {
   // A fill of a grown expand fills its storage, as PyTorch's reaches the expand's input (copies raise).
@@ -231,7 +231,7 @@ export function applyInplace(name: OpName, ops: readonly Operand[]): Tensor {
   // The operands' edges as they were: a view of self renewed after the write would miss the op.
   const edges = isGradEnabled() ? edgesOf(run) : undefined;
   if (self._strides) storage.release(), writeInto(self, ops[1] ?? 0); // a fill of a grown expand (checkInplace)
-  else self._storage.assign(storage, edges?.some((e) => e) || run.some(gradlessView) ? undefined : 1); // a sync point; over `old` when no graph
+  else self._storage.assign(storage, edges?.some((e) => e) || run.some(gradlessView) ? -1 : 1); // a sync point; over `old` when no graph
   const node = record(name, run, self, variant, old, before, edges);
   if (node && view) rebaseView(self, view, node);
   old.dispose(); // a saved copy has a handle of its own

@@ -1,7 +1,7 @@
 // Fusion: an elementwise result is a lazy expression over realized buffers, inlined into its
 // consumers and compiled into one kernel when something needs its buffer (a read, a reduction).
-// Buffers are never written after creation: an in-place op gives its storage a new recipe/buffer,
-// so pending recipes stay valid. GRADWISE_FUSION=0 or setFusion(false) realizes every op.
+// An in-place op gives its storage a new buffer, so pending recipes over the old one stay valid, or,
+// when nothing else holds it, writes it. GRADWISE_FUSION=0 or setFusion(false) realizes every op.
 import { type Buf, type Kernel, type MapSource, contiguousStrides } from "../backend/backend.js";
 import { checkSize, type Device } from "../device.js";
 import { errors } from "../errors.js";
@@ -92,14 +92,15 @@ export class Storage {
   }
   /** Its element count (a pending recipe's without computing it). */
   get size(): number { return this.b?.size ?? (this.lazy ? this.lazy.shape.reduce((a, n) => a * n, 1) : 0); }
-  /** An in-place write: this storage takes `s`'s buffer or recipe (s is left empty). */
-  assign(s: Storage, over?: number): void {
+  /** An in-place write (a sync point): `s` computed into this storage's buffer when only `over` other handles
+   * (an op's snapshot; -1: never) and s's reads hold it, as PyTorch's; else into a new one this storage takes. */
+  assign(s: Storage, over = -1): void {
     if (!this.b && !this.lazy) throw errors.disposed();
-    const { b, lazy } = this, L = s.lazy; // over: handles on b besides this (an op's snapshot); then s is pending
-    if (b && L && !L.run && over !== undefined && writable(b, L, 1 + over)) { // PyTorch's memory: no second buffer
+    const { b, lazy } = this, L = s.lazy;
+    if (b && L && !L.run && over >= 0 && writable(b, L, 1 + over)) {
       return void (this.dev.backend.map(kernelOf(L), L.inputs, L.consts, L.shape, b), s.release(), this.version++, (this.reads = 0));
     }
-    if (over !== undefined) void s.buf;
+    void s.buf;
     this.b = s.b;
     this.lazy = s.lazy;
     s.b = s.lazy = null;
