@@ -97,16 +97,10 @@ export class Storage {
   assign(s: Storage, over = -1): void {
     if (!this.b && !this.lazy) throw errors.disposed();
     const { b, lazy } = this, L = s.lazy;
-    if (b && L && !L.run && over >= 0 && writable(b, L, 1 + over)) {
-      return void (this.dev.backend.map(kernelOf(L), L.inputs, L.consts, L.shape, b), s.release(), this.version++, (this.reads = 0));
-    }
-    void s.buf;
-    this.b = s.b;
-    this.lazy = s.lazy;
-    s.b = s.lazy = null;
+    if (b && L && !L.run && over >= 0 && writable(b, L, 1 + over)) realize(L, this.dev, b), s.release();
+    else (void s.buf, (this.b = s.b), (this.lazy = s.lazy), (s.b = s.lazy = null), this.letGoOf(b, lazy));
     this.version++;
     this.reads = 0;
-    this.letGoOf(b, lazy);
   }
   /** The current contents as a storage of their own (what an in-place op overwrote). */
   snapshot(): Storage { return new Storage(this.b, this.lazy, this.dev); }
@@ -150,7 +144,7 @@ function kernelByKey(L: Lazy): Kernel {
   return k;
 }
 
-const realize = (L: Lazy, dev: Device): Buf => dev.backend.map(kernelOf(L), L.inputs, L.consts, L.shape);
+const realize = (L: Lazy, dev: Device, into?: Buf): Buf => dev.backend.map(kernelOf(L), L.inputs, L.consts, L.shape, into);
 
 // Backward runs each node through ownInputs: a saved pending recipe its kernels cannot inline goes
 // to a buffer only they hold (freed with them), not to its storage, often a dropped intermediate's
