@@ -164,7 +164,9 @@ describe.skipIf(!opened)("WebGPU faults", () => {
     for (let i = 0; i < 40; i++) {
       const big = b.upload(mib(3.5));
       for (let k = 0; k < 4; k++) b.upload(mib(0.5)); // dropped: freed by the registry after a collection
-      await new Promise((r) => setTimeout(r, 5));
+      // A turn for the registry: up to 200 ms (a fixed 5 ms once came before its callbacks in a full run);
+      // nothing frees them unless the backend collected, so a mark that never re-arms still runs out.
+      for (let t = 0; t < 40 && b.memory().inUseBytes > 12.5 * 2 ** 20; t++) await new Promise((r) => setTimeout(r, 5));
       b.free(big); // 9-10 MiB: under 3/4 but over half; a mark that crept up to the cap ran out at step ~6
     }
     b.free(base);
