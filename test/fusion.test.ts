@@ -3,7 +3,8 @@
 import { describe, expect, test } from "vitest";
 import { type Device, arange, manualSeed, memory, randn, tensor } from "../src/index.js";
 import { scalarSource, vec4Source } from "../src/backend/webgpu_source.js";
-import { factor, leaf, MAX_INTERNED, x, y } from "../src/ops/expr.js";
+import type { Kernel, MapSource } from "../src/backend/backend.js";
+import { type E, factor, leaf, MAX_INTERNED, x, y } from "../src/ops/expr.js";
 import { isFusionEnabled, setFusion } from "../src/ops/lazy.js";
 import { availableDevices, watchBackend } from "./setup.js";
 
@@ -59,6 +60,37 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       expect(fused).toEqual(Array.from(z.dataSync())); // split where it is, bit for bit the unfused values
     } finally { setFusion(was); }
   });
+
+  test.runIf(isFusionEnabled() && device.backend.computeOnce === true)(
+    "where heavy calls cost more than memory, a saved value making one is computed once, not again in each kernel reading it",
+    () => {
+      // 3 x (tanh -> * 1.5 -> sigmoid), forward and backward: 3 tanh and 3 exp per element. Inlined, each
+      // backward kernel made its saved output again from x: 19 calls per element (2.2x slower than unfused).
+      const calls = new Set(["exp", "tanh"]), x = tensor(Array.from({ length: 600 }, (_, i) => i / 100 - 3), { device, requiresGrad: true });
+      let made = 0, grad: number[] = [];
+      const heavy = (v: { key: string; n: object }, seen: Set<string>): number => { // each call once per kernel (CSE)
+        if (seen.has(v.key)) return 0;
+        seen.add(v.key);
+        const n = v.n as Record<string, unknown>, parts = ["a", "b", "c", "t", "f"].map((f) => n[f]);
+        return (n.k === "un" && calls.has(n.op as string) ? 1 : 0) + parts.reduce((s: number, p) => s + (p instanceof Object ? heavy(p as E, seen) : 0), 0);
+      };
+      watchBackend(device, ["map", "mapReduce"], (m, a) => (made += heavy((m === "map" ? (a[0] as Kernel) : (a[1] as MapSource).kernel).expr, new Set())), () => {
+        let y = x;
+        for (let k = 0; k < 3; k++) y = y.tanh().mul(1.5).sigmoid();
+        y.sum().backward();
+        grad = Array.from(x.grad?.dataSync() ?? []);
+      });
+      expect(made).toBe(6);
+      setFusion(false);
+      try {
+        x.grad = null;
+        let y = x;
+        for (let k = 0; k < 3; k++) y = y.tanh().mul(1.5).sigmoid();
+        y.sum().backward();
+        expect(grad).toEqual(Array.from(x.grad?.dataSync() ?? [])); // bit for bit the unfused values
+      } finally { setFusion(true); }
+    },
+  );
 
   test("one kernel per structure, whatever its constants' values (equal ones made a kernel per pattern)", () => {
     const kernels = new Set<unknown>(), x = tensor([0.1, 0.2, 0.3, 0.4], { device }), out: number[][] = [];

@@ -166,11 +166,13 @@ function record(
     } else if (need.has(l)) {
       savedLeaves.push(l);
       const t = i === 0 && savedSelf ? savedSelf : o;
+      t._storage.saved();
       saved.push(new SavedTensor(t, null, t._storage === out._storage && savedSelf ? before : t._version, copiedFrom?.get(t)));
     }
   });
   if (need.has("out")) {
     savedLeaves.push("out");
+    out._storage.saved();
     saved.push(new SavedTensor(out, fnName));
   }
   const node = new Node(fnName, next, ops.map((o) => (o instanceof Tensor ? o.shape : NO_SHAPE)), saved,

@@ -47,6 +47,8 @@ export class Lazy {
   /** The first kernel (Builder.id) that inlined this recipe; a second one reads it from a buffer
    * instead. An id, not the builder: that holds its other inputs' buffers. */
   owner = 0;
+  /** Computed once, into its storage's buffer, never inlined (Storage.saved). */
+  once = false;
   kernel: Kernel | null = null;
   constructor(
     readonly expr: E, readonly inputs: readonly LazyInput[], readonly consts: readonly number[],
@@ -90,6 +92,9 @@ export class Storage {
     if (!L || L.run || this.reads++ > 0) return null;
     return realize(L, this.dev);
   }
+  /** Saved for backward: where a heavy call (exp, tanh, pow: E.size 16) costs more than a pass over memory
+   * (Backend.computeOnce), a pending recipe making one is computed once; inlined, each kernel reading it made it again. */
+  saved(): void { const L = this.lazy; if (L && !L.run && this.dev.backend.computeOnce && L.expr.size >= 16) L.once = true; }
   /** Its element count (a pending recipe's without computing it). */
   get size(): number { return this.b?.size ?? (this.lazy ? this.lazy.shape.reduce((a, n) => a * n, 1) : 0); }
   /** An in-place write (a sync point): `s` computed into this storage's buffer when only `over` other handles
@@ -185,7 +190,7 @@ export function deferred(
 /** The pending recipe of `t` as a reduction's fused producer, or null to read its buffer. */
 export function producerOf(t: Source): MapSource | null {
   const L = t._storage.lazy;
-  if (!L || L.run || !fusion || !t._storage.dev.backend.mapReduce || !sameShape(L.shape, t.shape)) return null;
+  if (!L || L.run || L.once || !fusion || !t._storage.dev.backend.mapReduce || !sameShape(L.shape, t.shape)) return null;
   return { kernel: kernelOf(L), inputs: L.inputs, consts: L.consts };
 }
 
@@ -237,7 +242,7 @@ export class Builder {
   /** The expression reading tensor `t` broadcast to this kernel's shape. */
   tensor(t: Source): E {
     const s = t._storage, L = s.lazy;
-    if (L && !L.run && this.inline && viewable(L, t) && (L.owner === this.id || L.owner === 0 || L.nodes <= RECOMPUTE_NODES)) {
+    if (L && !L.run && !L.once && this.inline && viewable(L, t) && (L.owner === this.id || L.owner === 0 || L.nodes <= RECOMPUTE_NODES)) {
       L.owner ||= this.id;
       this.nodes += L.nodes;
       const at = t._strides ?? (sameShape(L.shape, t.shape) ? null : contiguousStrides(t.shape));
