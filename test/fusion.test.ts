@@ -61,12 +61,12 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     } finally { setFusion(was); }
   });
 
-  test.runIf(isFusionEnabled() && device.backend.computeOnce === true)(
+  test.runIf(isFusionEnabled() && (device.backend.computeOnce ?? Infinity) <= 4800)(
     "where heavy calls cost more than memory, a saved value making one is computed once, not again in each kernel reading it",
     () => {
       // 3 x (tanh -> * 1.5 -> sigmoid), forward and backward: 3 tanh and 3 exp per element. Inlined, each
       // backward kernel made its saved output again from x: 19 calls per element (2.2x slower than unfused).
-      const calls = new Set(["exp", "tanh"]), x = tensor(Array.from({ length: 600 }, (_, i) => i / 100 - 3), { device, requiresGrad: true });
+      const calls = new Set(["exp", "tanh"]), x = tensor(Array.from({ length: 4800 }, (_, i) => i / 800 - 3), { device, requiresGrad: true });
       let made = 0, grad: number[] = [];
       const heavy = (v: { key: string; n: object }, seen: Set<string>): number => { // each call once per kernel (CSE)
         if (seen.has(v.key)) return 0;

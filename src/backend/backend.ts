@@ -67,9 +67,9 @@ export interface Backend {
   memory(): MemoryStats;
   /** True where readSync cannot block (webgpu opened with { thread: "main" }). */
   readonly asyncReadsOnly?: boolean;
-  /** True where a heavy call (exp, tanh, ...) costs more than a pass over memory (a CPU): fusion computes a
-   * value saved for backward that makes one once, into its buffer (lazy.ts Storage.saved). */
-  readonly computeOnce?: boolean;
+  /** Elements from which a heavy call (exp, tanh, ...) costs more than a pass over memory and a launch (a
+   * CPU): fusion computes a value saved for backward that makes one once, into its buffer (Storage.saved). */
+  readonly computeOnce?: number;
   /** Throws if the device can no longer run work (lost, crashed, shut down). */
   check?(): void;
 }

@@ -134,7 +134,7 @@ function compileReduce(k: Kernel, modes: Mode[], op: ReduceOp): CompiledReduce {
 export class CpuBackend implements Backend {
   private reduceCache = new WeakMap<Kernel, Map<number, CompiledReduce>>();
   readonly name = "cpu";
-  readonly computeOnce = true;
+  readonly computeOnce = 0; // ab.ts ACT from 16 elements: 0.66x
   // Compiled code per kernel and input layout (kernels are interned by apply.ts, so identity works).
   private cache = new WeakMap<Kernel, Map<number, Compiled>>();
   private simdCache = new WeakMap<Kernel, Map<number, SimdKernel | null>>();

@@ -94,7 +94,7 @@ export class Storage {
   }
   /** Saved for backward: where a heavy call (exp, tanh, pow: E.size 16) costs more than a pass over memory
    * (Backend.computeOnce), a pending recipe making one is computed once; inlined, each kernel reading it made it again. */
-  saved(): void { const L = this.lazy; if (L && !L.run && this.dev.backend.computeOnce && L.expr.size >= 16) L.once = true; }
+  saved(): void { const L = this.lazy; if (L && !L.run && L.expr.size >= 16 && this.size >= (this.dev.backend.computeOnce ?? Infinity)) L.once = true; }
   /** Its element count (a pending recipe's without computing it). */
   get size(): number { return this.b?.size ?? (this.lazy ? this.lazy.shape.reduce((a, n) => a * n, 1) : 0); }
   /** An in-place write (a sync point): `s` computed into this storage's buffer when only `over` other handles
