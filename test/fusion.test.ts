@@ -77,6 +77,7 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       watchBackend(device, ["map", "mapReduce"], (m, a) => (made += heavy((m === "map" ? (a[0] as Kernel) : (a[1] as MapSource).kernel).expr, new Set())), () => {
         let y = x;
         for (let k = 0; k < 3; k++) y = y.tanh().mul(1.5).sigmoid();
+        y.dataSync(); // a read before backward computes it into its storage, not a buffer of the read's own
         y.sum().backward();
         grad = Array.from(x.grad?.dataSync() ?? []);
       });

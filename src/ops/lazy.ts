@@ -86,10 +86,10 @@ export class Storage {
   }
   /** For a host read: a recipe's values in a buffer of their own that the reader releases (the cpu
    * hands it over, webgpu pools it at once), leaving the recipe pending; null from the second read
-   * on: read (and keep) the storage's buffer. */
+   * on, or for a value computed once (kept for backward anyway): read (and keep) the storage's buffer. */
   scratch(): Buf | null {
     const L = this.lazy;
-    if (!L || L.run || this.reads++ > 0) return null;
+    if (!L || L.run || L.once || this.reads++ > 0) return null;
     return realize(L, this.dev);
   }
   /** Saved for backward: where a heavy call (exp, tanh, pow: E.size 16) costs more than a pass over memory
