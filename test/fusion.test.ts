@@ -1,7 +1,7 @@
 // Fusion cannot silently regress: kernel launches and buffers materialized by the tutorial step
 // (W1) and by elementwise chains, counted on every device; results equal the unfused ones.
 import { describe, expect, test } from "vitest";
-import { type Device, arange, manualSeed, memory, randn, tensor } from "../src/index.js";
+import { type Device, type Tensor, arange, manualSeed, memory, randn, tensor } from "../src/index.js";
 import { scalarSource, vec4Source } from "../src/backend/webgpu_source.js";
 import type { Kernel, MapSource } from "../src/backend/backend.js";
 import { type E, factor, leaf, MAX_INTERNED, x, y } from "../src/ops/expr.js";
@@ -61,34 +61,45 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     } finally { setFusion(was); }
   });
 
-  test.runIf(isFusionEnabled() && (device.backend.computeOnce ?? Infinity) <= 4800)(
-    "where heavy calls cost more than memory, a saved value making one is computed once, not again in each kernel reading it",
-    () => {
-      // 3 x (tanh -> * 1.5 -> sigmoid), forward and backward: 3 tanh and 3 exp per element. Inlined, each
-      // backward kernel made its saved output again from x: 19 calls per element (2.2x slower than unfused).
-      const calls = new Set(["exp", "tanh"]), x = tensor(Array.from({ length: 4800 }, (_, i) => i / 800 - 3), { device, requiresGrad: true });
+  test.runIf(isFusionEnabled() && (device.backend.computeOnce ?? Infinity) <= 4800).each([
+    // 3 x (tanh -> * 1.5 -> sigmoid): 3 tanh and 3 exp. Inlined, each backward kernel made its saved
+    // output again from x: 19 calls per element (2.2x slower than unfused); a read before backward, 7.
+    ["tanh/sigmoid links", 6, (x: Tensor) => {
+      let y = x;
+      for (let k = 0; k < 3; k++) y = y.tanh().mul(1.5).sigmoid();
+      return y;
+    }, "y"],
+    // sin, cos, exp, and sin's and cos's gradients (marking mul's saved sin(x), cos(x) after its kernel inlined them made 7).
+    ["sin(x) * cos(x)", 5, (x: Tensor) => x.sin().mul(x.cos()).exp(), "y"],
+    // mul saves log(x + 4): inlined, the loss read made it and backward again (2).
+    ["log(x + 4) * x, the loss read", 1, (x: Tensor) => x.add(4).log().mul(x), "loss"],
+  ] as const)(
+    "where heavy calls cost more than memory, a saved value making one is computed once, not again in each kernel reading it: %s",
+    (_name, calls, program, read) => {
+      const x = tensor(Array.from({ length: 4800 }, (_, i) => i / 800 - 3), { device, requiresGrad: true });
+      const step = (): number[] => {
+        x.grad = null;
+        const y = program(x), loss = y.sum();
+        if (read === "y") y.dataSync(); // a read before backward computes it into its storage, not a buffer of the read's own
+        else loss.item();
+        loss.backward();
+        return Array.from(x.grad?.dataSync() ?? []);
+      };
       let made = 0, grad: number[] = [];
       const heavy = (v: { key: string; n: object }, seen: Set<string>): number => { // each call once per kernel (CSE)
         if (seen.has(v.key)) return 0;
         seen.add(v.key);
         const n = v.n as Record<string, unknown>, parts = ["a", "b", "c", "t", "f"].map((f) => n[f]);
-        return (n.k === "un" && calls.has(n.op as string) ? 1 : 0) + parts.reduce((s: number, p) => s + (p instanceof Object ? heavy(p as E, seen) : 0), 0);
+        return (n.k === "un" && ["exp", "tanh", "sin", "cos", "log"].includes(n.op as string) ? 1 : 0) +
+          parts.reduce((s: number, p) => s + (p instanceof Object ? heavy(p as E, seen) : 0), 0);
       };
       watchBackend(device, ["map", "mapReduce"], (m, a) => (made += heavy((m === "map" ? (a[0] as Kernel) : (a[1] as MapSource).kernel).expr, new Set())), () => {
-        let y = x;
-        for (let k = 0; k < 3; k++) y = y.tanh().mul(1.5).sigmoid();
-        y.dataSync(); // a read before backward computes it into its storage, not a buffer of the read's own
-        y.sum().backward();
-        grad = Array.from(x.grad?.dataSync() ?? []);
+        grad = step();
       });
-      expect(made).toBe(6);
+      expect(made).toBe(calls);
       setFusion(false);
       try {
-        x.grad = null;
-        let y = x;
-        for (let k = 0; k < 3; k++) y = y.tanh().mul(1.5).sigmoid();
-        y.sum().backward();
-        expect(grad).toEqual(Array.from(x.grad?.dataSync() ?? [])); // bit for bit the unfused values
+        expect(grad).toEqual(step()); // bit for bit the unfused values
       } finally { setFusion(true); }
     },
   );

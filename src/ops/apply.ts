@@ -137,8 +137,16 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
   const dtype = inplace ? (ops[0] as Tensor).dtype : resultType(name, ops);
   // An int64 power by squaring, as PyTorch's integer kernel (a float pow goes through exp2/log2 on WebGPU: 7 ** 7 was 823544).
   const fwd = dtype === "int64" && (name === "pow" || name === "pows") ? IPOW : spec.fwd;
+  if (isGradEnabled() && ops.some(heavyPending)) savedFirst(spec, ops);
   const storage = compose(shape, dev as Device, (b) => castTo(bind(b, fwd, spec.args, ops), dtype));
   return { spec, dev, shape, variant: variant as Variant, storage, ops, dtype };
+}
+
+const heavyPending = (o: Operand): boolean => o instanceof Tensor && (o._storage.lazy?.expr.size ?? 0) >= 16; // a call, or 16 nodes
+/** Marks the operands backward will read (Storage.saved) before the op's kernel inlines them (marked after, both computed them). */
+function savedFirst(spec: OpSpec, ops: readonly Operand[]): void {
+  const need = saves(spec, ops.reduce<number>((m, o, i) => (o instanceof Tensor && o.requiresGrad ? m | (1 << i) : m), 0));
+  ops.forEach((o, i) => o instanceof Tensor && need.has(spec.args[i] as Leaf) && o._storage.saved());
 }
 
 /**
@@ -166,7 +174,6 @@ function record(
     } else if (need.has(l)) {
       savedLeaves.push(l);
       const t = i === 0 && savedSelf ? savedSelf : o;
-      t._storage.saved();
       saved.push(new SavedTensor(t, null, t._storage === out._storage && savedSelf ? before : t._version, copiedFrom?.get(t)));
     }
   });
@@ -265,19 +272,12 @@ export function castCopy(t: Tensor, dtype: DType): Tensor {
 export function dense<R>(t: Tensor, use: (c: Tensor) => R): R {
   if (!t._strides) return use(t);
   const c = copyTo(t, t.shape);
-  try {
-    return use(c);
-  } finally {
-    c.dispose();
-  }
+  try { return use(c); } finally { c.dispose(); }
 }
 
 /** A tensor of `shape` filled with v, or v written into `into`. */
 export function fill(shape: readonly number[], v: number, dev: Device, into?: Tensor): Tensor {
-  if (into) {
-    writeInto(into, v);
-    return into;
-  }
+  if (into) return writeInto(into, v), into;
   return Tensor._fromStorage(compose(shape, dev, (b) => b.constant(v)), shape);
 }
 
