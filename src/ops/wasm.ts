@@ -1,19 +1,13 @@
 // IR → WebAssembly SIMD: a kernel's expression as f32x4 code, 4 elements per step, one row per
 // primitive. Each f32x4 op rounds to float32 as the JS rows' Math.fround does, so both give the
-// same bits; a kernel with a primitive that has no row here (exp, pow, …) stays JS (returns null).
+// same bits (exp, expm1, tanh: wasm_math.ts); a kernel with a primitive that has no row here (log,
+// pow, sin, …) stays JS (returns null).
 import type { Kernel } from "../backend/backend.js";
 import { factor, type BinaryPrim, type CmpPrim, type Cond, type E, type Leaf, type UnaryPrim } from "./expr.js";
+import { bytes, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, set, simd } from "./wasm_math.js";
 
-const leb = (n: number): number[] => {
-  const o: number[] = [];
-  do o.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0)), (n = Math.floor(n / 128)); while (n > 0);
-  return o;
-};
 const vec = (xs: number[][]): number[] => [...leb(xs.length), ...xs.flat()];
-const simd = (code: number): number[] => [0xfd, ...leb(code)];
-const bytes = (a: Float32Array | Int32Array): number[] => [...new Uint8Array(a.buffer)];
 const splat = (v: number): number[] => [...simd(0x0c), ...bytes(Float32Array.of(v, v, v, v))];
-const get = (l: number): number[] => [0x20, ...leb(l)], set = (l: number): number[] => [0x21, ...leb(l)];
 const [AND, OR, NOT, SELECT] = [0x4e, 0x50, 0x4d, 0x52].map(simd) as [number[], number[], number[], number[]];
 const [F32X4_NE, F32X4_GT, F32X4_LT, F64X2_ADD] = [0x42, 0x44, 0x43, 0xf0].map(simd) as [number[], number[], number[], number[]];
 
@@ -40,6 +34,7 @@ class Body {
             ...get(t), ...splat(0), ...F32X4_LT, ...splat(-1), ...AND, ...OR);
         }
         this.emit(n.a);
+        if (MATH.has(n.op)) return mathRow(this, n.op as MathPrim);
         return void c.push(...simd(UNARY[n.op] ?? unsupported()));
       }
       case "bin": {
@@ -86,7 +81,6 @@ const [BLOCK, LOOP, IF, END, BR, BR_IF, I32_CONST, I32_ADD, I32_GE_U, F64_ADD, V
   [0x02, 0x03, 0x04, 0x0b, 0x0c, 0x0d, 0x41, 0x6a, 0x4f, 0xa0, 0x40];
 const mem = (op: number, offset: number, align: number): number[] => [...simd(op), align, ...leb(offset)];
 const [LOAD, LOAD32_SPLAT, STORE, I32X4_SPLAT, I32X4_LT_S, F64X2_EXTRACT, PROMOTE_LOW] = [0x00, 0x09, 0x0b, 0x11, 0x39, 0x21, 0x5f];
-const HIGH_HALF = [...simd(0x0d), 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]; // i8x16.shuffle
 const [END_BYTES, REM, I] = [0, 1, 2]; // locals: the two parameters, the byte offset; v128s follow
 
 /**

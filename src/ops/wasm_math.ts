@@ -1,0 +1,81 @@
+// WebAssembly encoding helpers, and the f32x4 rows of exp, expm1 and tanh for ops/wasm.ts: each pair of
+// lanes is promoted to float64, computed there to within a few float64 ulps and rounded to float32
+// once, as the JS rows' Math.fround(Math.exp(x)) is: the same float32 unless a value lies within those
+// ulps of a rounding tie (~1e-8 of values; none in test/simd.test.ts's 2^18 bit patterns per function).
+
+export const leb = (n: number): number[] => {
+  const o: number[] = [];
+  do o.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0)), (n = Math.floor(n / 128)); while (n > 0);
+  return o;
+};
+export const simd = (code: number): number[] => [0xfd, ...leb(code)];
+export const bytes = (a: Float32Array | Float64Array | Int32Array): number[] => [...new Uint8Array(a.buffer)];
+export const get = (l: number): number[] => [0x20, ...leb(l)], set = (l: number): number[] => [0x21, ...leb(l)];
+/** i8x16.shuffle of two vectors by byte indices (0-15 the first, 16-31 the second). */
+export const shuffle = (...lanes: number[]): number[] => [...simd(0x0d), ...lanes];
+export const HIGH_HALF = shuffle(8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7); // lanes 2-3 to 0-1
+
+/** What a math row needs of the kernel body it is emitted into. */
+export interface Emitter {
+  readonly code: number[];
+  local(): number; // a new v128 local
+}
+
+const [ADD, SUB, MUL, DIV, MIN, MAX, ABS, NEAREST, PROMOTE, DEMOTE, I64X2_SHL, AND, OR] =
+  [0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xec, 0x94, 0x5f, 0x5e, 0xcb, 0x4e, 0x50].map(simd) as number[][] as [
+    number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[]];
+const f64 = (v: number): number[] => [...simd(0x0c), ...bytes(Float64Array.of(v, v))];
+const I32_CONST = 0x41;
+// ln 2 as float32(ln 2) + a float64 rest: n * LN2_HI is exact for |n| < 2^29, so x - n ln 2 keeps ~70 bits.
+const LN2_HI = Math.fround(Math.LN2), LN2_LO = -1.904654299957768e-9;
+/** c[k] = 1/(k+1)!, k < 13: Taylor's expm1(r) = r (c0 + c1 r + ... + c12 r^12), to 2^-60 over |r| <= ln 2 / 2. */
+const C = Array.from({ length: 13 }, (_, k) => 1 / Array.from({ length: k + 1 }, (_, j) => j + 1).reduce((a, b) => a * b, 1));
+
+/** x (f64x2 in local xl) = n ln 2 + r: returns locals holding s = 2^n and q = expm1(r). x must lie within ±700. */
+function reduce(e: Emitter, xl: number): [s: number, q: number] {
+  const c = e.code, n = e.local(), r = e.local(), q = e.local(), s = e.local();
+  c.push(...get(xl), ...f64(Math.LOG2E), ...MUL, ...NEAREST, ...set(n));
+  c.push(...get(xl), ...get(n), ...f64(LN2_HI), ...MUL, ...SUB, ...get(n), ...f64(LN2_LO), ...MUL, ...SUB, ...set(r));
+  // Estrin's scheme (a tree of pairs: short chains, so the two lane pairs and loop steps overlap).
+  const pw = [r, e.local(), e.local(), e.local()]; // r, r^2, r^4, r^8
+  for (let j = 1; j < 4; j++) c.push(...get(pw[j - 1] as number), ...get(pw[j - 1] as number), ...MUL, ...set(pw[j] as number));
+  const term = (lo: number, width: number): void => { // c[lo] + ... + c[lo + width - 1] r^(width - 1), pushed
+    if (width === 1) return void c.push(...f64(C[lo] as number));
+    if (lo + width / 2 >= C.length) return term(lo, width / 2); // no coefficient in the upper half
+    term(lo + width / 2, width / 2), c.push(...get(pw[Math.log2(width / 2)] as number), ...MUL), term(lo, width / 2), c.push(...ADD);
+  };
+  term(0, 16), c.push(...get(r), ...MUL, ...set(q));
+  // n + 2^52 + 1023 holds n + 1023 in its low bits; shifted up by 52 they are 2^n's exponent field.
+  c.push(...get(n), ...f64(2 ** 52 + 1023), ...ADD, I32_CONST, 52, ...I64X2_SHL, ...set(s));
+  return [s, q];
+}
+
+/** Pushes op(x) for the f64x2 in local xl. */
+function row64(e: Emitter, op: MathPrim, xl: number): void {
+  const c = e.code;
+  if (op === "tanh") { // tanh |x| = expm1(2|x|) / (expm1(2|x|) + 2), the sign of x put back (tanh 20 is 1 in float64)
+    const y = e.local(), t = e.local();
+    c.push(...get(xl), ...ABS, ...f64(20), ...MIN, ...f64(2), ...MUL, ...set(y));
+    const [s, q] = reduce(e, y);
+    c.push(...get(s), ...get(q), ...MUL, ...get(s), ...f64(1), ...SUB, ...ADD, ...set(t));
+    return void c.push(...get(t), ...get(t), ...f64(2), ...ADD, ...DIV, ...get(xl), ...f64(-0), ...AND, ...OR);
+  }
+  // exp: 2^n (1 + q); expm1: 2^n q + (2^n - 1). Beyond these bounds float32 results are 0, -1 or inf.
+  const x = e.local();
+  c.push(...get(xl), ...f64(-110), ...MAX, ...f64(100), ...MIN, ...set(x));
+  const [s, q] = reduce(e, x);
+  if (op === "exp") c.push(...get(q), ...f64(1), ...ADD, ...get(s), ...MUL);
+  else c.push(...get(s), ...get(q), ...MUL, ...get(s), ...f64(1), ...SUB, ...ADD, ...get(xl), ...f64(-0), ...AND, ...OR); // -0 stays -0
+}
+
+export type MathPrim = "exp" | "expm1" | "tanh";
+export const MATH: ReadonlySet<string> = new Set<MathPrim>(["exp", "expm1", "tanh"]);
+
+/** Replaces the f32x4 on the stack with op of each lane: lanes 0-1 and 2-3 through float64, then rounded. */
+export function mathRow(e: Emitter, op: MathPrim): void {
+  const c = e.code, v = e.local(), lo = e.local(), hi = e.local();
+  c.push(...set(v), ...get(v), ...PROMOTE, ...set(lo), ...get(v), ...get(v), ...HIGH_HALF, ...PROMOTE, ...set(hi));
+  row64(e, op, lo), c.push(...DEMOTE, ...set(lo));
+  row64(e, op, hi), c.push(...DEMOTE, ...set(hi));
+  c.push(...get(lo), ...get(hi), ...shuffle(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23));
+}
