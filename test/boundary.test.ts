@@ -188,7 +188,7 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 6673 from then: the in-place write goes through realize(), not a copy of its backend call. 6687
 // from then: a saved value making a heavy call is computed once where calls cost more than memory
 // (Backend.computeOnce; ACT on the CPU 0.24-0.29x of before: 19 calls per element, now 6), operands
-// marked before the op's kernel inlines them. 6763 from then: SIMD rows for exp, expm1 and tanh
+// marked before the op's kernel inlines them (not WebGPU's: held until the event loop turned). 6763 from then: SIMD rows for exp, expm1 and tanh
 // (ops/wasm_math.ts, float64 polynomials rounded once, ~75 lines: tanh 19 -> 6 ns per element, ab.ts
 // ACT on the CPU 0.33-0.59x).
 const BUDGET = 6763;

@@ -67,8 +67,11 @@ export interface Backend {
   memory(): MemoryStats;
   /** True where readSync cannot block (webgpu opened with { thread: "main" }). */
   readonly asyncReadsOnly?: boolean;
-  /** Elements from which a heavy call (exp, tanh, ...) costs more than a pass over memory and a launch (a
-   * CPU): fusion computes a value saved for backward that makes one once, into its buffer (Storage.saved). */
+  /** Elements from which a heavy call (exp, tanh, ...) costs more than a pass over memory and a launch:
+   * fusion computes a value saved for backward that makes one once, into its storage (Storage.saved).
+   * The CPU only, whose buffers the garbage collector frees: WebGPU's wait for explicit frees, and dropped
+   * tensors' pending recipes reading such a value would hold it until the event loop turns (lavapipe 0.49x
+   * on ab.ts ACT at 1e5, but a loop never awaiting kept a buffer per step: test/sync_memory.test.ts). */
   readonly computeOnce?: number;
   /** Throws if the device can no longer run work (lost, crashed, shut down). */
   check?(): void;

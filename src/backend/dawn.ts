@@ -9,8 +9,6 @@ export interface Dawn {
   adapter: GPUAdapter;
   device: GPUDevice;
   adapterName: string;
-  /** A software adapter (lavapipe, SwiftShader): its kernels run on the CPU. */
-  software: boolean;
   limits: Limits;
   /** Whether the device's own float32 division rounds once (divisionRoundsOnce). */
   exactDiv: boolean;
@@ -64,8 +62,7 @@ export async function openDawn(
   const parts = [info.vendor, info.architecture, info.device].filter(Boolean);
   const adapterName = info.description || parts.join(" ") || "unknown adapter";
   const exactDiv = await divisionRoundsOnce(device, divProbe).catch(() => false);
-  const software = !!info.isFallbackAdapter || info.architecture === "software";
-  const dawn: Dawn = { gpu, adapter, device, adapterName, software, limits: limits as unknown as Limits, exactDiv };
+  const dawn: Dawn = { gpu, adapter, device, adapterName, limits: limits as unknown as Limits, exactDiv };
   pinned.push(dawn);
   (globalThis as Record<symbol, unknown>)[Symbol.for("gradwise.dawn")] = pinned;
   void device.lost.then((i) => onLost(`webgpu device was lost: ${i.reason} (${i.message})`));

@@ -41,7 +41,6 @@ export class WebGpuBackend implements Backend {
     readonly limits: Limits,
     /** Live plus pooled bytes may not exceed this (Infinity: no budget). */
     readonly memoryLimitBytes = Infinity,
-    /** A software adapter's (lavapipe) from 4 096 elements (ab.ts ACT: 0.98x at 4 000, 1.5x at 1 000). */ readonly computeOnce?: number,
   ) {
     this.sink = {
       alloc: (elements) => this.newBuf(elements, false).id,
@@ -62,7 +61,8 @@ export class WebGpuBackend implements Backend {
 
   upload(data: Float32Array): Buf {
     this.q.check();
-    const b = this.newBuf(data.length), copy = data.slice();
+    const b = this.newBuf(data.length);
+    const copy = data.slice();
     this.q.push({ op: "upload", id: b.id, data: copy }, copy.buffer);
     return b;
   }
@@ -295,5 +295,5 @@ export async function createWebGpuBackend(
 ): Promise<WebGpuBackend> {
   const { worker, port, ctrl, ready, budget: b } = await (thread === "main" ? startInThread : startWorker)(budget);
   const link = new WorkerLink(worker, port, ctrl);
-  return new WebGpuBackend(link, ready.adapter, { ...ready.limits, ...limits }, b.memoryLimitBytes, ready.software ? 4096 : undefined);
+  return new WebGpuBackend(link, ready.adapter, { ...ready.limits, ...limits }, b.memoryLimitBytes);
 }

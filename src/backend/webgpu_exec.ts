@@ -286,7 +286,7 @@ export function serve(
       if (inWorker) linger();
       try { ex.exec(b); } catch (e) { fatal(`${who}: ${(e as Error).stack ?? String(e)}`); }
     });
-    post(main, { type: "ready", adapter: dawn.adapterName, software: dawn.software, limits: dawn.limits });
+    post(main, { type: "ready", adapter: dawn.adapterName, limits: dawn.limits });
   }
   void start();
   return { fatal, closing: () => closing };

@@ -120,7 +120,7 @@ export const CTRL_DONE = 5;
 export const CTRL_BYTES = 24;
 
 export type Reply =
-  | { type: "ready"; adapter: string; software: boolean; limits: Limits }
+  | { type: "ready"; adapter: string; limits: Limits }
   | { type: "read"; req: number; data: Float32Array; stats: PoolStats }
   | { type: "sync"; seq: number; data: Float32Array; stats: PoolStats }
   | { type: "fatal"; message: string }
