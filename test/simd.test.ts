@@ -40,7 +40,7 @@ const exprs: [string, E][] = Object.entries(OPS).flatMap(([name, s]) => [
   ...Object.entries(s.grads).map(([l, e]) => [`${name} d${l}`, e as E] as [string, E]),
 ]);
 // The primitives with a SIMD row: an expression of only these runs as SIMD, any other stays JS.
-const ROWS = new Set(["neg", "abs", "sqrt", "sign", "add", "sub", "mul", "div", "maximum", "minimum", "exp", "expm1", "tanh"]);
+const ROWS = new Set(["neg", "abs", "sqrt", "sign", "add", "sub", "mul", "div", "maximum", "minimum", "exp", "expm1", "tanh", "log"]);
 const simdable = (v: E | Cond): boolean => {
   const n = v.n as { k: string; op?: string };
   if ((n.k === "un" || n.k === "bin") && !ROWS.has(n.op as string)) return false;
@@ -113,13 +113,13 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
     }
   });
 
-  // exp, expm1 and tanh go through float64 polynomials of their own (ops/wasm_math.ts), the JS rows through
+  // exp, expm1, tanh and log go through float64 polynomials of their own (ops/wasm_math.ts), the JS rows through
   // V8's Math: the same float32 unless a value lies within a few float64 ulps of a rounding tie (~1e-8).
-  it.each(["exp", "expm1", "tanh"] as const)("%s over float32 bit patterns of every exponent and its busy range gives Math.fround(Math.%s)", (op) => {
+  it.each(["exp", "expm1", "tanh", "log"] as const)("%s over float32 bit patterns of every exponent and its busy range gives the JS kernel's float32 (Math's, rounded)", (op) => {
     const n = 1 << 18, u = new Uint32Array(n), a = new Float32Array(u.buffer);
     for (let i = 0; i < n; i++) u[i] = (Math.imul(i, 2654435761) ^ (i >>> 7)) >>> 0; // every sign and exponent, scrambled mantissas
-    const range = op === "tanh" ? 12 : 100; // then half of them where the polynomial's error shows (with 7 of its 13 terms, all three fail)
-    for (let i = n / 2; i < n; i++) a[i] = ((Math.imul(i, 2246822519) >>> 0) / 2 ** 32 - 0.5) * 2 * range;
+    const range = op === "tanh" ? 12 : op === "log" ? 2 : 100; // then half of them where the polynomial's error shows (with 7 of its 13 terms, all three fail)
+    for (let i = n / 2; i < n; i++) a[i] = ((Math.imul(i, 2246822519) >>> 0) / 2 ** 32 - (op === "log" ? 0 : 0.5)) * 2 * range;
     a.set(SPECIAL);
     a.set([88.72283, 88.72284, -87.33654, -103.97208, -103.97209, -150, 9.010913, -9.010913, 1e-8, -1e-8, 2 ** -126], SPECIAL.length);
     const before = simdRuns();

@@ -1,4 +1,4 @@
-// WebAssembly encoding helpers, and the f32x4 rows of exp, expm1 and tanh for ops/wasm.ts: each pair of
+// WebAssembly encoding helpers, and the f32x4 rows of exp, expm1, tanh and log for ops/wasm.ts: each pair of
 // lanes is promoted to float64, computed there to within a few float64 ulps and rounded to float32
 // once, as the JS rows' Math.fround(Math.exp(x)) is: the same float32 unless a value lies within those
 // ulps of a rounding tie (~1e-8 of values; none in test/simd.test.ts's 2^18 bit patterns per function).
@@ -21,30 +21,39 @@ export interface Emitter {
   local(): number; // a new v128 local
 }
 
-const [ADD, SUB, MUL, DIV, MIN, MAX, ABS, NEAREST, PROMOTE, DEMOTE, I64X2_SHL, AND, OR] =
-  [0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xec, 0x94, 0x5f, 0x5e, 0xcb, 0x4e, 0x50].map(simd) as number[][] as [
-    number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[]];
+const [ADD, SUB, MUL, DIV, MIN, MAX, ABS, NEAREST, PROMOTE, DEMOTE, I64X2_SHL, AND, OR, SHR_U, GT, LT, EQ, NE, BITSELECT] =
+  [0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xec, 0x94, 0x5f, 0x5e, 0xcb, 0x4e, 0x50, 0xcd, 0x4a, 0x49, 0x47, 0x48, 0x52].map(simd) as number[][] as [
+    number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[],
+    number[], number[], number[], number[], number[], number[]];
 const f64 = (v: number): number[] => [...simd(0x0c), ...bytes(Float64Array.of(v, v))];
+const i64 = (hi: number, lo = 0): number[] => [...simd(0x0c), ...bytes(Int32Array.of(lo, hi, lo, hi))]; // both lanes
 const I32_CONST = 0x41;
 // ln 2 as float32(ln 2) + a float64 rest: n * LN2_HI is exact for |n| < 2^29, so x - n ln 2 keeps ~70 bits.
 const LN2_HI = Math.fround(Math.LN2), LN2_LO = -1.904654299957768e-9;
 /** c[k] = 1/(k+1)!, k < 13: Taylor's expm1(r) = r (c0 + c1 r + ... + c12 r^12), to 2^-60 over |r| <= ln 2 / 2. */
 const C = Array.from({ length: 13 }, (_, k) => 1 / Array.from({ length: k + 1 }, (_, j) => j + 1).reduce((a, b) => a * b, 1));
+/** 1/(2k+1), k < 10: log m = 2 s (1 + s^2/3 + s^4/5 + ...), s = (m-1)/(m+1), to 2^-57 over |s| <= 0.1716. */
+const L = Array.from({ length: 10 }, (_, k) => 1 / (2 * k + 1));
+
+/** Pushes cs[0] + cs[1] x + ... for x in local xl, by Estrin's scheme (a tree of pairs: short chains,
+ * so the two lane pairs and the loop's steps overlap). */
+function poly(e: Emitter, cs: readonly number[], xl: number): void {
+  const c = e.code, pw = [xl, e.local(), e.local(), e.local()]; // x, x^2, x^4, x^8
+  for (let j = 1; j < 4; j++) c.push(...get(pw[j - 1] as number), ...get(pw[j - 1] as number), ...MUL, ...set(pw[j] as number));
+  const term = (lo: number, width: number): void => { // cs[lo] + ... + cs[lo + width - 1] x^(width - 1), pushed
+    if (width === 1) return void c.push(...f64(cs[lo] as number));
+    if (lo + width / 2 >= cs.length) return term(lo, width / 2); // no coefficient in the upper half
+    term(lo + width / 2, width / 2), c.push(...get(pw[Math.log2(width / 2)] as number), ...MUL), term(lo, width / 2), c.push(...ADD);
+  };
+  term(0, 16);
+}
 
 /** x (f64x2 in local xl) = n ln 2 + r: returns locals holding s = 2^n and q = expm1(r). x must lie within ±700. */
 function reduce(e: Emitter, xl: number): [s: number, q: number] {
   const c = e.code, n = e.local(), r = e.local(), q = e.local(), s = e.local();
   c.push(...get(xl), ...f64(Math.LOG2E), ...MUL, ...NEAREST, ...set(n));
   c.push(...get(xl), ...get(n), ...f64(LN2_HI), ...MUL, ...SUB, ...get(n), ...f64(LN2_LO), ...MUL, ...SUB, ...set(r));
-  // Estrin's scheme (a tree of pairs: short chains, so the two lane pairs and loop steps overlap).
-  const pw = [r, e.local(), e.local(), e.local()]; // r, r^2, r^4, r^8
-  for (let j = 1; j < 4; j++) c.push(...get(pw[j - 1] as number), ...get(pw[j - 1] as number), ...MUL, ...set(pw[j] as number));
-  const term = (lo: number, width: number): void => { // c[lo] + ... + c[lo + width - 1] r^(width - 1), pushed
-    if (width === 1) return void c.push(...f64(C[lo] as number));
-    if (lo + width / 2 >= C.length) return term(lo, width / 2); // no coefficient in the upper half
-    term(lo + width / 2, width / 2), c.push(...get(pw[Math.log2(width / 2)] as number), ...MUL), term(lo, width / 2), c.push(...ADD);
-  };
-  term(0, 16), c.push(...get(r), ...MUL, ...set(q));
+  poly(e, C, r), c.push(...get(r), ...MUL, ...set(q));
   // n + 2^52 + 1023 holds n + 1023 in its low bits; shifted up by 52 they are 2^n's exponent field.
   c.push(...get(n), ...f64(2 ** 52 + 1023), ...ADD, I32_CONST, 52, ...I64X2_SHL, ...set(s));
   return [s, q];
@@ -60,6 +69,21 @@ function row64(e: Emitter, op: MathPrim, xl: number): void {
     c.push(...get(s), ...get(q), ...MUL, ...get(s), ...f64(1), ...SUB, ...ADD, ...set(t));
     return void c.push(...get(t), ...get(t), ...f64(2), ...ADD, ...DIV, ...get(xl), ...f64(-0), ...AND, ...OR);
   }
+  if (op === "log") { // x = m 2^k, m in [sqrt 1/2, sqrt 2): k ln 2 + log m; then 0: -inf, < 0 or NaN: NaN, inf: inf
+    const m = e.local(), big = e.local(), k = e.local(), s = e.local(), z = e.local(), r = e.local();
+    c.push(...get(xl), ...i64(0xfffff, -1), ...AND, ...i64(0x3ff00000), ...OR, ...set(m)); // the mantissa, as [1, 2)
+    c.push(...get(m), ...f64(Math.SQRT2), ...GT, ...set(big));
+    c.push(...get(m), ...f64(0.5), ...MUL, ...get(m), ...get(big), ...BITSELECT, ...set(m));
+    // The exponent field as a float (2^52 + field, less 2^52), less the bias, plus 1 where m was halved.
+    c.push(...get(xl), I32_CONST, 52, ...SHR_U, ...i64(0x43300000), ...OR, ...f64(2 ** 52 + 1023), ...SUB);
+    c.push(...get(big), ...f64(1), ...AND, ...ADD, ...set(k));
+    c.push(...get(m), ...f64(1), ...SUB, ...get(m), ...f64(1), ...ADD, ...DIV, ...set(s), ...get(s), ...get(s), ...MUL, ...set(z));
+    poly(e, L, z), c.push(...get(s), ...MUL, ...f64(2), ...MUL, ...get(k), ...f64(LN2_LO), ...MUL, ...ADD);
+    c.push(...get(k), ...f64(LN2_HI), ...MUL, ...ADD, ...set(r));
+    const pick = (v: number, cond: number[]): number[] => [...f64(v), ...get(r), ...get(xl), ...cond, ...BITSELECT, ...set(r)];
+    c.push(...pick(-Infinity, [...f64(0), ...EQ]), ...pick(Infinity, [...f64(Infinity), ...EQ]));
+    return void c.push(...pick(NaN, [...f64(0), ...LT]), ...get(xl), ...get(xl), ...NE, ...get(r), ...OR);
+  }
   // exp: 2^n (1 + q); expm1: 2^n q + (2^n - 1). Beyond these bounds float32 results are 0, -1 or inf.
   const x = e.local();
   c.push(...get(xl), ...f64(-110), ...MAX, ...f64(100), ...MIN, ...set(x));
@@ -68,8 +92,8 @@ function row64(e: Emitter, op: MathPrim, xl: number): void {
   else c.push(...get(s), ...get(q), ...MUL, ...get(s), ...f64(1), ...SUB, ...ADD, ...get(xl), ...f64(-0), ...AND, ...OR); // -0 stays -0
 }
 
-export type MathPrim = "exp" | "expm1" | "tanh";
-export const MATH: ReadonlySet<string> = new Set<MathPrim>(["exp", "expm1", "tanh"]);
+export type MathPrim = "exp" | "expm1" | "tanh" | "log";
+export const MATH: ReadonlySet<string> = new Set<MathPrim>(["exp", "expm1", "tanh", "log"]);
 
 /** Replaces the f32x4 on the stack with op of each lane: lanes 0-1 and 2-3 through float64, then rounded. */
 export function mathRow(e: Emitter, op: MathPrim): void {
