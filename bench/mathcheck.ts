@@ -1,4 +1,4 @@
-// `npx tsx bench/mathcheck.ts [build] [--ops exp,expm1,tanh,log] [--from 0] [--to 4294967296]`: every
+// `npx tsx bench/mathcheck.ts [build] [--ops exp,expm1,tanh,log,log1p] [--from 0] [--to 4294967296]`: every
 // float32 bit pattern in [from, to) through the CPU's SIMD row of each op (ops/wasm_math.ts, arrays of
 // 2^24) against the JS kernel's value, Math.fround(Math.<op>(x)); counts the inputs where they differ
 // (NaN against NaN counts as equal: payloads may differ). All 2^32 take ~2 minutes per op here.
@@ -9,7 +9,7 @@ import { commandLine } from "./paths.js";
 
 const { flag, positional } = commandLine();
 const build = resolve(positional[0] ?? "dist");
-const ops = flag("--ops", "exp,expm1,tanh,log").split(",") as ("exp" | "expm1" | "tanh" | "log")[];
+const ops = flag("--ops", "exp,expm1,tanh,log,log1p").split(",") as ("exp" | "expm1" | "tanh" | "log" | "log1p")[];
 const from = Number(flag("--from", "0")), to = Number(flag("--to", String(2 ** 32)));
 const { CpuBackend } = (await import(pathToFileURL(resolve(build, "src/backend/cpu.js")).href)) as typeof import("../src/backend/cpu.js");
 const { leaf } = (await import(pathToFileURL(resolve(build, "src/ops/expr.js")).href)) as typeof import("../src/ops/expr.js");

@@ -1,7 +1,7 @@
 // IR → WebAssembly SIMD: a kernel's expression as f32x4 code, 4 elements per step, one row per
 // primitive. Each f32x4 op rounds to float32 as the JS rows' Math.fround does, so both give the
-// same bits (exp, expm1, tanh, log: wasm_math.ts); a kernel with a primitive that has no row here
-// (pow, sin, log1p, …) stays JS (returns null).
+// same bits (exp, expm1, tanh, log, log1p: wasm_math.ts); a kernel with a primitive that has no row
+// here (pow, sin, cos, trunc) stays JS (returns null).
 import type { Kernel } from "../backend/backend.js";
 import { factor, type BinaryPrim, type CmpPrim, type Cond, type E, type Leaf, type UnaryPrim } from "./expr.js";
 import { bytes, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, set, simd } from "./wasm_math.js";

@@ -1,7 +1,7 @@
-// WebAssembly encoding helpers, and the f32x4 rows of exp, expm1, tanh and log for ops/wasm.ts: each pair of
+// WebAssembly encoding helpers, and the f32x4 rows of exp, expm1, tanh, log and log1p for ops/wasm.ts: each pair of
 // lanes is promoted to float64, computed there to within a few float64 ulps and rounded to float32
 // once, as the JS rows' Math.fround(Math.exp(x)) is: the same float32 for all 2^32 inputs on Node 20
-// (bench/mathcheck.ts; only a value within those ulps of a rounding tie could differ).
+// but 2 of log1p's (bench/mathcheck.ts; only a value within those ulps of a rounding tie can differ).
 
 export const leb = (n: number): number[] => {
   const o: number[] = [];
@@ -30,9 +30,9 @@ const i64 = (hi: number, lo = 0): number[] => [...simd(0x0c), ...bytes(Int32Arra
 const I32_CONST = 0x41;
 // ln 2 as float32(ln 2) + a float64 rest: n * LN2_HI is exact for |n| < 2^29, so x - n ln 2 keeps ~70 bits.
 const LN2_HI = Math.fround(Math.LN2), LN2_LO = -1.904654299957768e-9;
-/** c[k] = 1/(k+1)!, k < 13: Taylor's expm1(r) = r (c0 + c1 r + ... + c12 r^12), to 2^-60 over |r| <= ln 2 / 2. */
+/** c[k] = 1/(k+1)!, k < 13: Taylor's expm1(r) = r (c0 + c1 r + ... + c12 r^12), to 2^-56 of it over |r| <= ln 2 / 2. */
 const C = Array.from({ length: 13 }, (_, k) => 1 / Array.from({ length: k + 1 }, (_, j) => j + 1).reduce((a, b) => a * b, 1));
-/** 1/(2k+1), k < 10: log m = 2 s (1 + s^2/3 + s^4/5 + ...), s = (m-1)/(m+1), to 2^-57 over |s| <= 0.1716. */
+/** 1/(2k+1), k < 10: log m = 2 s (1 + s^2/3 + s^4/5 + ...), s = (m-1)/(m+1), to 2^-55 of it over |s| <= 0.1716. */
 const L = Array.from({ length: 10 }, (_, k) => 1 / (2 * k + 1));
 
 /** Pushes cs[0] + cs[1] x + ... for x in local xl, by Estrin's scheme (a tree of pairs: short chains,
@@ -59,6 +59,25 @@ function reduce(e: Emitter, xl: number): [s: number, q: number] {
   return [s, q];
 }
 
+/** Pushes log u (+ the local `plus`) for the f64x2 in local ul: u = m 2^k, m in [sqrt 1/2, sqrt 2), so
+ * k ln 2 + log m; then u = 0: -inf, u < 0 or NaN: NaN, u = inf: inf. */
+function logRow(e: Emitter, ul: number, plus: number): void {
+  const c = e.code, m = e.local(), big = e.local(), k = e.local(), s = e.local(), z = e.local(), r = e.local();
+  c.push(...get(ul), ...i64(0xfffff, -1), ...AND, ...i64(0x3ff00000), ...OR, ...set(m)); // the mantissa, as [1, 2)
+  c.push(...get(m), ...f64(Math.SQRT2), ...GT, ...set(big));
+  c.push(...get(m), ...f64(0.5), ...MUL, ...get(m), ...get(big), ...BITSELECT, ...set(m));
+  // The exponent field as a float (2^52 + field, less 2^52), less the bias, plus 1 where m was halved.
+  c.push(...get(ul), I32_CONST, 52, ...SHR_U, ...i64(0x43300000), ...OR, ...f64(2 ** 52 + 1023), ...SUB);
+  c.push(...get(big), ...f64(1), ...AND, ...ADD, ...set(k));
+  c.push(...get(m), ...f64(1), ...SUB, ...get(m), ...f64(1), ...ADD, ...DIV, ...set(s), ...get(s), ...get(s), ...MUL, ...set(z));
+  poly(e, L, z), c.push(...get(s), ...MUL, ...f64(2), ...MUL, ...get(k), ...f64(LN2_LO), ...MUL, ...ADD);
+  if (plus !== ul) c.push(...get(plus), ...ADD);
+  c.push(...get(k), ...f64(LN2_HI), ...MUL, ...ADD, ...set(r));
+  const pick = (v: number, cond: number[]): number[] => [...f64(v), ...get(r), ...get(ul), ...cond, ...BITSELECT, ...set(r)];
+  c.push(...pick(-Infinity, [...f64(0), ...EQ]), ...pick(Infinity, [...f64(Infinity), ...EQ]));
+  c.push(...pick(NaN, [...f64(0), ...LT]), ...get(ul), ...get(ul), ...NE, ...get(r), ...OR);
+}
+
 /** Pushes op(x) for the f64x2 in local xl. */
 function row64(e: Emitter, op: MathPrim, xl: number): void {
   const c = e.code;
@@ -69,20 +88,11 @@ function row64(e: Emitter, op: MathPrim, xl: number): void {
     c.push(...get(s), ...get(q), ...MUL, ...get(s), ...f64(1), ...SUB, ...ADD, ...set(t));
     return void c.push(...get(t), ...get(t), ...f64(2), ...ADD, ...DIV, ...get(xl), ...f64(-0), ...AND, ...OR);
   }
-  if (op === "log") { // x = m 2^k, m in [sqrt 1/2, sqrt 2): k ln 2 + log m; then 0: -inf, < 0 or NaN: NaN, inf: inf
-    const m = e.local(), big = e.local(), k = e.local(), s = e.local(), z = e.local(), r = e.local();
-    c.push(...get(xl), ...i64(0xfffff, -1), ...AND, ...i64(0x3ff00000), ...OR, ...set(m)); // the mantissa, as [1, 2)
-    c.push(...get(m), ...f64(Math.SQRT2), ...GT, ...set(big));
-    c.push(...get(m), ...f64(0.5), ...MUL, ...get(m), ...get(big), ...BITSELECT, ...set(m));
-    // The exponent field as a float (2^52 + field, less 2^52), less the bias, plus 1 where m was halved.
-    c.push(...get(xl), I32_CONST, 52, ...SHR_U, ...i64(0x43300000), ...OR, ...f64(2 ** 52 + 1023), ...SUB);
-    c.push(...get(big), ...f64(1), ...AND, ...ADD, ...set(k));
-    c.push(...get(m), ...f64(1), ...SUB, ...get(m), ...f64(1), ...ADD, ...DIV, ...set(s), ...get(s), ...get(s), ...MUL, ...set(z));
-    poly(e, L, z), c.push(...get(s), ...MUL, ...f64(2), ...MUL, ...get(k), ...f64(LN2_LO), ...MUL, ...ADD);
-    c.push(...get(k), ...f64(LN2_HI), ...MUL, ...ADD, ...set(r));
-    const pick = (v: number, cond: number[]): number[] => [...f64(v), ...get(r), ...get(xl), ...cond, ...BITSELECT, ...set(r)];
-    c.push(...pick(-Infinity, [...f64(0), ...EQ]), ...pick(Infinity, [...f64(Infinity), ...EQ]));
-    return void c.push(...pick(NaN, [...f64(0), ...LT]), ...get(xl), ...get(xl), ...NE, ...get(r), ...OR);
+  if (op === "log") return logRow(e, xl, xl);
+  if (op === "log1p") { // log u, u = 1 + x, plus (x - (u - 1)) / u: what rounding 1 + x lost; -0 stays -0
+    const u = e.local(), cl = e.local();
+    c.push(...get(xl), ...f64(1), ...ADD, ...set(u), ...get(xl), ...get(u), ...f64(1), ...SUB, ...SUB, ...get(u), ...DIV, ...set(cl));
+    return logRow(e, u, cl), void c.push(...get(xl), ...f64(-0), ...AND, ...OR);
   }
   // exp: 2^n (1 + q); expm1: 2^n q + (2^n - 1). Beyond these bounds float32 results are 0, -1 or inf.
   const x = e.local();
@@ -92,8 +102,8 @@ function row64(e: Emitter, op: MathPrim, xl: number): void {
   else c.push(...get(s), ...get(q), ...MUL, ...get(s), ...f64(1), ...SUB, ...ADD, ...get(xl), ...f64(-0), ...AND, ...OR); // -0 stays -0
 }
 
-export type MathPrim = "exp" | "expm1" | "tanh" | "log";
-export const MATH: ReadonlySet<string> = new Set<MathPrim>(["exp", "expm1", "tanh", "log"]);
+export type MathPrim = "exp" | "expm1" | "tanh" | "log" | "log1p";
+export const MATH: ReadonlySet<string> = new Set<MathPrim>(["exp", "expm1", "tanh", "log", "log1p"]);
 
 /** Replaces the f32x4 on the stack with op of each lane: lanes 0-1 and 2-3 through float64, then rounded. */
 export function mathRow(e: Emitter, op: MathPrim): void {
