@@ -1,7 +1,7 @@
-// WebAssembly encoding helpers, and the f32x4 rows of exp, expm1, tanh, log and log1p for ops/wasm.ts: each pair of
-// lanes is promoted to float64, computed there to within a few float64 ulps and rounded to float32
-// once, as the JS rows' Math.fround(Math.exp(x)) is: the same float32 for all 2^32 inputs on Node 20
-// but 2 of log1p's (bench/mathcheck.ts; only a value within those ulps of a rounding tie can differ).
+// WebAssembly encoding helpers, and the f32x4 rows of exp, expm1, tanh, log and log1p for ops/wasm.ts:
+// each pair of lanes is promoted to float64, computed there to within a few float64 ulps and rounded
+// to float32 once, as the JS rows' Math.fround(Math.exp(x)) is: the same float32 for all 2^32 inputs
+// on Node 20 but 2 of log1p's (bench/mathcheck.ts; only a value that near a rounding tie can differ).
 
 export const leb = (n: number): number[] => {
   const o: number[] = [];
