@@ -191,8 +191,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // marked before the op's kernel inlines them (not WebGPU's: held until the event loop turned). 6763 from then: SIMD rows for exp, expm1 and tanh
 // (ops/wasm_math.ts, float64 polynomials rounded once, ~75 lines: tanh 19 -> 6 ns per element, ab.ts
 // ACT on the CPU 0.33-0.59x). 6787 from then: a SIMD row for log (~20 lines: 11 -> 5 ns per element);
-// 6797 from then: and for log1p (~10 lines: ~21 -> ~7 ns per element).
-const BUDGET = 6797;
+// 6797 from then: and for log1p (~10 lines: ~21 -> ~7 ns per element). 6798 from then: a reduced heavy
+// value another kernel reads is computed once on the CPU (softmax under noGrad: exp twice per element before).
+const BUDGET = 6798;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -1,7 +1,7 @@
 // Fusion cannot silently regress: kernel launches and buffers materialized by the tutorial step
 // (W1) and by elementwise chains, counted on every device; results equal the unfused ones.
 import { describe, expect, test } from "vitest";
-import { type Device, type Tensor, arange, manualSeed, memory, randn, tensor } from "../src/index.js";
+import { type Device, type Tensor, arange, manualSeed, memory, noGrad, randn, tensor } from "../src/index.js";
 import { scalarSource, vec4Source } from "../src/backend/webgpu_source.js";
 import type { Kernel, MapSource } from "../src/backend/backend.js";
 import { type E, factor, leaf, MAX_INTERNED, x, y } from "../src/ops/expr.js";
@@ -9,6 +9,20 @@ import { isFusionEnabled, setFusion } from "../src/ops/lazy.js";
 import { availableDevices, watchBackend } from "./setup.js";
 
 const devices = await availableDevices();
+
+/** exp, tanh, sin, cos and log calls per element of the kernels fn launches (each call once per kernel: CSE). */
+function heavyCalls(device: Device, fn: () => void): number {
+  let made = 0;
+  const heavy = (v: { key: string; n: object }, seen: Set<string>): number => {
+    if (seen.has(v.key)) return 0;
+    seen.add(v.key);
+    const n = v.n as Record<string, unknown>, parts = ["a", "b", "c", "t", "f"].map((f) => n[f]);
+    return (n.k === "un" && ["exp", "tanh", "sin", "cos", "log"].includes(n.op as string) ? 1 : 0) +
+      parts.reduce((s: number, p) => s + (p instanceof Object ? heavy(p as E, seen) : 0), 0);
+  };
+  watchBackend(device, ["map", "mapReduce"], (m, a) => (made += heavy((m === "map" ? (a[0] as Kernel) : (a[1] as MapSource).kernel).expr, new Set())), fn);
+  return made;
+}
 
 /** Counts the backend calls that launch kernels (each allocates one result buffer). */
 function counting(device: Device, fn: () => void): { launches: number; calls: string[] } {
@@ -85,22 +99,28 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
         loss.backward();
         return Array.from(x.grad?.dataSync() ?? []);
       };
-      let made = 0, grad: number[] = [];
-      const heavy = (v: { key: string; n: object }, seen: Set<string>): number => { // each call once per kernel (CSE)
-        if (seen.has(v.key)) return 0;
-        seen.add(v.key);
-        const n = v.n as Record<string, unknown>, parts = ["a", "b", "c", "t", "f"].map((f) => n[f]);
-        return (n.k === "un" && ["exp", "tanh", "sin", "cos", "log"].includes(n.op as string) ? 1 : 0) +
-          parts.reduce((s: number, p) => s + (p instanceof Object ? heavy(p as E, seen) : 0), 0);
-      };
-      watchBackend(device, ["map", "mapReduce"], (m, a) => (made += heavy((m === "map" ? (a[0] as Kernel) : (a[1] as MapSource).kernel).expr, new Set())), () => {
-        grad = step();
-      });
-      expect(made).toBe(calls);
+      let grad: number[] = [];
+      expect(heavyCalls(device, () => void (grad = step()))).toBe(calls);
       setFusion(false);
       try {
         expect(grad).toEqual(step()); // bit for bit the unfused values
       } finally { setFusion(true); }
+    },
+  );
+
+  test.runIf(isFusionEnabled() && (device.backend.computeOnce ?? Infinity) <= 4800)(
+    "where heavy calls cost more than memory, a reduced value another kernel reads is computed once: softmax under noGrad",
+    () => {
+      const x = tensor(Array.from({ length: 4800 }, (_, i) => Math.sin(i) * 4), { device });
+      const softmax = (): number[] => Array.from(noGrad(() => { const e = x.sub(x.max()).exp(); return e.div(e.sum()); }).dataSync());
+      let fused: number[] = [];
+      expect(heavyCalls(device, () => void (fused = softmax()))).toBe(1); // the sum read exp fused, the division again: 2
+      setFusion(false);
+      try {
+        expect(fused).toEqual(softmax()); // bit for bit the unfused values
+      } finally { setFusion(true); }
+      // Reduced alone, exp stays fused into the sum: no buffer for it.
+      expect(counting(device, () => void x.exp().sum().item()).calls).toEqual(["mapReduce"]);
     },
   );
 

@@ -92,9 +92,10 @@ export class Storage {
     if (!L || L.run || L.once || this.reads++ > 0) return null;
     return realize(L, this.dev);
   }
-  /** Saved for backward: where a heavy call (exp, tanh, pow: E.size 16) costs more than a pass over memory
+  /** Saved for backward or reduced: where a heavy call (exp, tanh, pow: E.size 16) costs more than a pass over memory
    * (Backend.computeOnce), a pending recipe making one is computed once; inlined, each kernel reading it made it again. */
   saved(): void { const L = this.lazy; if (L && !L.run && L.expr.size >= 16 && this.size >= (this.dev.backend.computeOnce ?? Infinity)) L.once = true; }
+  /** Its buffer once computed (null while a recipe, or disposed). */ get done(): Buf | null { return this.lazy ? null : this.b; }
   /** Its element count (a pending recipe's without computing it). */
   get size(): number { return this.b?.size ?? (this.lazy ? this.lazy.shape.reduce((a, n) => a * n, 1) : 0); }
   /** An in-place write (a sync point): `s` computed into this storage's buffer when only `over` other handles

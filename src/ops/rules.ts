@@ -64,8 +64,8 @@ function reduceOf(op: ReduceOp, t: Tensor, axes: number[], shape: readonly numbe
   if (t._strides) return dense(t, (c) => reduceOf(op, c, axes, shape, divisor)); // the result holds what it reads
   const src = producerOf(t), b = t._dev.backend, at = t.shape;
   if (src && b.mapReduce) {
-    const mr = b.mapReduce.bind(b);
-    return deferred(shape, t._dev, src.inputs, () => mr(op, src, at, axes), divisor);
+    const mr = b.mapReduce.bind(b), s = t._storage, w = (s.saved(), s.lazy?.once ? new WeakRef(s) : null), v = s.version; // once (CPU, heavy): a later kernel's buffer, if still there
+    return deferred(shape, t._dev, src.inputs, () => ((d) => (d?.done && d.version === v ? b.reduce(op, d.done, at, axes) : mr(op, src, at, axes)))(w?.deref()), divisor);
   }
   const input = t._buf;
   return deferred(shape, t._dev, [{ buf: input, strides: [] }], () => b.reduce(op, input, at, axes), divisor);
