@@ -121,6 +121,17 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       } finally { setFusion(true); }
       // Reduced alone, exp stays fused into the sum: no buffer for it.
       expect(counting(device, () => void x.exp().sum().item()).calls).toEqual(["mapReduce"]);
+      // The reduction reads that buffer only while it holds what it held at the call.
+      const want = Array.from(x.dataSync()).reduce((acc, v) => acc + Math.fround(Math.exp(v)), 0);
+      noGrad(() => {
+        for (const change of ["write", "dispose"] as const) {
+          const e = x.exp(), z = e.sum(), y = e.mul(2); // y computes e into its storage
+          if (change === "write") e.mul_(10);
+          else e.dispose();
+          expect(Math.abs(z.item() / want - 1)).toBeLessThan(1e-6); // before the write: the values at the call
+          expect(y.dataSync()[7]).toBe(Math.fround(2 * Math.fround(Math.exp(x.dataSync()[7] as number))));
+        }
+      });
     },
   );
 
