@@ -193,7 +193,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // ACT on the CPU 0.33-0.59x). 6787 from then: a SIMD row for log (~20 lines: 11 -> 5 ns per element);
 // 6797 from then: and for log1p (~10 lines: ~21 -> ~7 ns per element). 6798 from then: a reduced heavy
 // value another kernel reads is computed once on the CPU (softmax under noGrad: exp twice per element before).
-const BUDGET = 6798;
+// 6840 from then: selects on numbers alone decided at the op (expr.ts decide, ~40 lines: x ** 3's select chain
+// ended in pow, which has no SIMD row, so GELU's fused kernels ran as JS: 3.9x slower fused on the CPU).
+const BUDGET = 6840;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -4,8 +4,9 @@ import { describe, expect, test } from "vitest";
 import { type Device, type Tensor, arange, manualSeed, memory, noGrad, randn, tensor } from "../src/index.js";
 import { scalarSource, vec4Source } from "../src/backend/webgpu_source.js";
 import type { Kernel, MapSource } from "../src/backend/backend.js";
-import { type E, factor, leaf, MAX_INTERNED, x, y } from "../src/ops/expr.js";
+import { type E, decide, factor, leaf, MAX_INTERNED, num, select, x, y } from "../src/ops/expr.js";
 import { isFusionEnabled, setFusion } from "../src/ops/lazy.js";
+import { SIMD_MIN, simdRuns } from "../src/backend/cpu_simd.js";
 import { availableDevices, watchBackend } from "./setup.js";
 
 const devices = await availableDevices();
@@ -141,6 +142,31 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
       for (const [m, c] of [[0.5, 0.5], [0.5, 0.25], [0.25, 0.25]] as const) out.push(Array.from(x.mul(m).add(c).dataSync()));
     });
     expect([kernels.size, out[0]]).toEqual([isFusionEnabled() ? 1 : 2, [0.55, 0.6, 0.65, 0.7].map(Math.fround)]);
+  });
+
+  test("a select on numbers alone is decided at the op: x ** 3 (GELU) and its gradient call no pow and select nothing", () => {
+    const x = tensor(Array.from({ length: 4800 }, (_, i) => i / 800 - 3), { device, requiresGrad: true });
+    const keys = (fn: () => void): string => {
+      const ks: string[] = [];
+      watchBackend(device, ["map", "mapReduce"], (m, a) => ks.push((m === "map" ? (a[0] as Kernel) : (a[1] as MapSource).kernel).expr.key), fn);
+      return ks.join(" ");
+    };
+    const special = [0, 0.5, -0.5, 1, 2, 3, -1, -2]; // a pow call for the others, the one branch left (the gradient's y - 1)
+    for (const e of [0.5, -0.5, 1, 2, 3, -1, -2, 2.5]) {
+      const k = keys(() => {
+        x.grad = null;
+        x.pow(e).sum().backward();
+        x.grad?.dataSync();
+      });
+      expect([e, /sel\(/.test(k), /pow\(/.test(k)]).toEqual([e, false, !special.includes(e) || !special.includes(e - 1)]);
+    }
+    // GELU's tanh form: on the CPU every kernel runs as SIMD (with pow's select left in, its kernels ran as JS: 1.28x unfused).
+    const runs = simdRuns(), gelu = keys(() => {
+      x.grad = null;
+      x.add(x.pow(3).mul(0.044715)).mul(0.7978845608).tanh().add(1).mul(x).mul(0.5).sum().backward();
+      x.grad?.dataSync();
+    });
+    if (device.type === "cpu" && SIMD_MIN <= 4800) expect(simdRuns() - runs).toBe(gelu.split(" ").length);
   });
 
   test("x - x, x / x and x * 0 keep NaN as PyTorch: no kernel folds them (WGSL may assume no NaN)", () => {
@@ -313,4 +339,18 @@ test("WebGPU kernels compute a shared subexpression once, a let read again opaqu
   expect([src.split("gw_a0(").length - 1, src.split("let gw_t").length - 1, (v4.match(/let gw_t\d+x/g) ?? []).length]).toEqual([1, 9, 9]);
   expect(src).toContain("return gw_rn(gw_t8 - gw_fresh(gw_t8, 10u));");
   expect([/gw_fresh\(gw_t\d+, 1u\)/.test(src + v4), v4.split("v0.x").length - 1]).toEqual([false, 1]);
+});
+
+test("decide(): a select or num whose condition reads only known numbers keeps its branch; three-valued and/or; unknown stays", () => {
+  const pick = select(y.eq(3).and(x.gt(0)), x, 0);
+  expect(decide(pick, ["y"], [2]).key).toBe("0"); // and: a false side decides
+  expect(decide(pick, ["y"], [3]).key).toBe(pick.key); // x unknown: kept whole
+  expect(decide(select(y.eq(3).or(x.gt(0)), x, 0), ["y"], [3])).toBe(x); // or: a true side decides
+  expect(decide(select(y.isnan().not(), x.exp(), 1), ["y"], [NaN]).key).toBe("1");
+  expect(decide(num(y.lt(1)), ["y"], [0]).key).toBe("1");
+  // A literal float32 cannot hold (0.1) is compared as each backend rounds it (WGSL to f32, JS not): left to the kernel.
+  expect(decide(select(y.eq(0.1), x, 1), ["y"], [0.1]).key).toBe(select(y.eq(0.1), x, 1).key);
+  // Nested: the chosen branch is decided too, and unknown selects inside it are rebuilt around the decided parts.
+  const nested = select(y.ge(0), select(x.lt(y), select(y.eq(1), x.exp(), x), 0), 2).mul(y);
+  expect(decide(nested, ["y"], [1]).key).toBe(select(x.lt(y), x.exp(), 0).mul(y).key);
 });

@@ -7,7 +7,7 @@ import { errors } from "../errors.js";
 import { broadcastShapes, overlapping, sameShape } from "../shape.js";
 import { type DType, Tensor } from "../tensor.js";
 import type { Device } from "../device.js";
-import { type E, type Leaf, g as g_, leaf, leavesCached, num, select, substitute, x as X } from "./expr.js";
+import { type E, type Leaf, decide, g as g_, leaf, leavesCached, num, select, substitute, x as X } from "./expr.js";
 import { type Builder, compose } from "./lazy.js";
 import { OPS, type OpName, type OpSpec, type Variant, gradFnName, saves } from "./table.js";
 
@@ -16,14 +16,14 @@ const NO_SHAPE: readonly number[] = []; // a number operand's entry in a Node's 
 
 /** `expr` with leaves[k] bound to vals[k] through the builder: tensors (inlined when lazy) or numbers. */
 function bind(b: Builder, expr: E, leaves: readonly Leaf[], vals: readonly Operand[]): E {
-  const from: E[] = [], to: E[] = [], used = leavesCached(expr);
+  const from: E[] = [], to: E[] = [], e = decide(expr, leaves, vals), used = leavesCached(e); // selects on numbers alone: here, not per element
   for (let k = 0; k < leaves.length; k++) {
     const v = vals[k] as Operand, l = leaves[k] as Leaf;
     if (!used.includes(l)) continue; // read by the gradient only (pows' y - 1), or not at all (fill's x)
     from.push(leaf(l));
     to.push(typeof v === "number" ? b.constant(v) : b.tensor(v));
   }
-  return substitute(expr, from, to);
+  return substitute(e, from, to);
 }
 
 /**

@@ -226,3 +226,44 @@ export function factor(e: E, varying: (l: Leaf) => boolean): { expr: E; hoisted:
   };
   return { expr: build(e) as E, hoisted, shared };
 }
+
+const chooses = new WeakMap<E, boolean>(); // whether a fixed expression (the op table's) has a select or num
+/** `e` with leaves[k] bound to vals[k] where that is a number (as float32, as a kernel's constant), and each
+ * select whose condition reads only those (and float32 literals) decided: the branch not taken is dropped
+ * (pows' exponent cases, clamp's flag). The kernel computes the same values, by fewer operations; the
+ * number stays a uniform of the kernel, whose key names the branch taken. */
+export function decide(e: E, leaves: readonly Leaf[], vals: readonly unknown[]): E {
+  let has = chooses.get(e), known: Map<Leaf, number> | undefined;
+  if (has === undefined) chooses.set(e, (has = /(^|[(,])(sel|num)\(/.test(e.key)));
+  if (has) leaves.forEach((l, k) => typeof vals[k] === "number" && (known ??= new Map()).set(l, Math.fround(vals[k] as number)));
+  return known ? decided(e, known) : e;
+}
+function decided(e: E, known: ReadonlyMap<Leaf, number>): E {
+  const memo = new Map<E, E>();
+  const val = (v: E): number | undefined =>
+    v.n.k === "lit" ? (Math.fround(v.n.v) === v.n.v ? v.n.v : undefined) : v.n.k === "leaf" ? known.get(v.n.name) : undefined;
+  const truth = (c: Cond): boolean | undefined => { // three-valued: undefined where a leaf is not known
+    const n = c.n;
+    if (n.k === "not") { const a = truth(n.a); return a === undefined ? a : !a; }
+    if (n.k === "isnan") { const a = val(n.a); return a === undefined ? a : Number.isNaN(a); }
+    if (n.k === "cmp") {
+      const a = val(n.a), b = val(n.b);
+      if (a === undefined || b === undefined) return undefined;
+      return n.op === "lt" ? a < b : n.op === "le" ? a <= b : n.op === "gt" ? a > b : n.op === "ge" ? a >= b : n.op === "eq" ? a === b : a !== b;
+    }
+    const a = truth(n.a), b = truth(n.b), stop = n.k === "or"; // or: a true side decides; and: a false one
+    return a === stop || b === stop ? stop : a === undefined || b === undefined ? undefined : !stop;
+  };
+  const walk = (v: E): E => {
+    let r = memo.get(v);
+    if (r) return r;
+    const n = v.n;
+    if (n.k === "sel" || n.k === "num") {
+      const t = truth(n.c);
+      r = t === undefined ? (rebuild(v, (u) => (u instanceof E ? walk(u) : u)) as E) : n.k === "num" ? lift(t ? 1 : 0) : walk(t ? n.t : n.f);
+    } else r = n.k === "un" ? un(n.op, walk(n.a)) : n.k === "bin" ? bin(n.op, walk(n.a), walk(n.b)) : v;
+    memo.set(v, r);
+    return r;
+  };
+  return walk(e);
+}

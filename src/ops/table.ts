@@ -30,11 +30,12 @@ const one = lit(1);
 // the base is 0 and the exponent non-negative (PyTorch's pow_backward_self / _exponent).
 const powDx = select(y.eq(0), 0, g.mul(y.mul(x.pow(y.sub(1)))));
 const powDy = g.mul(select(x.eq(0).and(y.ge(0)), 0, out.mul(x.log()))); // g * where(...): an inf g makes the 0 NaN, as PyTorch
-// x ** number: PyTorch's pow_tensor_scalar takes sqrt for 0.5, 1/sqrt for -0.5, x*x*x for 3, 1/x for
-// -1, 1/(x*x) for -2 (sqrt(-0) = -0, sqrt(-inf) = NaN where C pow gives +0, +inf; cubes exact on
-// WebGPU, whose pow goes through exp2/log2); its gradient's x ** (y - 1) as well.
-const spow = (e: E): E => select(e.eq(0.5), x.sqrt(), select(e.eq(-0.5), one.div(x.sqrt()),
-  select(e.eq(3), x.mul(x).mul(x), select(e.eq(-1), one.div(x), select(e.eq(-2), one.div(x.mul(x)), x.pow(e))))));
+// x ** number: PyTorch's pow takes 1 for 0, sqrt for 0.5, 1/sqrt for -0.5, x for 1, x*x for 2,
+// x*x*x for 3, 1/x for -1, 1/(x*x) for -2 (sqrt(-0) = -0, sqrt(-inf) = NaN where C pow gives +0, +inf;
+// cubes exact on WebGPU, whose pow goes through exp2/log2); its gradient's x ** (y - 1) as well.
+// The number is known at the op: apply.ts's bind keeps the one branch it takes (no pow call for these).
+const spow = (e: E): E => select(e.eq(0), 1, select(e.eq(0.5), x.sqrt(), select(e.eq(-0.5), one.div(x.sqrt()), select(e.eq(1), x,
+  select(e.eq(2), x.mul(x), select(e.eq(3), x.mul(x).mul(x), select(e.eq(-1), one.div(x), select(e.eq(-2), one.div(x.mul(x)), x.pow(e)))))))));
 
 export const OPS = {
   neg: unary("NegBackward0", x.neg(), g.neg()),
