@@ -1,7 +1,7 @@
-// `npx tsx bench/mathcheck.ts [build] [--ops exp,expm1,tanh,log,log1p] [--from 0] [--to 4294967296]`: every
+// `npx tsx bench/mathcheck.ts [build] [--ops exp,expm1,tanh,log,log1p,sin,cos] [--from 0] [--to 4294967296]`: every
 // float32 bit pattern in [from, to) through the CPU's SIMD row of each op (ops/wasm_math.ts, arrays of
 // 2^24) against the JS kernel's value, Math.fround(Math.<op>(x)); counts the inputs where they differ
-// (NaN against NaN counts as equal: payloads may differ). All 2^32 take ~2 minutes per op here.
+// (NaN against NaN counts as equal: payloads may differ). All 2^32 take ~2 minutes per op here (sin, cos ~10).
 // `build`: a folder holding src/backend/cpu.js and src/ops/expr.js (default dist/, `npm run build` first).
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -9,7 +9,7 @@ import { commandLine } from "./paths.js";
 
 const { flag, positional } = commandLine();
 const build = resolve(positional[0] ?? "dist");
-const ops = flag("--ops", "exp,expm1,tanh,log,log1p").split(",") as ("exp" | "expm1" | "tanh" | "log" | "log1p")[];
+const ops = flag("--ops", "exp,expm1,tanh,log,log1p,sin,cos").split(",") as ("exp" | "expm1" | "tanh" | "log" | "log1p" | "sin" | "cos")[];
 const from = Number(flag("--from", "0")), to = Number(flag("--to", String(2 ** 32)));
 const { CpuBackend } = (await import(pathToFileURL(resolve(build, "src/backend/cpu.js")).href)) as typeof import("../src/backend/cpu.js");
 const { leaf } = (await import(pathToFileURL(resolve(build, "src/ops/expr.js")).href)) as typeof import("../src/ops/expr.js");

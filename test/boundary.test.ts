@@ -195,7 +195,8 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // value another kernel reads is computed once on the CPU (softmax under noGrad: exp twice per element before).
 // 6840 from then: selects on numbers alone decided at the op (expr.ts decide, ~40 lines: x ** 3's select chain
 // ended in pow, which has no SIMD row, so GELU's fused kernels ran as JS: 3.9x slower fused on the CPU).
-const BUDGET = 6840;
+// 6868 from then: SIMD rows for sin and cos (~28 lines: 18 -> 12 ns per element; all 2^32 inputs as Math's).
+const BUDGET = 6868;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

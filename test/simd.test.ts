@@ -40,7 +40,7 @@ const exprs: [string, E][] = Object.entries(OPS).flatMap(([name, s]) => [
   ...Object.entries(s.grads).map(([l, e]) => [`${name} d${l}`, e as E] as [string, E]),
 ]);
 // The primitives with a SIMD row: an expression of only these runs as SIMD, any other stays JS.
-const ROWS = new Set(["neg", "abs", "sqrt", "sign", "add", "sub", "mul", "div", "maximum", "minimum", "exp", "expm1", "tanh", "log", "log1p"]);
+const ROWS = new Set(["neg", "abs", "sqrt", "sign", "add", "sub", "mul", "div", "maximum", "minimum", "exp", "expm1", "tanh", "log", "log1p", "sin", "cos"]);
 const simdable = (v: E | Cond): boolean => {
   const n = v.n as { k: string; op?: string };
   if ((n.k === "un" || n.k === "bin") && !ROWS.has(n.op as string)) return false;
@@ -113,15 +113,21 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
     }
   });
 
-  // exp, expm1, tanh, log and log1p go through float64 polynomials of their own (ops/wasm_math.ts), the JS rows through
+  // exp, expm1, tanh, log, log1p, sin and cos go through float64 polynomials of their own (ops/wasm_math.ts), the JS rows through
   // V8's Math: the same float32 for all 2^32 inputs on Node 20 but 2 ties of log1p's (bench/mathcheck.ts, ~2 minutes per function).
-  it.each(["exp", "expm1", "tanh", "log", "log1p"] as const)("%s over float32 bit patterns of every exponent and its busy range gives the JS kernel's float32 (Math's, rounded)", (op) => {
+  it.each(["exp", "expm1", "tanh", "log", "log1p", "sin", "cos"] as const)("%s over float32 bit patterns of every exponent and its busy range gives the JS kernel's float32 (Math's, rounded)", (op) => {
     const n = 1 << 18, u = new Uint32Array(n), a = new Float32Array(u.buffer);
     for (let i = 0; i < n; i++) u[i] = (Math.imul(i, 2654435761) ^ (i >>> 7)) >>> 0; // every sign and exponent, scrambled mantissas
-    const range = op === "tanh" ? 12 : op === "log" ? 2 : 100; // then half of them where the polynomial's error shows (with 7 of its 13 terms, all three fail)
+    // then half of them where the polynomial's error shows (with 7 of its 13 terms, exp, expm1 and tanh fail; with 6 of its 10,
+    // sin), for sin and cos up to 2^20 (their reduction's range; beyond it Math's own: with that bound at 2^40 both fail) and 6% beyond
+    const range = op === "tanh" ? 12 : op === "log" ? 2 : op === "sin" || op === "cos" ? 2 ** 20 * 1.06 : 100;
     for (let i = n / 2; i < n; i++) a[i] = ((Math.imul(i, 2246822519) >>> 0) / 2 ** 32 - (op === "log" ? 0 : 0.5)) * 2 * range;
     a.set(SPECIAL);
     a.set([88.72283, 88.72284, -87.33654, -103.97208, -103.97209, -150, 9.010913, -9.010913, 1e-8, -1e-8, 2 ** -126], SPECIAL.length);
+    // The float32 nearest a multiple of π/2 below 2^20 (|r| from 4e-9: the reduction's cancellation), near odd multiples of π/4, the bounds.
+    const nearPi = [252.89820861816406, 505.7964172363281, 4.71238899230957, 52516.43359375, 1011.5928344726562, 105032.8671875,
+      267058.9375, 1.5707963705062866, 2 ** 19 * Math.PI / 2, 710 * Math.PI / 2].flatMap((v) => [v, -v, v + Math.PI / 4]);
+    a.set([...nearPi, 2 ** 20, 2 ** 20 + 0.125, -(2 ** 20), 1e30, -3e38, 0.7853982, 0.78539807], SPECIAL.length + 11);
     const before = simdRuns();
     const got = (cpu.map(kernel(x[op](), ["x"]), [flat(a)], [], [n]) as CpuBuf).data;
     expect(simdRuns() - before).toBe(1);

@@ -55,7 +55,7 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
   }
   const end = header + (arrays.length + 1) * CHUNK * 4;
   if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
-  const fns = new WebAssembly.Instance(module, { m: { m: memory } }).exports as {
+  const fns = new WebAssembly.Instance(module, { m: { m: memory, sin: Math.sin, cos: Math.cos } }).exports as {
     map: (end: number, rem: number) => void;
     sum: (end: number, rem: number) => number;
   };

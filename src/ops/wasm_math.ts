@@ -1,4 +1,4 @@
-// WebAssembly encoding helpers, and the f32x4 rows of exp, expm1, tanh, log and log1p for ops/wasm.ts:
+// WebAssembly encoding helpers, and the f32x4 rows of exp, expm1, tanh, log, log1p, sin and cos for ops/wasm.ts:
 // each pair of lanes is promoted to float64, computed there to within a few float64 ulps and rounded
 // to float32 once, as the JS rows' Math.fround(Math.exp(x)) is: the same float32 for all 2^32 inputs
 // on Node 20 but 2 of log1p's (bench/mathcheck.ts; only a value that near a rounding tie can differ).
@@ -21,25 +21,31 @@ export interface Emitter {
   local(): number; // a new v128 local
 }
 
-const [ADD, SUB, MUL, DIV, MIN, MAX, ABS, NEAREST, PROMOTE, DEMOTE, I64X2_SHL, AND, OR, SHR_U, GT, LT, EQ, NE, BITSELECT] =
-  [0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xec, 0x94, 0x5f, 0x5e, 0xcb, 0x4e, 0x50, 0xcd, 0x4a, 0x49, 0x47, 0x48, 0x52].map(simd) as number[][] as [
+const [ADD, SUB, MUL, DIV, MIN, MAX, ABS, NEAREST, PROMOTE, DEMOTE, I64X2_SHL, AND, OR, SHR_U, GT, LT, EQ, NE, BITSELECT, XOR, FLOOR, GE] =
+  [0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xec, 0x94, 0x5f, 0x5e, 0xcb, 0x4e, 0x50, 0xcd, 0x4a, 0x49, 0x47, 0x48, 0x52, 0x51, 0x75, 0x4c].map(simd) as number[][] as [
     number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[],
-    number[], number[], number[], number[], number[], number[]];
+    number[], number[], number[], number[], number[], number[], number[], number[], number[]];
 const f64 = (v: number): number[] => [...simd(0x0c), ...bytes(Float64Array.of(v, v))];
 const i64 = (hi: number, lo = 0): number[] => [...simd(0x0c), ...bytes(Int32Array.of(lo, hi, lo, hi))]; // both lanes
-const I32_CONST = 0x41;
+const [I32_CONST, IF, END, CALL, VOID, ANY_TRUE, SPLAT, EXTRACT, REPLACE] = [0x41, 0x04, 0x0b, 0x10, 0x40, simd(0x53), simd(0x14), simd(0x21), simd(0x22)] as const;
+const fact = (n: number): number => (n < 2 ? 1 : n * fact(n - 1));
 // ln 2 as float32(ln 2) + a float64 rest: n * LN2_HI is exact for |n| < 2^29, so x - n ln 2 keeps ~70 bits.
 const LN2_HI = Math.fround(Math.LN2), LN2_LO = -1.904654299957768e-9;
 /** c[k] = 1/(k+1)!, k < 13: Taylor's expm1(r) = r (c0 + c1 r + ... + c12 r^12), to 2^-56 of it over |r| <= ln 2 / 2. */
-const C = Array.from({ length: 13 }, (_, k) => 1 / Array.from({ length: k + 1 }, (_, j) => j + 1).reduce((a, b) => a * b, 1));
+const C = Array.from({ length: 13 }, (_, k) => 1 / fact(k + 1));
 /** 1/(2k+1), k < 10: log m = 2 s (1 + s^2/3 + s^4/5 + ...), s = (m-1)/(m+1), to 2^-55 of it over |s| <= 0.1716. */
 const L = Array.from({ length: 10 }, (_, k) => 1 / (2 * k + 1));
 
-/** Pushes cs[0] + cs[1] x + ... for x in local xl, by Estrin's scheme (a tree of pairs: short chains,
+/** Locals holding x, x^2, x^4 and x^8 for x in local xl. */
+function powers(e: Emitter, xl: number): number[] {
+  const pw = [xl, e.local(), e.local(), e.local()];
+  for (let j = 1; j < 4; j++) e.code.push(...get(pw[j - 1] as number), ...get(pw[j - 1] as number), ...MUL, ...set(pw[j] as number));
+  return pw;
+}
+/** Pushes cs[0] + cs[1] x + ... for x = pw[0] (powers()), by Estrin's scheme (a tree of pairs: short chains,
  * so the two lane pairs and the loop's steps overlap). */
-function poly(e: Emitter, cs: readonly number[], xl: number): void {
-  const c = e.code, pw = [xl, e.local(), e.local(), e.local()]; // x, x^2, x^4, x^8
-  for (let j = 1; j < 4; j++) c.push(...get(pw[j - 1] as number), ...get(pw[j - 1] as number), ...MUL, ...set(pw[j] as number));
+function poly(e: Emitter, cs: readonly number[], pw: readonly number[]): void {
+  const c = e.code;
   const term = (lo: number, width: number): void => { // cs[lo] + ... + cs[lo + width - 1] x^(width - 1), pushed
     if (width === 1) return void c.push(...f64(cs[lo] as number));
     if (lo + width / 2 >= cs.length) return term(lo, width / 2); // no coefficient in the upper half
@@ -53,7 +59,7 @@ function reduce(e: Emitter, xl: number): [s: number, q: number] {
   const c = e.code, n = e.local(), r = e.local(), q = e.local(), s = e.local();
   c.push(...get(xl), ...f64(Math.LOG2E), ...MUL, ...NEAREST, ...set(n));
   c.push(...get(xl), ...get(n), ...f64(LN2_HI), ...MUL, ...SUB, ...get(n), ...f64(LN2_LO), ...MUL, ...SUB, ...set(r));
-  poly(e, C, r), c.push(...get(r), ...MUL, ...set(q));
+  poly(e, C, powers(e, r)), c.push(...get(r), ...MUL, ...set(q));
   // n + 2^52 + 1023 holds n + 1023 in its low bits; shifted up by 52 they are 2^n's exponent field.
   c.push(...get(n), ...f64(2 ** 52 + 1023), ...ADD, I32_CONST, 52, ...I64X2_SHL, ...set(s));
   return [s, q];
@@ -70,7 +76,7 @@ function logRow(e: Emitter, ul: number, plus: number): void {
   c.push(...get(ul), I32_CONST, 52, ...SHR_U, ...i64(0x43300000), ...OR, ...f64(2 ** 52 + 1023), ...SUB);
   c.push(...get(big), ...f64(1), ...AND, ...ADD, ...set(k));
   c.push(...get(m), ...f64(1), ...SUB, ...get(m), ...f64(1), ...ADD, ...DIV, ...set(s), ...get(s), ...get(s), ...MUL, ...set(z));
-  poly(e, L, z), c.push(...get(s), ...MUL, ...f64(2), ...MUL, ...get(k), ...f64(LN2_LO), ...MUL, ...ADD);
+  poly(e, L, powers(e, z)), c.push(...get(s), ...MUL, ...f64(2), ...MUL, ...get(k), ...f64(LN2_LO), ...MUL, ...ADD);
   if (plus !== ul) c.push(...get(plus), ...ADD);
   c.push(...get(k), ...f64(LN2_HI), ...MUL, ...ADD, ...set(r));
   const pick = (v: number, cond: number[]): number[] => [...f64(v), ...get(r), ...get(ul), ...cond, ...BITSELECT, ...set(r)];
@@ -78,9 +84,30 @@ function logRow(e: Emitter, ul: number, plus: number): void {
   c.push(...pick(NaN, [...f64(0), ...LT]), ...get(ul), ...get(ul), ...NE, ...get(r), ...OR);
 }
 
+// π/2 in parts of 33, 33 and 53 bits: k P1 and k P2 are exact for |k| < 2^20, so x - k π/2 keeps ~100 bits.
+const [P1, P2, P3] = [1.5707963267341256, 6.077100506303966e-11, 2.0222662487959506e-21];
+/** Taylor's sin r / r in s = r^2 (10 terms), cos r (11): to 2^-56 of it over |r| <= π/4. */
+const SIN = Array.from({ length: 10 }, (_, j) => (-1) ** j / fact(2 * j + 1)), COS = Array.from({ length: 11 }, (_, j) => (-1) ** j / fact(2 * j));
+/** Pushes sin x or cos x for the f64x2 in local xl: x = k π/2 + r, |r| <= π/4, then sin r or cos r by k mod 4, signed. From
+ * |x| > 2^20 (and ±inf) the pair is Math's own, an imported call (sin 0, cos 1): its reduction needs 2/π to ~150 bits. */
+function trigRow(e: Emitter, op: "sin" | "cos", xl: number): void {
+  const c = e.code, k = e.local(), r = e.local(), s = e.local(), t = e.local(), v = e.local();
+  c.push(...get(xl), ...f64(2 / Math.PI), ...MUL, ...NEAREST, ...set(k), ...get(xl)); // k = 0: r is x (-0 stays -0)
+  c.push(...get(xl), ...get(k), ...f64(P1), ...MUL, ...SUB, ...get(k), ...f64(P2), ...MUL, ...SUB, ...get(k), ...f64(P3), ...MUL, ...SUB);
+  c.push(...get(k), ...f64(0), ...EQ, ...BITSELECT, ...set(r), ...get(r), ...get(r), ...MUL, ...set(s));
+  c.push(...get(k), ...f64(op === "cos" ? 1 : 0), ...ADD, ...set(t)); // cos x = sin(x + π/2)
+  const pw = powers(e, s);
+  poly(e, COS, pw), poly(e, SIN, pw), c.push(...get(r), ...MUL); // cos r, sin r: the first where t is odd
+  c.push(...get(t), ...f64(0.5), ...MUL, ...get(t), ...f64(0.5), ...MUL, ...FLOOR, ...NE, ...BITSELECT);
+  c.push(...get(t), ...f64(0.25), ...MUL, ...get(t), ...f64(0.25), ...MUL, ...FLOOR, ...SUB, ...f64(0.5), ...GE, ...f64(-0), ...AND, ...XOR, ...set(v));
+  c.push(...get(xl), ...ABS, ...f64(2 ** 20), ...GT, ...ANY_TRUE, IF, VOID, ...get(xl), ...EXTRACT, 0, CALL, op === "sin" ? 0 : 1, ...SPLAT);
+  c.push(...get(xl), ...EXTRACT, 1, CALL, op === "sin" ? 0 : 1, ...REPLACE, 1, ...set(v), END, ...get(v));
+}
+
 /** Pushes op(x) for the f64x2 in local xl. */
 function row64(e: Emitter, op: MathPrim, xl: number): void {
   const c = e.code;
+  if (op === "sin" || op === "cos") return trigRow(e, op, xl);
   if (op === "tanh") { // tanh |x| = expm1(2|x|) / (expm1(2|x|) + 2), the sign of x put back (tanh 20 is 1 in float64)
     const y = e.local(), t = e.local();
     c.push(...get(xl), ...ABS, ...f64(20), ...MIN, ...f64(2), ...MUL, ...set(y));
@@ -102,8 +129,8 @@ function row64(e: Emitter, op: MathPrim, xl: number): void {
   else c.push(...get(s), ...get(q), ...MUL, ...get(s), ...f64(1), ...SUB, ...ADD, ...get(xl), ...f64(-0), ...AND, ...OR); // -0 stays -0
 }
 
-export type MathPrim = "exp" | "expm1" | "tanh" | "log" | "log1p";
-export const MATH: ReadonlySet<string> = new Set<MathPrim>(["exp", "expm1", "tanh", "log", "log1p"]);
+export type MathPrim = "exp" | "expm1" | "tanh" | "log" | "log1p" | "sin" | "cos";
+export const MATH: ReadonlySet<string> = new Set<MathPrim>(["exp", "expm1", "tanh", "log", "log1p", "sin", "cos"]);
 
 /** Replaces the f32x4 on the stack with op of each lane: lanes 0-1 and 2-3 through float64, then rounded. */
 export function mathRow(e: Emitter, op: MathPrim): void {
