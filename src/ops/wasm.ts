@@ -4,12 +4,12 @@
 // here (pow, trunc) stays JS (returns null).
 import type { Kernel } from "../backend/backend.js";
 import { factor, type BinaryPrim, type CmpPrim, type Cond, type E, type Leaf, type UnaryPrim } from "./expr.js";
-import { bytes, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, set, simd } from "./wasm_math.js";
+import { ADD as F64X2_ADD, bytes, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, PROMOTE, set, simd } from "./wasm_math.js";
 
 const vec = (xs: number[][]): number[] => [...leb(xs.length), ...xs.flat()];
 const splat = (v: number): number[] => [...simd(0x0c), ...bytes(Float32Array.of(v, v, v, v))];
 const [AND, OR, NOT, SELECT] = [0x4e, 0x50, 0x4d, 0x52].map(simd) as [number[], number[], number[], number[]];
-const [F32X4_NE, F32X4_GT, F32X4_LT, F64X2_ADD] = [0x42, 0x44, 0x43, 0xf0].map(simd) as [number[], number[], number[], number[]];
+const [F32X4_NE, F32X4_GT, F32X4_LT] = [0x42, 0x44, 0x43].map(simd) as [number[], number[], number[]];
 
 const UNARY: Partial<Record<UnaryPrim, number>> = { neg: 0xe1, abs: 0xe0, sqrt: 0xe3 };
 const BINARY: Partial<Record<BinaryPrim, number>> = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7 };
@@ -80,7 +80,7 @@ const unbound = (l: Leaf): never => { throw new Error(`wasm: leaf ${l} is not bo
 const [BLOCK, LOOP, IF, END, BR, BR_IF, I32_CONST, I32_ADD, I32_GE_U, F64_ADD, VOID] =
   [0x02, 0x03, 0x04, 0x0b, 0x0c, 0x0d, 0x41, 0x6a, 0x4f, 0xa0, 0x40];
 const mem = (op: number, offset: number, align: number): number[] => [...simd(op), align, ...leb(offset)];
-const [LOAD, LOAD32_SPLAT, STORE, I32X4_SPLAT, I32X4_LT_S, F64X2_EXTRACT, PROMOTE_LOW] = [0x00, 0x09, 0x0b, 0x11, 0x39, 0x21, 0x5f];
+const [LOAD, LOAD32_SPLAT, STORE, I32X4_SPLAT, I32X4_LT_S, F64X2_EXTRACT] = [0x00, 0x09, 0x0b, 0x11, 0x39, 0x21];
 const [END_BYTES, REM, I] = [0, 1, 2]; // locals: the two parameters, the byte offset; v128s follow
 
 /**
@@ -109,8 +109,8 @@ export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number
         b.emit(f.expr);
       };
       const [lo, hi, v] = [b.local(), b.local(), b.local()]; // float64 sums of lanes 0-1 and 2-3
-      const accumulate = (): number[] => [...set(v), ...get(lo), ...get(v), ...simd(PROMOTE_LOW), ...F64X2_ADD, ...set(lo),
-        ...get(hi), ...get(v), ...get(v), ...HIGH_HALF, ...simd(PROMOTE_LOW), ...F64X2_ADD, ...set(hi)];
+      const accumulate = (): number[] => [...set(v), ...get(lo), ...get(v), ...PROMOTE, ...F64X2_ADD, ...set(lo),
+        ...get(hi), ...get(v), ...get(v), ...HIGH_HALF, ...PROMOTE, ...F64X2_ADD, ...set(hi)];
       c.push(BLOCK, VOID, LOOP, VOID, ...get(I), ...get(END_BYTES), I32_GE_U, BR_IF, 1);
       if (kind === "map") c.push(...get(I)), value(), c.push(...mem(STORE, out, 4));
       else value(), c.push(...accumulate());

@@ -21,7 +21,7 @@ export interface Emitter {
   local(): number; // a new v128 local
 }
 
-const [ADD, SUB, MUL, DIV, MIN, MAX, ABS, NEAREST, PROMOTE, DEMOTE, I64X2_SHL, AND, OR, SHR_U, GT, LT, EQ, NE, BITSELECT, XOR, FLOOR, GE] =
+export const [ADD, SUB, MUL, DIV, MIN, MAX, ABS, NEAREST, PROMOTE, DEMOTE, I64X2_SHL, AND, OR, SHR_U, GT, LT, EQ, NE, BITSELECT, XOR, FLOOR, GE] =
   [0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xec, 0x94, 0x5f, 0x5e, 0xcb, 0x4e, 0x50, 0xcd, 0x4a, 0x49, 0x47, 0x48, 0x52, 0x51, 0x75, 0x4c].map(simd) as number[][] as [
     number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[],
     number[], number[], number[], number[], number[], number[], number[], number[], number[]];
