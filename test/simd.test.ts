@@ -62,6 +62,16 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
     expect(bits(got)).toEqual(bits(sliced(k, ins, [])));
   });
 
+  it("a kernel needing 128+ locals (many exp/sin/cos calls) still runs as SIMD (a byte count made it invalid: silently JS)", () => {
+    let e = x.sin();
+    for (let j = 0; j < 8; j++) e = e.add((j % 2 ? x : y).mul(j + 1)[j % 3 === 0 ? "cos" : j % 3 === 1 ? "sin" : "exp"]());
+    const k = kernel(e, ["x", "y"]), ins = [input(0), input(1)];
+    const before = simdRuns();
+    const got = whole(k, ins, []);
+    expect([simdRuns() - before, (cpu.mapReduce("sum", { kernel: k, inputs: ins.map((d) => flat(d)), consts: [] }, [N], [0]), simdRuns() - before)]).toEqual([1, 2]);
+    expect(bits(got)).toEqual(bits(sliced(k, ins, [])));
+  });
+
   it("single-element inputs and constants (rounded to float32 as uniforms are)", () => {
     const k = kernel(x.mul(y).add(leaf("c0")).maximum(x.sub(leaf("c1"))), ["x", "y"], ["c0", "c1"]);
     const ins = [input(0), Float32Array.of(0.3)], consts = [0.1, -1e-50];

@@ -121,7 +121,7 @@ export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number
         c.push(...accumulate(), END, ...get(lo), ...get(hi), ...F64X2_ADD, ...set(v));
         c.push(...get(v), ...simd(F64X2_EXTRACT), 0, ...get(v), ...simd(F64X2_EXTRACT), 1, F64_ADD);
       }
-      return [...vec([[1, 0x7f], [b.v128s, 0x7b]]), ...c, END]; // locals: one i32, the v128s
+      return [...vec([[1, 0x7f], [...leb(b.v128s), 0x7b]]), ...c, END]; // locals: one i32, the v128s (their count in LEB128: as a byte, 128+ made the module invalid)
     });
     const sec = (id: number, body: number[]): number[] => [id, ...leb(body.length), ...body];
     const str = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
