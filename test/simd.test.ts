@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { Strided } from "../src/backend/backend.js";
 import { CpuBackend, type CpuBuf } from "../src/backend/cpu.js";
 import { CHUNK, SIMD_MIN, simdRuns } from "../src/backend/cpu_simd.js";
+import { wasmKernel } from "../src/ops/wasm.js";
 import { Cond, E, type Leaf, leaf, leaves, x, y } from "../src/ops/expr.js";
 import { OPS } from "../src/ops/table.js";
 import { bstrides, kernel, randArray } from "./webgpu_helpers.js";
@@ -70,6 +71,32 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
     const got = whole(k, ins, []);
     expect([simdRuns() - before, (cpu.mapReduce("sum", { kernel: k, inputs: ins.map((d) => flat(d)), consts: [] }, [N], [0]), simdRuns() - before)]).toEqual([1, 2]);
     expect(bits(got)).toEqual(bits(sliced(k, ins, [])));
+  });
+
+  // Two or more heavy calls over the arrays run a loop each (a stage, into a scratch region): chained in one loop they ran at
+  // their latency (3 tanh/sigmoid links 1.2x slower fused than unfused). The sum's stages cover its last, masked elements.
+  it.each([
+    ["chained", x.tanh().mul(1.5).exp().add(1).log(), 3],
+    ["shared and side by side", x.sin().mul(x.cos()).add(x.sin().exp()), 3],
+    ["a constant's and a single input's calls hoisted", x.mul(leaf("c0")).exp().tanh().add(y.tanh()).mul(leaf("c0").exp()), 2],
+  ] as const)("heavy calls in stages, %s: the JS kernel's bits, its sums", (_, e, stages) => {
+    const single = _.includes("single"), k = kernel(e, ["x", "y"], ["c0"]), consts = [0.7];
+    expect(wasmKernel(k, [false, single], 16, CHUNK * 4)?.end).toBe(16 + (single ? 2 : 3) * CHUNK * 4 + stages * (CHUNK * 4 + 16));
+    const ins = [input(0), single ? Float32Array.of(0.3) : input(1)], want = sliced(k, ins, consts), before = simdRuns();
+    const got = whole(k, ins, consts);
+    expect(bits(got)).toEqual(bits(want));
+    for (const n of [N - 300, 1001, SIMD_MIN + 3]) { // four float64 lanes per chunk, summed (0 + 2) + (1 + 3), as the SIMD sum adds
+      let total = 0;
+      for (let o = 0; o < n; o += CHUNK) {
+        const a = [0, 0, 0, 0];
+        for (let i = o; i < Math.min(n, o + CHUNK); i++) (a[(i - o) % 4] as number) += want[i + 300] as number;
+        total += ((a[0] as number) + (a[2] as number)) + ((a[1] as number) + (a[3] as number));
+      }
+      const part = ins.map((d) => (d.length === 1 ? d : d.subarray(300, 300 + n))); // past the special values (a NaN sum would pass), not what the map left in the stages' regions
+      const sum = (cpu.mapReduce("sum", { kernel: k, inputs: part.map((d) => flat(d)), consts }, [n], [0]) as CpuBuf).data[0];
+      expect([n, sum, Number.isFinite(total)]).toEqual([n, Math.fround(total), true]);
+    }
+    expect(simdRuns() - before).toBe(4);
   });
 
   it("single-element inputs and constants (rounded to float32 as uniforms are)", () => {

@@ -45,15 +45,15 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
   const single = k.inputs.map((_, j) => j).filter((j) => scalar[j]);
   const arrays = k.inputs.map((_, j) => j).filter((j) => !scalar[j]);
   const header = Math.ceil((k.consts.length + single.length) / 4) * 16;
-  const code = wasmKernel(k, scalar, header, CHUNK * 4);
-  if (!code) return null;
+  const made = wasmKernel(k, scalar, header, CHUNK * 4);
+  if (!made) return null;
   let module: object;
   try {
-    module = new WebAssembly.Module(code);
+    module = new WebAssembly.Module(made.code);
   } catch {
     return null; // a runtime without SIMD: the JS kernel
   }
-  const end = header + (arrays.length + 1) * CHUNK * 4;
+  const end = made.end;
   if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
   const fns = new WebAssembly.Instance(module, { m: { m: memory, sin: Math.sin, cos: Math.cos } }).exports as {
     map: (end: number, rem: number) => void;

@@ -227,6 +227,20 @@ export function factor(e: E, varying: (l: Leaf) => boolean): { expr: E; hoisted:
   return { expr: build(e) as E, hoisted, shared };
 }
 
+/** `e` with each subexpression `cut` picks replaced by leaf i<2000+k> (each once by key, inner ones first), parts[k]
+ * its expression over the earlier ones' leaves: a CPU kernel's stages, a loop each (ops/wasm.ts). */
+export function split(e: E, cut: (v: E) => boolean): { expr: E; parts: E[] } {
+  const parts: E[] = [], named = new Map<string, E>();
+  const walk = (v: E | Cond): E | Cond => {
+    if (!(v instanceof E)) return rebuild(v, walk);
+    if (v.n.k === "leaf" || v.n.k === "lit") return v;
+    let r = named.get(v.key);
+    if (!r) named.set(v.key, (r = ((w) => (cut(v) ? leaf(`i${2000 + parts.push(w) - 1}`) : w))(rebuild(v, walk) as E)));
+    return r;
+  };
+  return { expr: walk(e) as E, parts };
+}
+
 const chooses = new WeakMap<E, boolean>(); // whether a fixed expression (the op table's) has a select or num
 /** `e` with leaves[k] bound to vals[k] where that is a number (as float32, as a kernel's constant), and each
  * select whose condition reads only those (and float32 literals) decided: the branch not taken is dropped

@@ -3,7 +3,7 @@
 // same bits (exp, expm1, tanh, log, log1p, sin, cos: wasm_math.ts); a kernel with a primitive that has no row
 // here (pow, trunc) stays JS (returns null).
 import type { Kernel } from "../backend/backend.js";
-import { factor, type BinaryPrim, type CmpPrim, type Cond, type E, type Leaf, type UnaryPrim } from "./expr.js";
+import { factor, leaves, split, type BinaryPrim, type CmpPrim, type Cond, type E, type Leaf, type UnaryPrim } from "./expr.js";
 import { ADD as F64X2_ADD, bytes, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, PROMOTE, set, simd } from "./wasm_math.js";
 
 const vec = (xs: number[][]): number[] => [...leb(xs.length), ...xs.flat()];
@@ -87,15 +87,23 @@ const [END_BYTES, REM, I] = [0, 1, 2]; // locals: the two parameters, the byte o
  * A module importing memory m.m and exporting map(end, 0) (out = expr for the bytes [0, end) of
  * each array) and sum(end, rem): f64 (the sum over [0, end) plus `rem` more elements). Layout:
  * consts then single-element inputs as floats at 0, then each other input in its `chunk`-byte
- * region from `header`, then the output.
+ * region from `header`, then the output, then a region per stage; `end`: the bytes it spans.
+ * A kernel with two or more heavy calls (exp, tanh, sin, ...) makes each in a loop of its own, a stage,
+ * over the chunk (and one vector more: the sum's last elements): in one loop a chain of calls runs at
+ * their latency, 3 tanh/sigmoid links 1.2x slower fused than unfused; the stages' iterations overlap.
  */
-export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number, chunk: number): Uint8Array | null {
-  const varying = (l: Leaf): boolean => k.inputs.includes(l) && !scalar[k.inputs.indexOf(l)];
-  const f = factor(k.expr, varying);
+export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number, chunk: number): { code: Uint8Array; end: number } | null {
+  const input = (l: Leaf): boolean => k.inputs.includes(l) && !scalar[k.inputs.indexOf(l)];
+  const cut = split(k.expr, (v) => v.n.k === "un" && MATH.has(v.n.op) && [...leaves(v)].some(input));
+  const parts = cut.parts.length > 1 ? cut.parts : [], staged = (l: Leaf): boolean => parts.length > 0 && /^i2\d{3}$/.test(l);
+  const fs = [...parts, parts.length ? cut.expr : k.expr].map((e) => factor(e, (l) => input(l) || staged(l)));
+  const f = fs.pop() as ReturnType<typeof factor>;
   const env = new Map<Leaf, number[]>();
   let region = 0;
-  for (const l of k.inputs) if (varying(l)) env.set(l, [...get(I), ...mem(LOAD, header + region++ * chunk, 4)]);
+  for (const l of k.inputs) if (input(l)) env.set(l, [...get(I), ...mem(LOAD, header + region++ * chunk, 4)]);
   const out = header + region * chunk, named = [...k.consts, ...k.inputs.filter((_, j) => scalar[j])];
+  const stage = (j: number): number => out + chunk + j * (chunk + 16);
+  parts.forEach((_, j) => env.set(`i${2000 + j}`, [...get(I), ...mem(LOAD, stage(j), 4)]));
   try {
     const fns = ["map", "sum"].map((kind) => {
       const b = new Body(3, env), c = b.code;
@@ -103,20 +111,24 @@ export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number
         const t = b.local();
         env.set(l, get(t)), c.push(I32_CONST, 0, ...mem(LOAD32_SPLAT, 4 * j, 2), ...set(t));
       });
-      f.hoisted.forEach((h, j) => env.set(`c${1000 + j}`, get(b.keep(h))));
-      const value = (): void => {
-        f.shared.forEach((s, j) => env.set(`i${1000 + j}`, get(b.keep(s))));
-        b.emit(f.expr);
+      const hoist = (g: typeof f): void => g.hoisted.forEach((h, j) => env.set(`c${1000 + j}`, get(b.keep(h))));
+      const value = (g: typeof f): void => {
+        g.shared.forEach((s, j) => env.set(`i${1000 + j}`, get(b.keep(s))));
+        b.emit(g.expr);
       };
+      const loop = (bound: number[], body: () => void): void => {
+        c.push(I32_CONST, 0, ...set(I), BLOCK, VOID, LOOP, VOID, ...get(I), ...bound, I32_GE_U, BR_IF, 1), body();
+        c.push(...get(I), I32_CONST, 16, I32_ADD, ...set(I), BR, 0, END, END);
+      };
+      fs.forEach((g, j) => (hoist(g), loop([...get(END_BYTES), I32_CONST, 16, I32_ADD], () => (c.push(...get(I)), value(g), c.push(...mem(STORE, stage(j), 4))))));
+      hoist(f);
       const [lo, hi, v] = [b.local(), b.local(), b.local()]; // float64 sums of lanes 0-1 and 2-3
       const accumulate = (): number[] => [...set(v), ...get(lo), ...get(v), ...PROMOTE, ...F64X2_ADD, ...set(lo),
         ...get(hi), ...get(v), ...get(v), ...HIGH_HALF, ...PROMOTE, ...F64X2_ADD, ...set(hi)];
-      c.push(BLOCK, VOID, LOOP, VOID, ...get(I), ...get(END_BYTES), I32_GE_U, BR_IF, 1);
-      if (kind === "map") c.push(...get(I)), value(), c.push(...mem(STORE, out, 4));
-      else value(), c.push(...accumulate());
-      c.push(...get(I), I32_CONST, 16, I32_ADD, ...set(I), BR, 0, END, END);
+      if (kind === "map") loop(get(END_BYTES), () => (c.push(...get(I)), value(f), c.push(...mem(STORE, out, 4))));
+      else loop(get(END_BYTES), () => (value(f), c.push(...accumulate())));
       if (kind === "sum") { // the last `rem` elements, the other lanes masked to +0
-        c.push(...get(REM), IF, VOID), value();
+        c.push(...get(REM), IF, VOID), value(f);
         c.push(...simd(0x0c), ...bytes(Int32Array.of(0, 1, 2, 3)), ...get(REM), ...simd(I32X4_SPLAT), ...simd(I32X4_LT_S), ...AND);
         c.push(...accumulate(), END, ...get(lo), ...get(hi), ...F64X2_ADD, ...set(v));
         c.push(...get(v), ...simd(F64X2_EXTRACT), 0, ...get(v), ...simd(F64X2_EXTRACT), 1, F64_ADD);
@@ -125,13 +137,13 @@ export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number
     });
     const sec = (id: number, body: number[]): number[] => [id, ...leb(body.length), ...body];
     const str = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
-    return Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    return { code: Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
       ...sec(1, vec([[0x60, 2, 0x7f, 0x7f, 0], [0x60, 2, 0x7f, 0x7f, 1, 0x7c], [0x60, 1, 0x7c, 1, 0x7c]])), // (i32, i32) -> (), -> f64; f64 -> f64
       // memory m.m (at least one page), functions m.sin and m.cos (Math's: wasm_math.ts's rows call them beyond 2^20)
       ...sec(2, vec([[...str("m"), ...str("m"), 0x02, 0, 1], [...str("m"), ...str("sin"), 0, 2], [...str("m"), ...str("cos"), 0, 2]])),
       ...sec(3, vec([[0], [1]])),
       ...sec(7, vec([[...str("map"), 0, 2], [...str("sum"), 0, 3]])), // after the two imported functions
-      ...sec(10, vec(fns.map((body) => [...leb(body.length), ...body])))]);
+      ...sec(10, vec(fns.map((body) => [...leb(body.length), ...body])))]), end: stage(parts.length) };
   } catch (e) {
     if (e instanceof Unsupported) return null;
     throw e;
