@@ -227,7 +227,21 @@ export function factor(e: E, varying: (l: Leaf) => boolean): { expr: E; hoisted:
   return { expr: build(e) as E, hoisted, shared };
 }
 
-/** `e` with each subexpression `cut` picks replaced by leaf i<2000+k> (each once by key, inner ones first), parts[k]
+/** The keys of the subexpressions `pick` selects that lie within another selected one's operands. */
+export function nested(e: E, pick: (v: E) => boolean): Set<string> {
+  const inner = new Set<string>(), memo = new Map<string, Set<string>>(); // the selected keys of each subexpression
+  const walk = (v: E | Cond): Set<string> => {
+    let s = v instanceof E ? memo.get(v.key) : undefined;
+    if (s) return s;
+    s = new Set(kids(v).flatMap((c) => [...walk(c)]));
+    if (v instanceof E && pick(v)) s.forEach((k) => inner.add(k)), s.add(v.key);
+    if (v instanceof E) memo.set(v.key, s);
+    return s;
+  };
+  return walk(e), inner;
+}
+
+/** `e` with each subexpression `cut` picks replaced by leaf i<1000000+k> (each once by key, inner ones first), parts[k]
  * its expression over the earlier ones' leaves: a CPU kernel's stages, a loop each (ops/wasm.ts). */
 export function split(e: E, cut: (v: E) => boolean): { expr: E; parts: E[] } {
   const parts: E[] = [], named = new Map<string, E>();
@@ -235,7 +249,7 @@ export function split(e: E, cut: (v: E) => boolean): { expr: E; parts: E[] } {
     if (!(v instanceof E)) return rebuild(v, walk);
     if (v.n.k === "leaf" || v.n.k === "lit") return v;
     let r = named.get(v.key);
-    if (!r) named.set(v.key, (r = ((w) => (cut(v) ? leaf(`i${2000 + parts.push(w) - 1}`) : w))(rebuild(v, walk) as E)));
+    if (!r) named.set(v.key, (r = ((w) => (cut(v) ? leaf(`i${1e6 + parts.push(w) - 1}`) : w))(rebuild(v, walk) as E)));
     return r;
   };
   return { expr: walk(e) as E, parts };

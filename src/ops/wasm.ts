@@ -3,7 +3,7 @@
 // same bits (exp, expm1, tanh, log, log1p, sin, cos: wasm_math.ts); a kernel with a primitive that has no row
 // here (pow, trunc) stays JS (returns null).
 import type { Kernel } from "../backend/backend.js";
-import { factor, leaves, split, type BinaryPrim, type CmpPrim, type Cond, type E, type Leaf, type UnaryPrim } from "./expr.js";
+import { factor, leaves, nested, split, type BinaryPrim, type CmpPrim, type Cond, type E, type Leaf, type UnaryPrim } from "./expr.js";
 import { ADD as F64X2_ADD, bytes, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, PROMOTE, set, simd } from "./wasm_math.js";
 
 const vec = (xs: number[][]): number[] => [...leb(xs.length), ...xs.flat()];
@@ -88,22 +88,26 @@ const [END_BYTES, REM, I] = [0, 1, 2]; // locals: the two parameters, the byte o
  * each array) and sum(end, rem): f64 (the sum over [0, end) plus `rem` more elements). Layout:
  * consts then single-element inputs as floats at 0, then each other input in its `chunk`-byte
  * region from `header`, then the output, then a region per stage; `end`: the bytes it spans.
- * A kernel with two or more heavy calls (exp, tanh, sin, ...) makes each in a loop of its own, a stage,
- * over the chunk (and one vector more: the sum's last elements): in one loop a chain of calls runs at
- * their latency, 3 tanh/sigmoid links 1.2x slower fused than unfused; the stages' iterations overlap.
+ * A heavy call (exp, tanh, sin, ...) over the arrays that another one's operand reads is made in a loop of
+ * its own, a stage, over the chunk (and one vector more: the sum's last elements): in one loop a chain of
+ * calls runs at their latency, 3 tanh/sigmoid links 1.2x slower fused than unfused; the stages' iterations
+ * overlap. Calls side by side stay in one loop (as stages, two exp summed: 1.15x slower), but for sin and cos,
+ * whose rows branch to Math's beyond 2^20 (x.sin() * x.cos() in one loop: 1.5x slower).
  */
 export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number, chunk: number): { code: Uint8Array; end: number } | null {
   const input = (l: Leaf): boolean => k.inputs.includes(l) && !scalar[k.inputs.indexOf(l)];
-  const cut = split(k.expr, (v) => v.n.k === "un" && MATH.has(v.n.op) && [...leaves(v)].some(input));
-  const parts = cut.parts.length > 1 ? cut.parts : [], staged = (l: Leaf): boolean => parts.length > 0 && /^i2\d{3}$/.test(l);
-  const fs = [...parts, parts.length ? cut.expr : k.expr].map((e) => factor(e, (l) => input(l) || staged(l)));
+  const heavy = new Map<string, string>(); // each call over the arrays: key -> op
+  const inner = nested(k.expr, (v) => v.n.k === "un" && MATH.has(v.n.op) && [...leaves(v)].some(input) && !!heavy.set(v.key, v.n.op));
+  const trig = (op = ""): boolean => heavy.size > 1 && (op === "sin" || op === "cos");
+  const { expr, parts } = split(k.expr, (v) => inner.has(v.key) || trig(heavy.get(v.key))), stages = new Set(parts.map((_, j) => `i${1e6 + j}`));
+  const fs = [...parts, expr].map((e) => factor(e, (l) => input(l) || stages.has(l)));
   const f = fs.pop() as ReturnType<typeof factor>;
   const env = new Map<Leaf, number[]>();
   let region = 0;
   for (const l of k.inputs) if (input(l)) env.set(l, [...get(I), ...mem(LOAD, header + region++ * chunk, 4)]);
   const out = header + region * chunk, named = [...k.consts, ...k.inputs.filter((_, j) => scalar[j])];
   const stage = (j: number): number => out + chunk + j * (chunk + 16);
-  parts.forEach((_, j) => env.set(`i${2000 + j}`, [...get(I), ...mem(LOAD, stage(j), 4)]));
+  parts.forEach((_, j) => env.set(`i${1e6 + j}`, [...get(I), ...mem(LOAD, stage(j), 4)]));
   try {
     const fns = ["map", "sum"].map((kind) => {
       const b = new Body(3, env), c = b.code;
