@@ -6,7 +6,7 @@ import type { Strided } from "../src/backend/backend.js";
 import { CpuBackend, type CpuBuf } from "../src/backend/cpu.js";
 import { CHUNK, SIMD_MIN, simdRuns } from "../src/backend/cpu_simd.js";
 import { wasmKernel } from "../src/ops/wasm.js";
-import { Cond, E, type Leaf, leaf, leaves, x, y } from "../src/ops/expr.js";
+import { Cond, E, type Leaf, leaf, leaves, select, x, y } from "../src/ops/expr.js";
 import { OPS } from "../src/ops/table.js";
 import { bstrides, kernel, randArray } from "./webgpu_helpers.js";
 
@@ -41,7 +41,7 @@ const exprs: [string, E][] = Object.entries(OPS).flatMap(([name, s]) => [
   ...Object.entries(s.grads).map(([l, e]) => [`${name} d${l}`, e as E] as [string, E]),
 ]);
 // The primitives with a SIMD row: an expression of only these runs as SIMD, any other stays JS.
-const ROWS = new Set(["neg", "abs", "sqrt", "sign", "add", "sub", "mul", "div", "maximum", "minimum", "exp", "expm1", "tanh", "log", "log1p", "sin", "cos"]);
+const ROWS = new Set(["neg", "abs", "sqrt", "sign", "add", "sub", "mul", "div", "maximum", "minimum", "exp", "expm1", "tanh", "log", "log1p", "sin", "cos", "trunc"]);
 const simdable = (v: E | Cond): boolean => {
   const n = v.n as { k: string; op?: string };
   if ((n.k === "un" || n.k === "bin") && !ROWS.has(n.op as string)) return false;
@@ -101,6 +101,14 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
       expect([n, sum, Number.isFinite(total)]).toEqual([n, Math.fround(total), true]);
     }
     expect(simdRuns() - before).toBe(4);
+  });
+
+  it("an int64 result's cast (trunc, clamped) runs as SIMD with the JS kernel's bits", () => {
+    const e = select(x.abs().lt(2 ** 63), select(x.trunc().eq(0), 0, x.trunc()), -(2 ** 63)); // apply.ts castTo's
+    const k = kernel(e.add(y.trunc()), ["x", "y"]), ins = [input(0), input(1)].map((a) => a.map((v, i) => (i % 3 ? v * 1e9 : v)));
+    const want = sliced(k, ins, []), before = simdRuns();
+    const got = whole(k, ins, []);
+    expect([simdRuns() - before, bits(got)]).toEqual([1, bits(want)]);
   });
 
   it("single-element inputs and constants (rounded to float32 as uniforms are)", () => {

@@ -1,7 +1,7 @@
 // IR → WebAssembly SIMD: a kernel's expression as f32x4 code, 4 elements per step, one row per
 // primitive. Each f32x4 op rounds to float32 as the JS rows' Math.fround does, so both give the
 // same bits (exp, expm1, tanh, log, log1p, sin, cos: wasm_math.ts); a kernel with a primitive that has no row
-// here (pow, trunc) stays JS (returns null).
+// here (pow, ipow) stays JS (returns null).
 import type { Kernel } from "../backend/backend.js";
 import { factor, leaves, nested, split, type BinaryPrim, type CmpPrim, type Cond, type E, type Leaf, type UnaryPrim } from "./expr.js";
 import { ADD as F64X2_ADD, bytes, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, PROMOTE, set, simd } from "./wasm_math.js";
@@ -11,7 +11,7 @@ const splat = (v: number): number[] => [...simd(0x0c), ...bytes(Float32Array.of(
 const [AND, OR, NOT, SELECT] = [0x4e, 0x50, 0x4d, 0x52].map(simd) as [number[], number[], number[], number[]];
 const [F32X4_NE, F32X4_GT, F32X4_LT] = [0x42, 0x44, 0x43].map(simd) as [number[], number[], number[]];
 
-const UNARY: Partial<Record<UnaryPrim, number>> = { neg: 0xe1, abs: 0xe0, sqrt: 0xe3 };
+const UNARY: Partial<Record<UnaryPrim, number>> = { neg: 0xe1, abs: 0xe0, sqrt: 0xe3, trunc: 0x69 };
 const BINARY: Partial<Record<BinaryPrim, number>> = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7 };
 const CMP: Record<CmpPrim, number> = { eq: 0x41, ne: 0x42, lt: 0x43, gt: 0x44, le: 0x45, ge: 0x46 };
 
