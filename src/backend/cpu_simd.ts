@@ -53,8 +53,7 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
   } catch {
     return null; // a runtime without SIMD: the JS kernel
   }
-  const end = made.end;
-  if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+  if (made.end > memory.buffer.byteLength) memory.grow(Math.ceil((made.end - memory.buffer.byteLength) / 65536));
   const fns = new WebAssembly.Instance(module, { m: { m: memory, sin: Math.sin, cos: Math.cos } }).exports as {
     map: (end: number, rem: number) => void;
     sum: (end: number, rem: number) => number;

@@ -227,18 +227,18 @@ export function factor(e: E, varying: (l: Leaf) => boolean): { expr: E; hoisted:
   return { expr: build(e) as E, hoisted, shared };
 }
 
-/** The keys of the subexpressions `pick` selects that lie within another selected one's operands. */
-export function nested(e: E, pick: (v: E) => boolean): Set<string> {
-  const inner = new Set<string>(), memo = new Map<string, Set<string>>(); // the selected keys of each subexpression
+/** The subexpressions `pick` selects, by key, and the keys of those within another selected one's operands. */
+export function nested(e: E, pick: (v: E) => boolean): { picked: Map<string, E>; inner: Set<string> } {
+  const picked = new Map<string, E>(), inner = new Set<string>(), memo = new Map<string, Set<string>>(); // the selected keys of each subexpression
   const walk = (v: E | Cond): Set<string> => {
     let s = v instanceof E ? memo.get(v.key) : undefined;
     if (s) return s;
     s = new Set(kids(v).flatMap((c) => [...walk(c)]));
-    if (v instanceof E && pick(v)) s.forEach((k) => inner.add(k)), s.add(v.key);
+    if (v instanceof E && pick(v)) s.forEach((k) => inner.add(k)), s.add(v.key), picked.set(v.key, v);
     if (v instanceof E) memo.set(v.key, s);
     return s;
   };
-  return walk(e), inner;
+  return walk(e), { picked, inner };
 }
 
 /** `e` with each subexpression `cut` picks replaced by leaf i<1000000+k> (each once by key, inner ones first), parts[k]

@@ -96,10 +96,9 @@ const [END_BYTES, REM, I] = [0, 1, 2]; // locals: the two parameters, the byte o
  */
 export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number, chunk: number): { code: Uint8Array; end: number } | null {
   const input = (l: Leaf): boolean => k.inputs.includes(l) && !scalar[k.inputs.indexOf(l)];
-  const heavy = new Map<string, string>(); // each call over the arrays: key -> op
-  const inner = nested(k.expr, (v) => v.n.k === "un" && MATH.has(v.n.op) && [...leaves(v)].some(input) && !!heavy.set(v.key, v.n.op));
-  const trig = (op = ""): boolean => heavy.size > 1 && (op === "sin" || op === "cos");
-  const { expr, parts } = split(k.expr, (v) => inner.has(v.key) || trig(heavy.get(v.key))), stages = new Set(parts.map((_, j) => `i${1e6 + j}`));
+  const calls = nested(k.expr, (v) => v.n.k === "un" && MATH.has(v.n.op) && [...leaves(v)].some(input)); // heavy, over the arrays
+  const trig = (v: E): boolean => calls.picked.size > 1 && calls.picked.has(v.key) && (v.n.k === "un" && (v.n.op === "sin" || v.n.op === "cos"));
+  const { expr, parts } = split(k.expr, (v) => calls.inner.has(v.key) || trig(v)), stages = new Set(parts.map((_, j) => `i${1e6 + j}`));
   const fs = [...parts, expr].map((e) => factor(e, (l) => input(l) || stages.has(l)));
   const f = fs.pop() as ReturnType<typeof factor>;
   const env = new Map<Leaf, number[]>();
