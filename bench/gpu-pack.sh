@@ -12,8 +12,9 @@ tar -C node_modules -cJf .carry/webgpu.tar.xz \
 (cd node_modules && tar -cJf ../.carry/tfjs.tar.xz @tensorflow/*/package.json \
   @tensorflow/*/dist/*.node.js @tensorflow/tfjs-backend-wasm/dist/*.wasm \
   seedrandom string_decoder safe-buffer node-fetch whatwg-url tr46 webidl-conversions long)
-# vitest and what it loads; typescript transpiles the WebGPU worker when tests run from sources
-npx tsx bench/modules.ts vitest fast-check typescript > .carry/test-modules.txt
+# vitest and what it loads; typescript transpiles the WebGPU worker when tests run from sources, and
+# types.test.ts compiles a README program against the declarations (@webgpu/types, @types/node)
+npx tsx bench/modules.ts vitest fast-check typescript @webgpu/types @types/node > .carry/test-modules.txt
 (cd node_modules && tar -cJf ../.carry/test.tar.xz -T ../.carry/test-modules.txt)
 (cd .carry && apt-get download libvulkan1)
 du -sh .carry
