@@ -11,7 +11,7 @@ import { alternate } from "./measure.js";
 import { commandLine } from "./paths.js";
 import { cellsFor, type Lib } from "./systems/gradwise.js";
 
-type W = "W1" | "W2" | "W3" | "W4" | "ACT" | "INPLACE";
+type W = "W1" | "W2" | "W3" | "W4" | "ACT" | "INPLACE" | "POW";
 const { flag, positional } = commandLine();
 const [dirA, dirB] = positional;
 if (!dirA || !dirB) throw new Error("usage: tsx bench/ab.ts <buildA> <buildB> [--workloads W1,W2] [--sizes 1e3] [--rounds N]");
@@ -31,7 +31,7 @@ const devices = { A: await libs.A.requestDevice(type, opts), B: await libs.B.req
 /** ACT (this tool's only): three tanh -> * 1.5 -> sigmoid links forward and backward, read x.grad. Each
  * gradient reads its op's output twice, so the chain's expression doubles per link as a tree. */
 const gradData = (t: ReturnType<Lib["tensor"]>) => {
-  if (!t.grad) throw new Error("ACT: x.grad is null after backward");
+  if (!t.grad) throw new Error("a grad is null after backward");
   return t.grad.data();
 };
 const act = (lib: Lib, device: Parameters<typeof cellsFor>[1], n: number) => {
@@ -51,8 +51,21 @@ const inplace = (lib: Lib, device: Parameters<typeof cellsFor>[1], n: number) =>
   const x = lib.tensor(Array.from({ length: n }, (_, i) => i % 7), { device }), y = lib.onesLike(x);
   return { run: () => (lib.noGrad(() => x.mul_(0.5).add_(y)), x.data()) };
 };
+/** POW (this tool's only): x ** y with both tensors requiring grad (pow(x, y - 1) and x ** y log x in the gradients),
+ * forward and backward, read both grads. */
+const pow = (lib: Lib, device: Parameters<typeof cellsFor>[1], n: number) => {
+  const x = lib.tensor(Array.from({ length: n }, (_, i) => 0.1 + (i % 300) / 100), { device, requiresGrad: true });
+  const y = lib.tensor(Array.from({ length: n }, (_, i) => (i % 200) / 100 - 1), { device, requiresGrad: true });
+  return {
+    run: async () => {
+      x.grad = null, y.grad = null;
+      x.pow(y).sum().backward();
+      return Promise.all([gradData(x), gradData(y)]);
+    },
+  };
+};
 const cell = (lib: Lib, device: Parameters<typeof cellsFor>[1], w: W, n: number) =>
-  w === "ACT" ? act(lib, device, n) : w === "INPLACE" ? inplace(lib, device, n) : cellsFor(lib, device)[w](n);
+  w === "ACT" ? act(lib, device, n) : w === "INPLACE" ? inplace(lib, device, n) : w === "POW" ? pow(lib, device, n) : cellsFor(lib, device)[w](n);
 
 const lines = [`| workload | N | A (µs/call) | B (µs/call) | B/A |`, `|---|---:|---:|---:|---:|`];
 for (const w of workloads) {

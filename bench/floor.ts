@@ -27,8 +27,9 @@ const rounds = Number(flag("--rounds", "40"));
 const out = flag("--out", "");
 const load = async <T>(p: string): Promise<T> => (await import(pathToFileURL(resolve(dir, "src", p)).href)) as T;
 const lib = await load<Lib>("index.js");
-const { wasmKernel } = await load<{ wasmKernel: (k: Kernel, s: boolean[], h: number, c: number) => Uint8Array | null }>("ops/wasm.js");
+const { wasmKernel } = await load<typeof import("../src/ops/wasm.js")>("ops/wasm.js");
 const { leaf } = await load<typeof import("../src/ops/expr.js")>("ops/expr.js");
+const { IMPORTS } = await load<typeof import("../src/ops/wasm_math.js")>("ops/wasm_math.js");
 
 declare const WebAssembly: {
   Memory: new (d: { initial: number }) => { readonly buffer: ArrayBuffer };
@@ -40,13 +41,13 @@ declare const WebAssembly: {
 function resident(n: number): { sync: () => void; cell: Cell } {
   const [a, b] = w2Inputs(n), region = Math.ceil(n / 4) * 16;
   const k: Kernel = { key: "floor", expr: leaf("i0").mul(leaf("i1")).add(leaf("c0")), inputs: ["i0", "i1"], consts: ["c0"] };
-  const code = wasmKernel(k, [false, false], 16, region);
-  if (!code) throw new Error("no wasm code for a*b+2");
+  const made = wasmKernel(k, [false, false], 16, region);
+  if (!made) throw new Error("no wasm code for a*b+2");
   const memory = new WebAssembly.Memory({ initial: Math.ceil((16 + 3 * region) / 65536) });
   const heap = new Float32Array(memory.buffer);
   heap[0] = 2, heap.set(a, 4), heap.set(b, 4 + region / 4);
   const c = heap.subarray(4 + region / 2, 4 + region / 2 + n);
-  const { map } = new WebAssembly.Instance(new WebAssembly.Module(code), { m: { m: memory } }).exports;
+  const { map } = new WebAssembly.Instance(new WebAssembly.Module(made.code), { m: { m: memory, ...IMPORTS } }).exports;
   const end = Math.ceil(n / 4) * 16;
   return { sync: () => map(end, 0), cell: { run: async () => (map(end, 0), c) } };
 }

@@ -41,7 +41,7 @@ const exprs: [string, E][] = Object.entries(OPS).flatMap(([name, s]) => [
   ...Object.entries(s.grads).map(([l, e]) => [`${name} d${l}`, e as E] as [string, E]),
 ]);
 // The primitives with a SIMD row: an expression of only these runs as SIMD, any other stays JS.
-const ROWS = new Set(["neg", "abs", "sqrt", "sign", "add", "sub", "mul", "div", "maximum", "minimum", "exp", "expm1", "tanh", "log", "log1p", "sin", "cos", "trunc"]);
+const ROWS = new Set(["neg", "abs", "sqrt", "sign", "add", "sub", "mul", "div", "maximum", "minimum", "exp", "expm1", "tanh", "log", "log1p", "sin", "cos", "trunc", "pow"]);
 const simdable = (v: E | Cond): boolean => {
   const n = v.n as { k: string; op?: string };
   if ((n.k === "un" || n.k === "bin") && !ROWS.has(n.op as string)) return false;
@@ -109,6 +109,19 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
     const want = sliced(k, ins, []), before = simdRuns();
     const got = whole(k, ins, []);
     expect([simdRuns() - before, bits(got)]).toEqual([1, bits(want)]);
+  });
+
+  it("pow runs as SIMD with Math.pow's float32 where the float64 result is a rounding tie (exact squares and cubes) and for negative bases", () => {
+    const a = new Float32Array(N), b = new Float32Array(N), r = randArray(N);
+    for (let i = 0; i < N; i++) { // squares of 12-bit mantissas: odd ones are float32 midpoints, as cubes of 8-bit ones can be
+      const j = i >> 2, [p, q] = [[1 + (j % 4096) * 2 ** -12, 2], [(1 + (j % 256) * 2 ** -8) * 2 ** ((j % 21) - 10), 3],
+        [2 ** ((r[i] as number) * 40), (r[(i * 7) % N] as number) * 20], [-Math.ceil((r[i] as number) * 5), (j % 9) - 4]][i % 4] as number[];
+      [a[i], b[i]] = [p as number, q as number];
+    }
+    const k = kernel(x.pow(y), ["x", "y"]), want = sliced(k, [a, b], []), before = simdRuns();
+    const got = whole(k, [a, b], []);
+    expect([simdRuns() - before, bits(got)]).toEqual([1, bits(want)]);
+    expect([got[4], got[7]]).toEqual([Math.fround((1 + 2 ** -12) ** 2), Math.fround(Math.pow(-Math.ceil((r[7] as number) * 5), -3))]);
   });
 
   it("single-element inputs and constants (rounded to float32 as uniforms are)", () => {

@@ -2,6 +2,7 @@
 // small scratch memory a chunk at a time (cache-sized; it grows with a kernel's input count, never
 // with the data), so nothing is allocated per call and results land in ordinary Float32Arrays.
 import { wasmKernel } from "../ops/wasm.js";
+import { IMPORTS } from "../ops/wasm_math.js";
 import type { Kernel } from "./backend.js";
 
 /** Elements per chunk (64 KiB per array; 4x smaller measured ~10 % slower on W2 at 1e6). */
@@ -54,7 +55,7 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
     return null; // a runtime without SIMD: the JS kernel
   }
   if (made.end > memory.buffer.byteLength) memory.grow(Math.ceil((made.end - memory.buffer.byteLength) / 65536));
-  const fns = new WebAssembly.Instance(module, { m: { m: memory, sin: Math.sin, cos: Math.cos } }).exports as {
+  const fns = new WebAssembly.Instance(module, { m: { m: memory, ...IMPORTS } }).exports as {
     map: (end: number, rem: number) => void;
     sum: (end: number, rem: number) => number;
   };

@@ -1,10 +1,10 @@
 // IR → WebAssembly SIMD: a kernel's expression as f32x4 code, 4 elements per step, one row per
 // primitive. Each f32x4 op rounds to float32 as the JS rows' Math.fround does, so both give the
-// same bits (exp, expm1, tanh, log, log1p, sin, cos: wasm_math.ts); a kernel with a primitive that has no row
-// here (pow, ipow) stays JS (returns null).
+// same bits (exp, expm1, tanh, log, log1p, sin, cos, pow: wasm_math.ts); a kernel with a primitive that has no
+// row here (ipow) stays JS (returns null).
 import type { Kernel } from "../backend/backend.js";
 import { factor, leaves, nested, split, type BinaryPrim, type CmpPrim, type Cond, type E, type Leaf, type UnaryPrim } from "./expr.js";
-import { ADD as F64X2_ADD, bytes, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, PROMOTE, set, simd } from "./wasm_math.js";
+import { ADD as F64X2_ADD, bytes, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, powRow, PROMOTE, set, simd } from "./wasm_math.js";
 
 const vec = (xs: number[][]): number[] => [...leb(xs.length), ...xs.flat()];
 const splat = (v: number): number[] => [...simd(0x0c), ...bytes(Float32Array.of(v, v, v, v))];
@@ -44,6 +44,7 @@ class Body {
             ...(n.op === "maximum" ? F32X4_GT : F32X4_LT), ...SELECT,
             ...get(a), ...get(a), ...F32X4_NE, ...OR, ...get(b), ...get(b), ...F32X4_NE, ...OR);
         }
+        if (n.op === "pow") return powRow(this, this.keep(n.a), this.keep(n.b));
         this.emit(n.a), this.emit(n.b);
         return void c.push(...simd(BINARY[n.op] ?? unsupported()));
       }
@@ -141,11 +142,11 @@ export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number
     const sec = (id: number, body: number[]): number[] => [id, ...leb(body.length), ...body];
     const str = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
     return { code: Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-      ...sec(1, vec([[0x60, 2, 0x7f, 0x7f, 0], [0x60, 2, 0x7f, 0x7f, 1, 0x7c], [0x60, 1, 0x7c, 1, 0x7c]])), // (i32, i32) -> (), -> f64; f64 -> f64
-      // memory m.m (at least one page), functions m.sin and m.cos (Math's: wasm_math.ts's rows call them beyond 2^20)
-      ...sec(2, vec([[...str("m"), ...str("m"), 0x02, 0, 1], [...str("m"), ...str("sin"), 0, 2], [...str("m"), ...str("cos"), 0, 2]])),
+      ...sec(1, vec([[0x60, 2, 0x7f, 0x7f, 0], [0x60, 2, 0x7f, 0x7f, 1, 0x7c], [0x60, 1, 0x7c, 1, 0x7c], [0x60, 2, 0x7c, 0x7c, 1, 0x7c]])), // (i32, i32) -> (), -> f64; f64 -> f64; (f64, f64) -> f64
+      // memory m.m (at least one page), functions m.sin, m.cos and m.pow (Math's: wasm_math.ts IMPORTS)
+      ...sec(2, vec([[...str("m"), ...str("m"), 0x02, 0, 1], ...(["sin", "cos"].map((f) => [...str("m"), ...str(f), 0, 2])), [...str("m"), ...str("pow"), 0, 3]])),
       ...sec(3, vec([[0], [1]])),
-      ...sec(7, vec([[...str("map"), 0, 2], [...str("sum"), 0, 3]])), // after the two imported functions
+      ...sec(7, vec([[...str("map"), 0, 3], [...str("sum"), 0, 4]])), // after the three imported functions
       ...sec(10, vec(fns.map((body) => [...leb(body.length), ...body])))]), end: stage(parts.length) };
   } catch (e) {
     if (e instanceof Unsupported) return null;

@@ -1,4 +1,4 @@
-// WebAssembly encoding helpers, and the f32x4 rows of exp, expm1, tanh, log, log1p, sin and cos for ops/wasm.ts:
+// WebAssembly encoding helpers, and the f32x4 rows of exp, expm1, tanh, log, log1p, sin, cos and pow for ops/wasm.ts:
 // each pair of lanes is promoted to float64, computed there to within a few float64 ulps and rounded
 // to float32 once, as the JS rows' Math.fround(Math.exp(x)) is: the same float32 for all 2^32 inputs
 // on Node 20 but 2 of log1p's (bench/mathcheck.ts; only a value that near a rounding tie can differ).
@@ -28,6 +28,7 @@ export const [ADD, SUB, MUL, DIV, MIN, MAX, ABS, NEAREST, PROMOTE, DEMOTE, I64X2
 const f64 = (v: number): number[] => [...simd(0x0c), ...bytes(Float64Array.of(v, v))];
 const i64 = (hi: number, lo = 0): number[] => [...simd(0x0c), ...bytes(Int32Array.of(lo, hi, lo, hi))]; // both lanes
 const [I32_CONST, IF, END, CALL, VOID, ANY_TRUE, SPLAT, EXTRACT, REPLACE] = [0x41, 0x04, 0x0b, 0x10, 0x40, simd(0x53), simd(0x14), simd(0x21), simd(0x22)] as const;
+const [F32_PROMOTE, F64_DEMOTE] = [0xbb, 0xb6];
 const fact = (n: number): number => (n < 2 ? 1 : n * fact(n - 1));
 // ln 2 as float32(ln 2) + a float64 rest: n * LN2_HI is exact for |n| < 2^29, so x - n ln 2 keeps ~70 bits.
 const LN2_HI = Math.fround(Math.LN2), LN2_LO = -1.904654299957768e-9;
@@ -128,6 +129,42 @@ function row64(e: Emitter, op: MathPrim, xl: number): void {
   if (op === "exp") c.push(...get(q), ...f64(1), ...ADD, ...get(s), ...MUL);
   else c.push(...get(s), ...get(q), ...MUL, ...get(s), ...f64(1), ...SUB, ...ADD, ...get(xl), ...f64(-0), ...AND, ...OR); // -0 stays -0
 }
+
+/** Relative error allowed for powRow's exp(y log x) (estimated at most 2^-43 over its range), and Math.pow's. */
+const POW_EPS = 2 ** -36;
+/** Pushes pow(a, b) for the f32x4s in locals al and bl, as Math.fround(Math.pow(a, b)): r = exp(b log a) in float64
+ * (a > 0, finite b) and the float32 r rounds to, where r (1 - POW_EPS) and r (1 + POW_EPS) round to it too (then
+ * Math.pow's value, within that of the exact one, does); other lanes (1 in ~2^11 near a rounding boundary, a <= 0,
+ * inf or NaN operands) call Math.pow, imported (func 2; V8 calls the C function Math.pow runs in JS). Then 1 where
+ * C's pow gives 1 and Math's NaN (gw_pow): a base of 1 (to NaN), -1 to ±inf. */
+export function powRow(e: Emitter, al: number, bl: number): void {
+  const c = e.code, v = e.local(), bad = e.local(), f32 = (x: number): number[] => [...simd(0x0c), ...bytes(Float32Array.of(x, x, x, x))];
+  const [F32_EXTRACT, F32_REPLACE, F32_EQ, F32_NE, F32_GT, F32_LT, F32_ABS, NOT, I32_EXTRACT] =
+    [0x1f, 0x20, 0x41, 0x42, 0x44, 0x43, 0xe0, 0x4d, 0x1b].map(simd) as number[][] as [number[], number[], number[], number[], number[], number[], number[], number[], number[]];
+  const halves = [0, 1].map((h) => {
+    const [x, y, t, r, m] = [e.local(), e.local(), e.local(), e.local(), e.local()];
+    const promote = (l: number): number[] => [...get(l), ...(h ? [...get(l), ...HIGH_HALF] : []), ...PROMOTE];
+    c.push(...promote(al), ...set(x), ...promote(bl), ...set(y));
+    logRow(e, x, x), c.push(...get(y), ...MUL, ...f64(-110), ...MAX, ...f64(100), ...MIN, ...set(t)); // beyond: 0 or inf in float32
+    const [s, q] = reduce(e, t);
+    c.push(...get(q), ...f64(1), ...ADD, ...get(s), ...MUL, ...set(r));
+    c.push(...get(r), ...f64(1 - POW_EPS), ...MUL, ...DEMOTE, ...get(r), ...f64(1 + POW_EPS), ...MUL, ...DEMOTE, ...F32_NE, ...set(m));
+    c.push(...get(r), ...DEMOTE, ...set(r));
+    return [r, m];
+  }) as [number, number][];
+  const join = (j: 0 | 1): number[] => [...get(halves[0]![j]), ...get(halves[1]![j]), ...shuffle(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)];
+  c.push(...join(0), ...set(v), ...join(1));
+  c.push(...get(al), ...f32(0), ...F32_GT, ...get(al), ...f32(Infinity), ...F32_LT, ...AND, ...get(bl), ...F32_ABS, ...f32(Infinity), ...F32_LT, ...AND, ...NOT, ...OR, ...set(bad));
+  c.push(...get(bad), ...ANY_TRUE, IF, VOID);
+  for (let j = 0; j < 4; j++) {
+    c.push(...get(bad), ...I32_EXTRACT, j, IF, VOID, ...get(v), ...get(al), ...F32_EXTRACT, j, F32_PROMOTE, ...get(bl), ...F32_EXTRACT, j, F32_PROMOTE);
+    c.push(CALL, 2, F64_DEMOTE, ...F32_REPLACE, j, ...set(v), END);
+  }
+  c.push(END, ...f32(1), ...get(v), ...get(al), ...f32(1), ...F32_EQ);
+  c.push(...get(al), ...f32(-1), ...F32_EQ, ...get(bl), ...F32_ABS, ...f32(Infinity), ...F32_EQ, ...AND, ...OR, ...BITSELECT);
+}
+/** What a kernel module imports besides its memory (functions 0, 1, 2). */
+export const IMPORTS = { sin: Math.sin, cos: Math.cos, pow: Math.pow } as const;
 
 export type MathPrim = "exp" | "expm1" | "tanh" | "log" | "log1p" | "sin" | "cos";
 export const MATH: ReadonlySet<string> = new Set<MathPrim>(["exp", "expm1", "tanh", "log", "log1p", "sin", "cos"]);
