@@ -1,10 +1,10 @@
 // `npx tsx bench/powcheck.ts [build] [--rounds 40] [--seed 7]`: pow(x, y) has two float32 operands, too
 // many pairs to try all (mathcheck.ts tries every input of the one-operand rows), so this samples them:
-// `rounds` arrays of 2^20 pairs from each set below through the CPU's SIMD pow row (ops/wasm_math.ts
+// `rounds` arrays of 2^20 pairs from each of the ten sets below through the CPU's SIMD pow row (ops/wasm_math.ts
 // powRow) against the JS kernel's value, Math.fround(gw_pow(x, y)); counts the pairs where they differ
 // (NaN against NaN counts as equal). The sets aim at the row's weak spots: results that are exact
 // float32 rounding ties (its float64 value must then be Math.pow's to the last bit), results near
-// float32's overflow and underflow, bases near 1 with large exponents, and raw bit patterns.
+// float32's overflow and underflow, bases near 1 with large exponents, negative bases, raw bit patterns.
 // `build`: a folder holding src/backend/cpu.js and src/ops/expr.js (default dist/, `npm run build` first).
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -39,6 +39,7 @@ const sets: Record<string, () => [number, number]> = {
     return [Math.exp((t + (rnd() - 0.5) * 0.01) / y), y];
   },
   "x within 2^-11 of 1, |y| up to 2^17": () => [1 + (rnd() - 0.5) * 2 ** -10, (rnd() - 0.5) * 2 ** 18],
+  "negative bases, integer or fractional y": () => [-(2 ** (rnd() * 60 - 30)), rnd() < 0.5 ? Math.round(rnd() * 80 - 40) : rnd() * 20 - 10],
   "random bits": () => [bitsRand(), bitsRand()],
   "random bits x, y in [-4, 4]": () => [bitsRand(), rnd() * 8 - 4],
 };

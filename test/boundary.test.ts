@@ -199,9 +199,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 6894 from then: a CPU SIMD kernel's heavy calls in stages, a loop each (~26 lines: chained in one loop they ran at
 // their latency, so 2-4 tanh/sigmoid links under noGrad ran 1.06-1.20x slower fused than unfused; now 0.77-0.82x).
 // 6912 from then: only calls another call reads, and sin/cos, in stages (~18 lines: two exps summed as stages 1.15x slower).
-// 6950 from then: pow as a SIMD row (~38 lines: exp(y log x) in float64, Math.pow for lanes near a float32 rounding
+// 6956 from then: pow as a SIMD row (~44 lines: exp(y log |x|) in float64, Math.pow for lanes near a float32 rounding
 // tie; every kernel with a pow ran as JS, x.pow(y) forward and backward 4x slower).
-const BUDGET = 6950;
+const BUDGET = 6956;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -111,17 +111,18 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
     expect([simdRuns() - before, bits(got)]).toEqual([1, bits(want)]);
   });
 
-  it("pow runs as SIMD with Math.pow's float32 where the float64 result is a rounding tie (exact squares and cubes) and for negative bases", () => {
+  it("pow runs as SIMD with Math.pow's float32 where the float64 result is a rounding tie (exact squares and cubes), and for negative bases to integers (odd: negative) and fractions (NaN)", () => {
     const a = new Float32Array(N), b = new Float32Array(N), r = randArray(N);
     for (let i = 0; i < N; i++) { // squares of 12-bit mantissas: odd ones are float32 midpoints, as cubes of 8-bit ones can be
       const j = i >> 2, [p, q] = [[1 + (j % 4096) * 2 ** -12, 2], [(1 + (j % 256) * 2 ** -8) * 2 ** ((j % 21) - 10), 3],
-        [2 ** ((r[i] as number) * 40), (r[(i * 7) % N] as number) * 20], [-Math.ceil((r[i] as number) * 5), (j % 9) - 4]][i % 4] as number[];
+        [2 ** ((r[i] as number) * 40), (r[(i * 7) % N] as number) * 20], [-(2 ** ((r[i] as number) * 30)), j % 3 ? (j % 41) - 20 : (j % 41) / 4 - 5]][i % 4] as number[];
       [a[i], b[i]] = [p as number, q as number];
     }
     const k = kernel(x.pow(y), ["x", "y"]), want = sliced(k, [a, b], []), before = simdRuns();
     const got = whole(k, [a, b], []);
     expect([simdRuns() - before, bits(got)]).toEqual([1, bits(want)]);
-    expect([got[4], got[7]]).toEqual([Math.fround((1 + 2 ** -12) ** 2), Math.fround(Math.pow(-Math.ceil((r[7] as number) * 5), -3))]);
+    const base = Math.fround(-(2 ** ((r[7] as number) * 30)));
+    expect([got[4], got[7], got[15]]).toEqual([Math.fround((1 + 2 ** -12) ** 2), Math.fround(Math.pow(base, -19)), NaN]);
   });
 
   it("single-element inputs and constants (rounded to float32 as uniforms are)", () => {

@@ -9,6 +9,7 @@ export const leb = (n: number): number[] => {
   return o;
 };
 export const simd = (code: number): number[] => [0xfd, ...leb(code)];
+const simds = <T extends readonly number[]>(...codes: T): { [K in keyof T]: number[] } => codes.map(simd) as { [K in keyof T]: number[] };
 export const bytes = (a: Float32Array | Float64Array | Int32Array): number[] => [...new Uint8Array(a.buffer)];
 export const get = (l: number): number[] => [0x20, ...leb(l)], set = (l: number): number[] => [0x21, ...leb(l)];
 /** i8x16.shuffle of two vectors by byte indices (0-15 the first, 16-31 the second). */
@@ -132,19 +133,20 @@ function row64(e: Emitter, op: MathPrim, xl: number): void {
 
 /** Relative error allowed for powRow's exp(y log x) (estimated at most 2^-43 over its range), and Math.pow's. */
 const POW_EPS = 2 ** -36;
-/** Pushes pow(a, b) for the f32x4s in locals al and bl, as Math.fround(Math.pow(a, b)): r = exp(b log a) in float64
- * (a > 0, finite b) and the float32 r rounds to, where r (1 - POW_EPS) and r (1 + POW_EPS) round to it too (then
- * Math.pow's value, within that of the exact one, does); other lanes (1 in ~2^11 near a rounding boundary, a <= 0,
- * inf or NaN operands) call Math.pow, imported (func 2; V8 calls the C function Math.pow runs in JS). Then 1 where
- * C's pow gives 1 and Math's NaN (gw_pow): a base of 1 (to NaN), -1 to ±inf. */
+/** Pushes pow(a, b) for the f32x4s in locals al and bl, as Math.fround(Math.pow(a, b)): r = exp(b log |a|) in float64
+ * (a finite and not 0, b finite) and the float32 r rounds to, where r (1 - POW_EPS) and r (1 + POW_EPS) round to it
+ * too (then Math.pow's value, within that of the exact one, does), negated for a < 0 and an odd b, NaN for a < 0 and
+ * b not an integer; other lanes (about 1 in 3 000 near a rounding boundary, a = 0, inf or NaN operands) call Math.pow,
+ * imported (func 2; V8 calls the C function Math.pow runs in JS). Then 1 where C's pow gives 1 and Math's NaN
+ * (gw_pow): a base of 1 (to NaN), -1 to ±inf. */
 export function powRow(e: Emitter, al: number, bl: number): void {
   const c = e.code, v = e.local(), bad = e.local(), f32 = (x: number): number[] => [...simd(0x0c), ...bytes(Float32Array.of(x, x, x, x))];
-  const [F32_EXTRACT, F32_REPLACE, F32_EQ, F32_NE, F32_GT, F32_LT, F32_ABS, NOT, I32_EXTRACT] =
-    [0x1f, 0x20, 0x41, 0x42, 0x44, 0x43, 0xe0, 0x4d, 0x1b].map(simd) as number[][] as [number[], number[], number[], number[], number[], number[], number[], number[], number[]];
+  const [F32_EXTRACT, F32_REPLACE, F32_EQ, F32_NE, F32_GT, F32_LT, F32_ABS, NOT, I32_EXTRACT, F32_TRUNC, F32_MUL, F32_NEG] =
+    simds(0x1f, 0x20, 0x41, 0x42, 0x44, 0x43, 0xe0, 0x4d, 0x1b, 0x69, 0xe6, 0xe1);
   const halves = [0, 1].map((h) => {
     const [x, y, t, r, m] = [e.local(), e.local(), e.local(), e.local(), e.local()];
     const promote = (l: number): number[] => [...get(l), ...(h ? [...get(l), ...HIGH_HALF] : []), ...PROMOTE];
-    c.push(...promote(al), ...set(x), ...promote(bl), ...set(y));
+    c.push(...promote(al), ...ABS, ...set(x), ...promote(bl), ...set(y));
     logRow(e, x, x), c.push(...get(y), ...MUL, ...f64(-110), ...MAX, ...f64(100), ...MIN, ...set(t)); // beyond: 0 or inf in float32
     const [s, q] = reduce(e, t);
     c.push(...get(q), ...f64(1), ...ADD, ...get(s), ...MUL, ...set(r));
@@ -153,9 +155,12 @@ export function powRow(e: Emitter, al: number, bl: number): void {
     return [r, m];
   }) as [number, number][];
   const join = (j: 0 | 1): number[] => [...get(halves[0]![j]), ...get(halves[1]![j]), ...shuffle(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)];
-  c.push(...join(0), ...set(v), ...join(1));
-  c.push(...get(al), ...f32(0), ...F32_GT, ...get(al), ...f32(Infinity), ...F32_LT, ...AND, ...get(bl), ...F32_ABS, ...f32(Infinity), ...F32_LT, ...AND, ...NOT, ...OR, ...set(bad));
-  c.push(...get(bad), ...ANY_TRUE, IF, VOID);
+  const negative = [...get(al), ...f32(0), ...F32_LT], whole = [...get(bl), ...get(bl), ...F32_TRUNC, ...F32_EQ];
+  const half = [...get(bl), ...f32(0.5), ...F32_MUL], odd = [...half, ...half, ...F32_TRUNC, ...F32_NE, ...whole, ...AND];
+  c.push(...f32(NaN), ...join(0), ...set(v), ...get(v), ...F32_NEG, ...get(v), ...negative, ...odd, ...AND, ...BITSELECT); // |a|^b, negated
+  c.push(...negative, ...whole, ...NOT, ...AND, ...BITSELECT, ...set(v), ...join(1)); // NaN for a < 0 to a fraction
+  c.push(...get(al), ...F32_ABS, ...f32(0), ...F32_GT, ...get(al), ...F32_ABS, ...f32(Infinity), ...F32_LT, ...AND);
+  c.push(...get(bl), ...F32_ABS, ...f32(Infinity), ...F32_LT, ...AND, ...NOT, ...OR, ...set(bad), ...get(bad), ...ANY_TRUE, IF, VOID);
   for (let j = 0; j < 4; j++) {
     c.push(...get(bad), ...I32_EXTRACT, j, IF, VOID, ...get(v), ...get(al), ...F32_EXTRACT, j, F32_PROMOTE, ...get(bl), ...F32_EXTRACT, j, F32_PROMOTE);
     c.push(CALL, 2, F64_DEMOTE, ...F32_REPLACE, j, ...set(v), END);
