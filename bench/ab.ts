@@ -11,7 +11,7 @@ import { alternate } from "./measure.js";
 import { commandLine } from "./paths.js";
 import { cellsFor, type Lib } from "./systems/gradwise.js";
 
-type W = "W1" | "W2" | "W3" | "W4" | "ACT" | "INPLACE" | "POW";
+type W = "W1" | "W2" | "W3" | "W4" | "ACT" | "INPLACE" | "POW" | "SOFTMAX";
 const { flag, positional } = commandLine();
 const [dirA, dirB] = positional;
 if (!dirA || !dirB) throw new Error("usage: tsx bench/ab.ts <buildA> <buildB> [--workloads W1,W2] [--sizes 1e3] [--rounds N]");
@@ -64,8 +64,23 @@ const pow = (lib: Lib, device: Parameters<typeof cellsFor>[1], n: number) => {
     },
   };
 };
+/** SOFTMAX (this tool's only): softmax over the rows of x [n / 1000, 1000] by its definition, forward and backward
+ * (the row max and sums are read back as columns: each element repeated along a row), read x.grad. */
+const softmax = (lib: Lib, device: Parameters<typeof cellsFor>[1], n: number) => {
+  const x = lib.tensor(Array.from({ length: n }, (_, i) => ((i * 7) % 300) / 100 - 1.5), { device }).reshape([n / 1000, 1000]).requiresGrad_(true);
+  const w = lib.tensor(Array.from({ length: n }, (_, i) => (i % 13) / 13), { device }).reshape([n / 1000, 1000]);
+  return {
+    run: async () => {
+      const e = x.sub(x.max(1, true).values).exp(), y = e.div(e.sum(1, true));
+      x.grad = null;
+      y.mul(w).sum().backward();
+      return gradData(x);
+    },
+  };
+};
+const cells = { ACT: act, INPLACE: inplace, POW: pow, SOFTMAX: softmax } as const;
 const cell = (lib: Lib, device: Parameters<typeof cellsFor>[1], w: W, n: number) =>
-  w === "ACT" ? act(lib, device, n) : w === "INPLACE" ? inplace(lib, device, n) : w === "POW" ? pow(lib, device, n) : cellsFor(lib, device)[w](n);
+  w in cells ? cells[w as keyof typeof cells](lib, device, n) : cellsFor(lib, device)[w as "W1"](n);
 
 const lines = [`| workload | N | A (µs/call) | B (µs/call) | B/A |`, `|---|---:|---:|---:|---:|`];
 for (const w of workloads) {

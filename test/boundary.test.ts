@@ -201,7 +201,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 6912 from then: only calls another call reads, and sin/cos, in stages (~18 lines: two exps summed as stages 1.15x slower).
 // 6956 from then: pow as a SIMD row (~44 lines: exp(y log |x|) in float64, Math.pow for lanes near a float32 rounding
 // tie; every kernel with a pow ran as JS, x.pow(y) forward and backward 4x slower).
-const BUDGET = 6956;
+// 6968 from then: columns (an element repeated along the last dims, x - x.mean(1, true)) read as SIMD (~12 lines: such
+// kernels ran as JS, x - x.mean(1, true) 3.7x and a softmax by its definition 2x slower).
+const BUDGET = 6968;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -41,13 +41,16 @@ function modeOf(s: Strided, outShape: Shape, n: number): Mode {
   return "g";
 }
 
-/** Whether element i of `shape` reads buf[i % size]: the buffer repeated along leading dims (a bias row). */
-function periodic(s: Strided, shape: Shape): boolean {
-  let acc = 1, d = shape.length - 1;
-  for (; d >= 0 && acc < s.buf.size; acc *= shape[d--] ?? 1) if (shape[d] !== 1 && s.strides[d] !== acc) return false;
-  for (; d >= 0; d--) if (shape[d] !== 1 && s.strides[d] !== 0) return false;
-  return acc === s.buf.size;
+/** The r for which element i of `shape` reads buf[floor(i / r) % size], 0 if none: 1 for the buffer repeated along
+ * leading dims (a bias row), the row length for a column (x.mean(1, true) read by x), and both at once. */
+function repeats(s: Strided, shape: Shape): number {
+  let acc = 1, d = shape.length - 1, r = 1;
+  for (; d >= 0 && (s.strides[d] === 0 || shape[d] === 1); d--) r *= shape[d] as number;
+  for (; d >= 0 && acc < s.buf.size; acc *= shape[d--] ?? 1) if (shape[d] !== 1 && s.strides[d] !== acc) return 0;
+  for (; d >= 0; d--) if (shape[d] !== 1 && s.strides[d] !== 0) return 0;
+  return acc === s.buf.size ? r : 0;
 }
+const periodic = (s: Strided, shape: Shape): boolean => repeats(s, shape) === 1;
 
 /**
  * Renders a kernel's value for a loop over elements: loop-invariant subexpressions go to `hoist`
@@ -152,8 +155,9 @@ export class CpuBackend implements Backend {
     const n = numelOf(shape);
     const modes = inputs.map((s) => modeOf(s, shape, n)), layout = layoutCode(modes);
     const bufs = inputs.map((s) => data(s.buf)), out = into ? data(into) : overwritten(n);
-    const simd = n >= SIMD_MIN && inputs.every((s, j) => modes[j] !== "g" || periodic(s, shape)) ? this.simd(k, modes, layout) : null;
-    if (simd) return simd.map(bufs, consts, out), into ?? this.wrap(out);
+    const reps = inputs.map((s, j) => (modes[j] === "g" ? repeats(s, shape) : 1));
+    const simd = n >= SIMD_MIN && !reps.includes(0) ? this.simd(k, modes, layout) : null;
+    if (simd) return simd.map(bufs, consts, out, reps), into ?? this.wrap(out);
     let byLayout = this.cache.get(k); // the JS kernel, compiled only when SIMD does not run
     if (!byLayout) this.cache.set(k, (byLayout = new Map()));
     let fn = byLayout.get(layout);
@@ -209,7 +213,7 @@ export class CpuBackend implements Backend {
     if (!fn) byLayout.set(layout, (fn = compileReduce(src.kernel, modes, op)));
     return this.wrap(Float32Array.of(fn(src.inputs.map((s) => data(s.buf)), src.consts, n)));
   }
-  /** The SIMD version of a kernel (its "g" inputs periodic: see cpu_simd.ts), made at its first large call. */
+  /** The SIMD version of a kernel (its "g" inputs repeating: see cpu_simd.ts), made at its first large call. */
   private simd(k: Kernel, modes: Mode[], layout: number): SimdKernel | null {
     let byLayout = this.simdCache.get(k);
     if (!byLayout) this.simdCache.set(k, (byLayout = new Map()));
