@@ -203,7 +203,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // tie; every kernel with a pow ran as JS, x.pow(y) forward and backward 4x slower).
 // 6968 from then: columns (an element repeated along the last dims, x - x.mean(1, true)) read as SIMD (~12 lines: such
 // kernels ran as JS, x - x.mean(1, true) 3.7x and a softmax by its definition 2x slower).
-const BUDGET = 6968;
+// 6970 from then: rows of 256+ summed by the SIMD full sum, one JS loop per reduction op (~3 lines: x.sum(1) 2.1x and
+// x.sum(0) 1.3x faster at [1000, 1000]).
+const BUDGET = 6970;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -205,4 +205,15 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
     expect(simdRuns() - before).toBe(1);
     expect(got).toBe(Math.fround(a.reduce((s, v) => s + v, 0)));
   });
+
+  it("sums rows as SIMD (the last dim, from SIMD_MIN elements; shorter rows, other dims and max stay JS), each in float64", () => {
+    const [rows, len] = [7, Math.max(SIMD_MIN, 1000) + 3], a = randArray(rows * len).map((v) => Math.round(v * 4096) / 4096); // exact float64 sums
+    a[len + 5] = NaN, a[3 * len] = Infinity;
+    const before = simdRuns();
+    const got = (cpu.reduce("sum", cpu.upload(a), [rows, len], [1]) as CpuBuf).data;
+    const want = Array.from({ length: rows }, (_, o) => Math.fround(a.subarray(o * len, (o + 1) * len).reduce((s, v) => s + v, 0)));
+    expect([simdRuns() - before, [...got]]).toEqual([rows, want]);
+    cpu.reduce("sum", cpu.upload(a), [rows * len / 7, 7], [1]), cpu.reduce("sum", cpu.upload(a), [rows, len], [0]), cpu.reduce("max", cpu.upload(a), [rows, len], [1]);
+    expect(simdRuns() - before).toBe(rows);
+  });
 });

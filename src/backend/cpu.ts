@@ -176,17 +176,19 @@ export class CpuBackend implements Backend {
     const lo = Math.min(...axes), hi = Math.max(...axes);
     if (hi - lo + 1 === axes.length) { // one block of axes: out[o, j] reduces src[o, r, j], in the order of src
       const outer = numelOf(shape.slice(0, lo)), inner = numelOf(shape.slice(hi + 1)), red = numelOf(axes.map((d) => shape[d] as number));
+      const rows = op === "sum" && inner === 1 && red >= SIMD_MIN ? this.simd(COPY, ["c"], 0) : null; // each row as a full sum
       for (let o = 0, i = 0; o < outer; o++) {
-        if (inner === 1) { // a row in a register
+        if (rows) (acc[o] = rows.sum([src.subarray(i, i + red)], [], red)), (i += red);
+        else if (inner === 1) { // a row in a register
           let t = acc[o] as number;
           if (op === "sum") for (let r = 0; r < red; r++) t += src[i++] as number;
           else for (let r = 0, v = 0; r < red; r++) if (take((v = src[i++] as number), t)) t = v;
           acc[o] = t;
-        } else
+        } else if (op === "sum") // one loop per op (x.sum(0) at [1000, 1000]: 4.4 -> 3.3 ms)
+          for (let r = 0; r < red; r++) for (let j = o * inner, e = j + inner; j < e; j++) acc[j] = (acc[j] as number) + (src[i++] as number);
+        else
           for (let r = 0; r < red; r++)
-            for (let j = o * inner, e = j + inner, v = 0; j < e; j++)
-              if (op === "sum") acc[j] = (acc[j] as number) + (src[i++] as number);
-              else if (take((v = src[i++] as number), acc[j] as number)) acc[j] = v;
+            for (let j = o * inner, e = j + inner, v = 0; j < e; j++) if (take((v = src[i++] as number), acc[j] as number)) acc[j] = v;
       }
     } else {
       const perm = permuted(shape, axes);
