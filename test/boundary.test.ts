@@ -205,7 +205,9 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // kernels ran as JS, x - x.mean(1, true) 3.7x and a softmax by its definition 2x slower).
 // 6970 from then: rows of 256+ summed by the SIMD full sum, one JS loop per reduction op (~3 lines: x.sum(1) 2.1x and
 // x.sum(0) 1.3x faster at [1000, 1000]).
-const BUDGET = 6970;
+// 7028 from then: sums over dims before the last as SIMD (~57 lines: a fixed wasm loop adding rows into float64
+// columns, and its driver; x.sum(0) and x.mean(0) at 1e6 elements 9x faster, the JS loop's bits).
+const BUDGET = 7028;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

@@ -206,14 +206,27 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
     expect(got).toBe(Math.fround(a.reduce((s, v) => s + v, 0)));
   });
 
-  it("sums rows as SIMD (the last dim, from SIMD_MIN elements; shorter rows, other dims and max stay JS), each in float64", () => {
+  it("sums columns as SIMD (dims before the last, 64+ columns), each in the rows' order: the JS loop's bits", () => {
+    for (const [shape, axes] of [[[300, 70], [0]], [[3, 50, 100], [1]], [[2, 20000], [0]], [[5, 3, 100], [0, 1]], [[40, 63], [0]]] as const) {
+      const n = shape.reduce((p, q) => p * q, 1), big = [1e20, 1, -1e20, 3.5, NaN, -0, Infinity];
+      const a = Float32Array.from({ length: n }, (_, i) => (i % 29 === 0 ? (big[(i / 29) % 7] as number) : Math.sin(i))); // order matters
+      const lo = Math.min(...axes), hi = Math.max(...axes), outer = shape.slice(0, lo).reduce((p, q) => p * q, 1);
+      const inner = shape.slice(hi + 1).reduce((p, q) => p * q, 1), red = n / outer / inner, want = new Float64Array(outer * inner);
+      for (let o = 0, i = 0; o < outer; o++) for (let r = 0; r < red; r++) for (let j = 0; j < inner; j++) want[o * inner + j] += a[i++] as number;
+      const before = simdRuns();
+      const got = (cpu.reduce("sum", cpu.upload(a), [...shape], [...axes]) as CpuBuf).data;
+      expect([simdRuns() - before, bits(got)]).toEqual([inner >= 64 ? outer : 0, bits(Float32Array.from(want))]);
+    }
+  });
+
+  it("sums rows as SIMD (the last dim, from SIMD_MIN elements; shorter rows and max stay JS), each in float64", () => {
     const [rows, len] = [7, Math.max(SIMD_MIN, 1000) + 3], a = randArray(rows * len).map((v) => Math.round(v * 4096) / 4096); // exact float64 sums
     a[len + 5] = NaN, a[3 * len] = Infinity;
     const before = simdRuns();
     const got = (cpu.reduce("sum", cpu.upload(a), [rows, len], [1]) as CpuBuf).data;
     const want = Array.from({ length: rows }, (_, o) => Math.fround(a.subarray(o * len, (o + 1) * len).reduce((s, v) => s + v, 0)));
     expect([simdRuns() - before, [...got]]).toEqual([rows, want]);
-    cpu.reduce("sum", cpu.upload(a), [rows * len / 7, 7], [1]), cpu.reduce("sum", cpu.upload(a), [rows, len], [0]), cpu.reduce("max", cpu.upload(a), [rows, len], [1]);
+    cpu.reduce("sum", cpu.upload(a), [rows * len / 7, 7], [1]), cpu.reduce("max", cpu.upload(a), [rows, len], [1]);
     expect(simdRuns() - before).toBe(rows);
   });
 });

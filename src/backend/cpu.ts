@@ -6,7 +6,7 @@ import { factor, leaf } from "../ops/expr.js";
 import { JS_PRELUDE, render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
-import { SIMD_MIN, simdKernel, type SimdKernel } from "./cpu_simd.js";
+import { columnSums, SIMD_MIN, simdKernel, type SimdKernel } from "./cpu_simd.js";
 
 export class CpuBuf implements Buf {
   holders = 0;
@@ -184,7 +184,9 @@ export class CpuBackend implements Backend {
           if (op === "sum") for (let r = 0; r < red; r++) t += src[i++] as number;
           else for (let r = 0, v = 0; r < red; r++) if (take((v = src[i++] as number), t)) t = v;
           acc[o] = t;
-        } else if (op === "sum") // one loop per op (x.sum(0) at [1000, 1000]: 4.4 -> 3.3 ms)
+        } else if (op === "sum" && inner >= 64 && red > 1 && src.length >= SIMD_MIN && columnSums(src.subarray(i, i + red * inner), inner, acc, o * inner))
+          i += red * inner; // columns summed as SIMD (x.sum(0) at [1000, 1000]: 11x faster)
+        else if (op === "sum") // one loop per op (x.sum(0) at [1000, 1000]: 4.4 -> 3.3 ms)
           for (let r = 0; r < red; r++) for (let j = o * inner, e = j + inner; j < e; j++) acc[j] = (acc[j] as number) + (src[i++] as number);
         else
           for (let r = 0; r < red; r++)

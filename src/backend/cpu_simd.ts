@@ -1,7 +1,7 @@
 // Runs ops/wasm.ts's SIMD kernels for the CPU backend: large contiguous arrays pass through one
 // small scratch memory a chunk at a time (cache-sized; it grows with a kernel's input count, never
 // with the data), so nothing is allocated per call and results land in ordinary Float32Arrays.
-import { wasmKernel } from "../ops/wasm.js";
+import { columnsModule, wasmKernel } from "../ops/wasm.js";
 import { IMPORTS } from "../ops/wasm_math.js";
 import type { Kernel } from "./backend.js";
 
@@ -101,4 +101,38 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
       return acc;
     },
   };
+}
+
+let columnSum: ((rows: number, groups: number, stride: number) => void) | null | undefined; // made at the first call; null: no SIMD
+const [ACC, SRC] = [0, CHUNK * 8 + 64]; // bytes: float64 accumulators for up to CHUNK columns, then rows of float32
+
+/**
+ * out[at + j] += a[r * inner + j] for each row r of `a` in order, j < inner: the CPU's JS loop summing a block of
+ * rows, by columnsModule's (false if SIMD is missing). Rows pass through the scratch memory, as many whole rows at
+ * a time as fit in a chunk; rows longer than a chunk, a chunk of columns at a time.
+ */
+export function columnSums(a: Float32Array, inner: number, out: Float64Array, at: number): boolean {
+  if (columnSum === undefined) {
+    try {
+      const m = new WebAssembly.Module(columnsModule(ACC, SRC));
+      if (memory.buffer.byteLength < SRC + CHUNK * 4 + 64) memory.grow(Math.ceil((SRC + CHUNK * 4 + 64 - memory.buffer.byteLength) / 65536));
+      columnSum = (new WebAssembly.Instance(m, { m: { m: memory } }).exports as { sum: typeof columnSum }).sum;
+    } catch {
+      columnSum = null;
+    }
+  }
+  if (!columnSum) return false;
+  if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);
+  const acc = new Float64Array(memory.buffer, ACC, CHUNK), rows = a.length / inner;
+  for (let j0 = 0; j0 < inner; j0 += CHUNK) {
+    const w = Math.min(CHUNK, inner - j0), batch = w === inner ? Math.floor(CHUNK / inner) : 1;
+    acc.set(out.subarray(at + j0, at + j0 + w));
+    for (let r = 0; r < rows; r += batch) {
+      const b = Math.min(batch, rows - r);
+      heap.set(w === inner ? a.subarray(r * inner, (r + b) * inner) : a.subarray(r * inner + j0, r * inner + j0 + w), SRC / 4);
+      columnSum(b, (w + 3) >> 2, w * 4);
+    }
+    out.set(acc.subarray(0, w), at + j0);
+  }
+  return runs++, true;
 }

@@ -7,6 +7,8 @@ import { factor, leaves, nested, split, type BinaryPrim, type CmpPrim, type Cond
 import { ADD as F64X2_ADD, bytes, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, powRow, PROMOTE, set, simd } from "./wasm_math.js";
 
 const vec = (xs: number[][]): number[] => [...leb(xs.length), ...xs.flat()];
+const sec = (id: number, body: number[]): number[] => [id, ...leb(body.length), ...body];
+const str = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
 const splat = (v: number): number[] => [...simd(0x0c), ...bytes(Float32Array.of(v, v, v, v))];
 const [AND, OR, NOT, SELECT] = [0x4e, 0x50, 0x4d, 0x52].map(simd) as [number[], number[], number[], number[]];
 const [F32X4_NE, F32X4_GT, F32X4_LT] = [0x42, 0x44, 0x43].map(simd) as [number[], number[], number[]];
@@ -139,8 +141,6 @@ export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number
       }
       return [...vec([[1, 0x7f], [...leb(b.v128s), 0x7b]]), ...c, END]; // locals: one i32, the v128s (their count in LEB128: as a byte, 128+ made the module invalid)
     });
-    const sec = (id: number, body: number[]): number[] => [id, ...leb(body.length), ...body];
-    const str = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
     return { code: Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
       ...sec(1, vec([[0x60, 2, 0x7f, 0x7f, 0], [0x60, 2, 0x7f, 0x7f, 1, 0x7c], [0x60, 1, 0x7c, 1, 0x7c], [0x60, 2, 0x7c, 0x7c, 1, 0x7c]])), // (i32, i32) -> (), -> f64; f64 -> f64; (f64, f64) -> f64
       // memory m.m (at least one page), functions m.sin, m.cos and m.pow (Math's: wasm_math.ts IMPORTS)
@@ -152,4 +152,26 @@ export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number
     if (e instanceof Unsupported) return null;
     throw e;
   }
+}
+
+/**
+ * A module importing memory m.m and exporting sum(rows, groups, stride): for each of `rows` rows of float32 at `src`
+ * (`stride` bytes apart, in order), acc[j] += row[j] for the float64 acc[j] at `acc`, j < 4 groups (lanes past a
+ * row's end read on: their acc is padding). Each column is summed in the rows' order: the JS loop's bits.
+ */
+export function columnsModule(acc: number, src: number): Uint8Array {
+  const [ROWS, GROUPS, STRIDE, R, J, ROW, V] = [0, 1, 2, 3, 4, 5, 6], I32_SHL = 0x74;
+  const c = [I32_CONST, ...leb(src), ...set(ROW), BLOCK, VOID, LOOP, VOID, ...get(R), ...get(ROWS), I32_GE_U, BR_IF, 1];
+  c.push(I32_CONST, 0, ...set(J), BLOCK, VOID, LOOP, VOID, ...get(J), ...get(GROUPS), I32_CONST, 4, I32_SHL, I32_GE_U, BR_IF, 1);
+  c.push(...get(ROW), ...get(J), I32_ADD, ...mem(LOAD, 0, 0), ...set(V));
+  for (const h of [0, 1]) { // acc at j * 2 (+ 16): lanes 0-1 (2-3) as float64
+    const at = [...get(J), I32_CONST, 1, I32_SHL];
+    c.push(...at, ...at, ...mem(LOAD, acc + 16 * h, 4), ...get(V), ...(h ? [...get(V), ...HIGH_HALF] : []), ...PROMOTE, ...F64X2_ADD, ...mem(STORE, acc + 16 * h, 4));
+  }
+  c.push(...get(J), I32_CONST, 16, I32_ADD, ...set(J), BR, 0, END, END);
+  c.push(...get(ROW), ...get(STRIDE), I32_ADD, ...set(ROW), ...get(R), I32_CONST, 1, I32_ADD, ...set(R), BR, 0, END, END, END);
+  const body = [...vec([[3, 0x7f], [1, 0x7b]]), ...c];
+  return Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...sec(1, vec([[0x60, 3, 0x7f, 0x7f, 0x7f, 0]])),
+    ...sec(2, vec([[...str("m"), ...str("m"), 0x02, 0, 1]])), ...sec(3, vec([[0]])), ...sec(7, vec([[...str("sum"), 0, 0]])),
+    ...sec(10, vec([[...leb(body.length), ...body]]))]);
 }
