@@ -228,17 +228,20 @@ export class CpuBackend implements Backend {
   argReduce(op: "max" | "min", input: Buf, shape: Shape, axis: number): [Buf, Buf] {
     const src = data(input);
     const { outer, red, inner } = split(shape, [axis]);
-    const vals = new Float32Array(outer * inner), idx = new Float32Array(outer * inner);
-    for (let o = 0; o < outer; o++) {
-      for (let j = 0; j < inner; j++) {
-        let best = src[o * red * inner + j] as number, bi = 0;
-        for (let r = 1; r < red && !Number.isNaN(best); r++) {
-          const v = src[(o * red + r) * inner + j] as number;
-          if (Number.isNaN(v) || (op === "max" ? v > best : v < best)) (best = v), (bi = r);
-        }
-        vals[o * inner + j] = best;
-        idx[o * inner + j] = bi;
+    const vals = new Float32Array(outer * inner), idx = new Float32Array(outer * inner), sign = op === "max" ? 1 : -1;
+    // The first NaN, else the first best; rows in memory order (a column at a time, strided: x.max(0) 1.2x slower).
+    for (let o = 0, i = 0; o < outer; o++) {
+      const at = o * inner;
+      if (inner === 1) {
+        let best = src[i] as number, bi = 0;
+        for (let r = 1, v = 0; r < red && best === best; r++) if ((v = src[i + r] as number) * sign > best * sign || v !== v) (best = v), (bi = r);
+        (vals[o] = best), (idx[o] = bi), (i += red);
+        continue;
       }
+      vals.set(src.subarray(i, i + inner), at), (i += inner);
+      for (let r = 1; r < red; r++)
+        for (let j = at, e = at + inner, best = 0, v = 0; j < e; j++, i++)
+          if ((best = vals[j] as number) === best && ((v = src[i] as number) * sign > best * sign || v !== v)) (vals[j] = v), (idx[j] = r);
     }
     return [this.wrap(vals), this.wrap(idx)];
   }
