@@ -206,8 +206,8 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
     expect(got).toBe(Math.fround(a.reduce((s, v) => s + v, 0)));
   });
 
-  it("sums columns as SIMD (dims before the last, 64+ columns), each in the rows' order: the JS loop's bits", () => {
-    for (const [shape, axes] of [[[300, 70], [0]], [[3, 50, 100], [1]], [[2, 20000], [0]], [[5, 3, 100], [0, 1]], [[40, 63], [0]]] as const) {
+  it("sums columns as SIMD (dims before the last, 64+ columns, 4+ rows), each in the rows' order: the JS loop's bits (NaN's aside)", () => {
+    for (const [shape, axes] of [[[300, 70], [0]], [[3, 50, 100], [1]], [[5, 20000], [0]], [[5, 3, 100], [0, 1]], [[40, 63], [0]], [[3, 100], [0]]] as const) {
       const n = shape.reduce((p, q) => p * q, 1), big = [1e20, 1, -1e20, 3.5, NaN, -0, Infinity];
       const a = Float32Array.from({ length: n }, (_, i) => (i % 29 === 0 ? (big[(i / 29) % 7] as number) : Math.sin(i))); // order matters
       const lo = Math.min(...axes), hi = Math.max(...axes), outer = shape.slice(0, lo).reduce((p, q) => p * q, 1);
@@ -215,7 +215,7 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
       for (let o = 0, i = 0; o < outer; o++) for (let r = 0; r < red; r++) for (let j = 0; j < inner; j++) want[o * inner + j] += a[i++] as number;
       const before = simdRuns();
       const got = (cpu.reduce("sum", cpu.upload(a), [...shape], [...axes]) as CpuBuf).data;
-      expect([simdRuns() - before, bits(got)]).toEqual([inner >= 64 ? outer : 0, bits(Float32Array.from(want))]);
+      expect([simdRuns() - before, bits(got)]).toEqual([inner >= 64 && red >= 4 ? outer : 0, bits(Float32Array.from(want))]);
     }
   });
 

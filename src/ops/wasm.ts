@@ -157,7 +157,7 @@ export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number
 /**
  * A module importing memory m.m and exporting sum(rows, groups, stride): for each of `rows` rows of float32 at `src`
  * (`stride` bytes apart, in order), acc[j] += row[j] for the float64 acc[j] at `acc`, j < 4 groups (lanes past a
- * row's end read on: their acc is padding). Each column is summed in the rows' order: the JS loop's bits.
+ * row's end read on: their acc is padding). Each column in the rows' order: the JS loop's bits, NaN's sign/payload aside.
  */
 export function columnsModule(acc: number, src: number): Uint8Array {
   const [ROWS, GROUPS, STRIDE, R, J, ROW, V] = [0, 1, 2, 3, 4, 5, 6], I32_SHL = 0x74;
