@@ -92,3 +92,13 @@ export function sizeOverflows(shape: Shape, bytes = 1): boolean {
   for (const d of shape) (p *= BigInt(d)), (over ||= p >= 1n << 64n);
   return over || p * BigInt(bytes) >= 1n << 63n;
 }
+
+/** Strides of an input read at `from`, re-expressed at the broadcast shape `to`. */
+export function restride(strides: readonly number[], from: readonly number[], to: readonly number[]): readonly number[] {
+  if (sameShape(from, to) && !from.includes(1)) return strides;
+  const off = to.length - from.length;
+  const out = new Array<number>(to.length).fill(0);
+  from.forEach((d, i) => (out[i + off] = d === 1 ? 0 : (strides[i] as number)));
+  return out;
+}
+export const sameStrides = (a: readonly number[] | null, b: readonly number[] | null): boolean => a === b || (!!a && !!b && sameShape(a, b));

@@ -46,6 +46,12 @@ describe.each(devices.map((d) => [d.type, d] as [string, Device]))("%s", (_, dev
     expect(launches, calls.join(",")).toBe(1);
   });
 
+  test.runIf(isFusionEnabled())("W1's gradient g * y + g * y is one expression read twice: its kernel holds 4 constants, not 8", () => {
+    const kernels: { key: string; consts: readonly string[] }[] = [];
+    watchBackend(device, ["map"], (_m, a) => kernels.push(a[0] as { key: string; consts: readonly string[] }), () => w1(device));
+    expect(kernels.map((k) => k.consts.length), kernels.map((k) => k.key).join("\n")).toEqual([4]);
+  });
+
   test("ops that read an operand twice cannot grow one kernel's expression past its tree bound", () => {
     const sizes: number[] = [];
     let r: number[] = [];

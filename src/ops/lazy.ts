@@ -5,7 +5,7 @@
 import { type Buf, type Kernel, type MapSource, contiguousStrides } from "../backend/backend.js";
 import { checkSize, type Device } from "../device.js";
 import { errors } from "../errors.js";
-import { sameShape } from "../shape.js";
+import { restride, sameShape, sameStrides } from "../shape.js";
 import { type E, type Leaf, leaf, substitute } from "./expr.js";
 import { OPS } from "./table.js";
 
@@ -195,15 +195,6 @@ export function producerOf(t: Source): MapSource | null {
   return { kernel: kernelOf(L), inputs: L.inputs, consts: L.consts };
 }
 
-/** Strides of an input read at `from`, re-expressed at the broadcast shape `to`. */
-function restride(strides: readonly number[], from: readonly number[], to: readonly number[]): readonly number[] {
-  if (sameShape(from, to) && !from.includes(1)) return strides;
-  const off = to.length - from.length;
-  const out = new Array<number>(to.length).fill(0);
-  from.forEach((d, i) => (out[i + off] = d === 1 ? 0 : (strides[i] as number)));
-  return out;
-}
-
 /** A tensor as the builder sees it: its storage, its (view) shape and strides (null: row-major). */
 export interface Source {
   readonly _storage: Storage;
@@ -240,29 +231,37 @@ export class Builder {
     const i = this.consts.length < MAX_CONSTS ? -1 : this.consts.findIndex((c) => Object.is(c, v));
     return slot("c", i >= 0 ? i : this.consts.push(v) - 1);
   }
+  /** Lazy operands inlined, by expression: one read again through the same view, or another with its inputs and constants
+   * (y * y's gradient g * y + g * y), is the same expression, constant slots included, so the kernel computes it once. */
+  private inlined = new Map<E, { t: Source; L: Lazy; e: E }[]>();
   /** The expression reading tensor `t` broadcast to this kernel's shape. */
   tensor(t: Source): E {
     const s = t._storage, L = s.lazy;
     if (L && !L.run && !L.once && this.inline && viewable(L, t) && (L.owner === this.id || L.owner === 0 || L.nodes <= RECOMPUTE_NODES)) {
       L.owner ||= this.id;
       this.nodes += L.nodes;
-      const at = t._strides ?? (sameShape(L.shape, t.shape) ? null : contiguousStrides(t.shape));
-      if (!at && !this.inputs.length && !this.consts.length && sameShape(t.shape, this.shape) && !t.shape.includes(1))
-        return (this.inputs = L.inputs.slice()).forEach((x) => hold(x.buf)), (this.consts = L.consts.slice()), L.expr; // what the loops below collect
-      const ni = L.inputs.length, n = ni + L.consts.length, from = new Array<E>(n), to = new Array<E>(n);
-      let identity = true;
-      for (let k = 0; k < n; k++) {
-        const x = k < ni ? L.inputs[k] : undefined; // inputs first, then constants (no negative index)
-        const st = !x || !at ? x?.strides : x.strides.some((v) => v !== 0) ? at : at.map(() => 0);
-        from[k] = x ? slot("i", k) : slot("c", k - ni);
-        to[k] = x ? this.input(x.buf, restride(st as number[], t.shape, this.shape)) : this.constant(L.consts[k - ni] as number);
-        identity &&= to[k] === from[k];
-      }
-      return identity ? L.expr : substitute(L.expr, from, to);
+      const seen = this.inlined.get(L.expr) ?? [], same = seen.find((v) => sameShape(v.t.shape, t.shape) && sameStrides(v.t._strides, t._strides) && (v.L === L || sameRecipe(v.L, L)));
+      if (!same && seen.push({ t, L, e: this.inline1(L, t) }) === 1) this.inlined.set(L.expr, seen);
+      return (same ?? (seen[seen.length - 1] as { e: E })).e;
     }
     const m = L && !L.run && owning && t._saved ? made : null; // backward: a buffer of its kernels' own
     if (m && L && !m.has(s)) m.set(s, realize(L, s.dev)), hold(m.get(s) as Buf);
     return this.input(m ? (m.get(s) as Buf) : s.buf, restride(t._strides ?? contiguousStrides(t.shape), t.shape, this.shape));
+  }
+  private inline1(L: Lazy, t: Source): E {
+    const at = t._strides ?? (sameShape(L.shape, t.shape) ? null : contiguousStrides(t.shape));
+    if (!at && !this.inputs.length && !this.consts.length && sameShape(t.shape, this.shape) && !t.shape.includes(1))
+      return (this.inputs = L.inputs.slice()).forEach((x) => hold(x.buf)), (this.consts = L.consts.slice()), L.expr; // what the loops below collect
+    const ni = L.inputs.length, n = ni + L.consts.length, from = new Array<E>(n), to = new Array<E>(n);
+    let identity = true;
+    for (let k = 0; k < n; k++) {
+      const x = k < ni ? L.inputs[k] : undefined; // inputs first, then constants (no negative index)
+      const st = !x || !at ? x?.strides : x.strides.some((v) => v !== 0) ? at : at.map(() => 0);
+      from[k] = x ? slot("i", k) : slot("c", k - ni);
+      to[k] = x ? this.input(x.buf, restride(st as number[], t.shape, this.shape)) : this.constant(L.consts[k - ni] as number);
+      identity &&= to[k] === from[k];
+    }
+    return identity ? L.expr : substitute(L.expr, from, to);
   }
   get tooBig(): boolean {
     return this.inputs.length > MAX_INPUTS || this.nodes > MAX_NODES || this.consts.length > MAX_CONSTS;
@@ -275,6 +274,8 @@ export class Builder {
     return s;
   }
 }
+
+const sameRecipe = (a: Lazy, b: Lazy): boolean => a.inputs.length === b.inputs.length && a.consts.every((c, k) => Object.is(c, b.consts[k])) && a.inputs.every((x, k) => x.buf === b.inputs[k]?.buf && sameShape(x.strides, b.inputs[k].strides));
 
 /** A lazy result can be read through a view of another shape or strides when its inputs are laid out like it. */
 function viewable(L: Lazy, t: Source): boolean {
