@@ -155,8 +155,8 @@ export class CpuBackend implements Backend {
     const n = numelOf(shape);
     const modes = inputs.map((s) => modeOf(s, shape, n)), layout = layoutCode(modes);
     const bufs = inputs.map((s) => data(s.buf)), out = into ? data(into) : overwritten(n);
-    const reps = inputs.map((s, j) => (modes[j] === "g" ? repeats(s, shape) : 1));
-    const simd = n >= SIMD_MIN && !reps.includes(0) ? this.simd(k, modes, layout) : null;
+    const reps = modes.includes("g") ? inputs.map((s, j) => (modes[j] === "g" ? repeats(s, shape) : 1)) : undefined; // no array per call
+    const simd = n >= SIMD_MIN && !reps?.includes(0) ? this.simd(k, modes, layout) : null;
     if (simd) return simd.map(bufs, consts, out, reps), into ?? this.wrap(out);
     let byLayout = this.cache.get(k); // the JS kernel, compiled only when SIMD does not run
     if (!byLayout) this.cache.set(k, (byLayout = new Map()));

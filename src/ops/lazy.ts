@@ -233,16 +233,16 @@ export class Builder {
   }
   /** Lazy operands inlined, by expression: one read again through the same view, or another with its inputs and constants
    * (y * y's gradient g * y + g * y), is the same expression, constant slots included, so the kernel computes it once. */
-  private inlined?: Map<E, { t: Source; L: Lazy; e: E }[]>; // made at the first lazy operand (a Map per builder: 1 % of a small step)
+  private inlined: { t: Source; L: Lazy; e: E }[] | null = null; // few per kernel: a list (a Map per builder cost W2 at 1e3 ~3 %)
   /** The expression reading tensor `t` broadcast to this kernel's shape. */
   tensor(t: Source): E {
     const s = t._storage, L = s.lazy;
     if (L && !L.run && !L.once && this.inline && viewable(L, t) && (L.owner === this.id || L.owner === 0 || L.nodes <= RECOMPUTE_NODES)) {
       L.owner ||= this.id;
       this.nodes += L.nodes;
-      const seen = (this.inlined ??= new Map<E, { t: Source; L: Lazy; e: E }[]>()).get(L.expr) ?? [], same = seen.find((v) => sameShape(v.t.shape, t.shape) && sameStrides(v.t._strides, t._strides) && (v.L === L || sameRecipe(v.L, L)));
-      if (!same && seen.push({ t, L, e: this.inline1(L, t) }) === 1) this.inlined.set(L.expr, seen);
-      return (same ?? (seen[seen.length - 1] as { e: E })).e;
+      const same = this.inlined?.find((v) => v.L.expr === L.expr && sameShape(v.t.shape, t.shape) && sameStrides(v.t._strides, t._strides) && (v.L === L || sameRecipe(v.L, L)));
+      const e = same?.e ?? this.inline1(L, t);
+      return same || (this.inlined ??= []).push({ t, L, e }), e;
     }
     const m = L && !L.run && owning && t._saved ? made : null; // backward: a buffer of its kernels' own
     if (m && L && !m.has(s)) m.set(s, realize(L, s.dev)), hold(m.get(s) as Buf);
