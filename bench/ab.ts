@@ -11,7 +11,7 @@ import { alternate } from "./measure.js";
 import { commandLine } from "./paths.js";
 import { cellsFor, type Lib } from "./systems/gradwise.js";
 
-type W = "W1" | "W2" | "W3" | "W4" | "ACT" | "INPLACE" | "POW" | "SOFTMAX";
+type W = "W1" | "W2" | "W3" | "W4" | "ACT" | "INPLACE" | "POW" | "SOFTMAX" | "REDUCE";
 const { flag, positional } = commandLine();
 const [dirA, dirB] = positional;
 if (!dirA || !dirB) throw new Error("usage: tsx bench/ab.ts <buildA> <buildB> [--workloads W1,W2] [--sizes 1e3] [--rounds N]");
@@ -78,7 +78,12 @@ const softmax = (lib: Lib, device: Parameters<typeof cellsFor>[1], n: number) =>
     },
   };
 };
-const cells = { ACT: act, INPLACE: inplace, POW: pow, SOFTMAX: softmax } as const;
+/** REDUCE (this tool's only): x [n / 1000, 1000] summed over each dim and its rows' max, under noGrad, all read. */
+const reduce = (lib: Lib, device: Parameters<typeof cellsFor>[1], n: number) => {
+  const x = lib.tensor(Array.from({ length: n }, (_, i) => Math.sin(i)), { device }).reshape([n / 1000, 1000]);
+  return { run: () => Promise.all(lib.noGrad(() => [x.sum(0), x.sum(1), x.max(1).values]).map((t) => t.data())) };
+};
+const cells = { ACT: act, INPLACE: inplace, POW: pow, SOFTMAX: softmax, REDUCE: reduce } as const;
 const cell = (lib: Lib, device: Parameters<typeof cellsFor>[1], w: W, n: number) =>
   w in cells ? cells[w as keyof typeof cells](lib, device, n) : cellsFor(lib, device)[w as "W1"](n);
 
