@@ -20,6 +20,7 @@ declare const WebAssembly: {
 };
 const memory = new WebAssembly.Memory({ initial: 1 });
 let heap = new Float32Array(memory.buffer);
+const reserve = (bytes: number): void => void (bytes > memory.buffer.byteLength && memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536))); // views renew where read
 let runs = 0; // kernel calls run as SIMD so far: tests check which path ran
 export const simdRuns = (): number => runs;
 
@@ -63,7 +64,7 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
   } catch {
     return null; // a runtime without SIMD: the JS kernel
   }
-  if (made.end > memory.buffer.byteLength) memory.grow(Math.ceil((made.end - memory.buffer.byteLength) / 65536));
+  reserve(made.end);
   const fns = new WebAssembly.Instance(module, { m: { m: memory, ...IMPORTS } }).exports as {
     map: (end: number, rem: number) => void;
     sum: (end: number, rem: number) => number;
@@ -115,7 +116,7 @@ export function columnSums(a: Float32Array, inner: number, out: Float64Array, at
   if (columnSum === undefined) {
     try {
       const m = new WebAssembly.Module(columnsModule(ACC, SRC));
-      if (memory.buffer.byteLength < SRC + CHUNK * 4 + 64) memory.grow(Math.ceil((SRC + CHUNK * 4 + 64 - memory.buffer.byteLength) / 65536));
+      reserve(SRC + CHUNK * 4 + 64);
       columnSum = (new WebAssembly.Instance(m, { m: { m: memory } }).exports as { sum: typeof columnSum }).sum;
     } catch {
       columnSum = null;

@@ -4,14 +4,12 @@
 // row here (ipow) stays JS (returns null).
 import type { Kernel } from "../backend/backend.js";
 import { factor, leaves, nested, split, type BinaryPrim, type CmpPrim, type Cond, type E, type Leaf, type UnaryPrim } from "./expr.js";
-import { ADD as F64X2_ADD, bytes, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, powRow, PROMOTE, set, simd } from "./wasm_math.js";
+import { ADD as F64X2_ADD, AND, BITSELECT as SELECT, bytes, F32X4_GT, F32X4_LT, F32X4_NE, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, NOT, OR,
+  powRow, PROMOTE, set, simd, splat } from "./wasm_math.js";
 
 const vec = (xs: number[][]): number[] => [...leb(xs.length), ...xs.flat()];
 const sec = (id: number, body: number[]): number[] => [id, ...leb(body.length), ...body];
 const str = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
-const splat = (v: number): number[] => [...simd(0x0c), ...bytes(Float32Array.of(v, v, v, v))];
-const [AND, OR, NOT, SELECT] = [0x4e, 0x50, 0x4d, 0x52].map(simd) as [number[], number[], number[], number[]];
-const [F32X4_NE, F32X4_GT, F32X4_LT] = [0x42, 0x44, 0x43].map(simd) as [number[], number[], number[]];
 
 const UNARY: Partial<Record<UnaryPrim, number>> = { neg: 0xe1, abs: 0xe0, sqrt: 0xe3, trunc: 0x69 };
 const BINARY: Partial<Record<BinaryPrim, number>> = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7 };

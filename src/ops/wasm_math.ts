@@ -26,6 +26,9 @@ export const [ADD, SUB, MUL, DIV, MIN, MAX, ABS, NEAREST, PROMOTE, DEMOTE, I64X2
   [0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xec, 0x94, 0x5f, 0x5e, 0xcb, 0x4e, 0x50, 0xcd, 0x4a, 0x49, 0x47, 0x48, 0x52, 0x51, 0x75, 0x4c].map(simd) as number[][] as [
     number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[], number[],
     number[], number[], number[], number[], number[], number[], number[], number[], number[]];
+export const splat = (v: number): number[] => [...simd(0x0c), ...bytes(Float32Array.of(v, v, v, v))]; // f32x4 constants and ops (wasm.ts's, powRow's)
+export const [F32X4_EQ, F32X4_NE, F32X4_GT, F32X4_LT, F32X4_ABS, F32X4_TRUNC, F32X4_MUL, F32X4_NEG, NOT] =
+  simds(0x41, 0x42, 0x44, 0x43, 0xe0, 0x69, 0xe6, 0xe1, 0x4d);
 const f64 = (v: number): number[] => [...simd(0x0c), ...bytes(Float64Array.of(v, v))];
 const i64 = (hi: number, lo = 0): number[] => [...simd(0x0c), ...bytes(Int32Array.of(lo, hi, lo, hi))]; // both lanes
 const [I32_CONST, IF, END, CALL, VOID, ANY_TRUE, SPLAT, EXTRACT, REPLACE] = [0x41, 0x04, 0x0b, 0x10, 0x40, simd(0x53), simd(0x14), simd(0x21), simd(0x22)] as const;
@@ -140,9 +143,7 @@ const POW_EPS = 2 ** -36;
  * imported (func 2; V8 calls the C function Math.pow runs in JS). Then 1 where C's pow gives 1 and Math's NaN
  * (gw_pow): a base of 1 (to NaN), -1 to ±inf. */
 export function powRow(e: Emitter, al: number, bl: number): void {
-  const c = e.code, v = e.local(), bad = e.local(), f32 = (x: number): number[] => [...simd(0x0c), ...bytes(Float32Array.of(x, x, x, x))];
-  const [F32_EXTRACT, F32_REPLACE, F32_EQ, F32_NE, F32_GT, F32_LT, F32_ABS, NOT, I32_EXTRACT, F32_TRUNC, F32_MUL, F32_NEG] =
-    simds(0x1f, 0x20, 0x41, 0x42, 0x44, 0x43, 0xe0, 0x4d, 0x1b, 0x69, 0xe6, 0xe1);
+  const c = e.code, v = e.local(), bad = e.local(), f32 = splat, [F32_EXTRACT, F32_REPLACE, I32_EXTRACT] = simds(0x1f, 0x20, 0x1b);
   const halves = [0, 1].map((h) => {
     const [x, y, t, r, m] = [e.local(), e.local(), e.local(), e.local(), e.local()];
     const promote = (l: number): number[] => [...get(l), ...(h ? [...get(l), ...HIGH_HALF] : []), ...PROMOTE];
@@ -150,23 +151,23 @@ export function powRow(e: Emitter, al: number, bl: number): void {
     logRow(e, x, x), c.push(...get(y), ...MUL, ...f64(-110), ...MAX, ...f64(100), ...MIN, ...set(t)); // beyond: 0 or inf in float32
     const [s, q] = reduce(e, t);
     c.push(...get(q), ...f64(1), ...ADD, ...get(s), ...MUL, ...set(r));
-    c.push(...get(r), ...f64(1 - POW_EPS), ...MUL, ...DEMOTE, ...get(r), ...f64(1 + POW_EPS), ...MUL, ...DEMOTE, ...F32_NE, ...set(m));
+    c.push(...get(r), ...f64(1 - POW_EPS), ...MUL, ...DEMOTE, ...get(r), ...f64(1 + POW_EPS), ...MUL, ...DEMOTE, ...F32X4_NE, ...set(m));
     c.push(...get(r), ...DEMOTE, ...set(r));
     return [r, m];
   }) as [number, number][];
   const join = (j: 0 | 1): number[] => [...get(halves[0]![j]), ...get(halves[1]![j]), ...shuffle(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)];
-  const negative = [...get(al), ...f32(0), ...F32_LT], whole = [...get(bl), ...get(bl), ...F32_TRUNC, ...F32_EQ];
-  const half = [...get(bl), ...f32(0.5), ...F32_MUL], odd = [...half, ...half, ...F32_TRUNC, ...F32_NE, ...whole, ...AND];
-  c.push(...f32(NaN), ...join(0), ...set(v), ...get(v), ...F32_NEG, ...get(v), ...negative, ...odd, ...AND, ...BITSELECT); // |a|^b, negated
+  const negative = [...get(al), ...f32(0), ...F32X4_LT], whole = [...get(bl), ...get(bl), ...F32X4_TRUNC, ...F32X4_EQ];
+  const half = [...get(bl), ...f32(0.5), ...F32X4_MUL], odd = [...half, ...half, ...F32X4_TRUNC, ...F32X4_NE, ...whole, ...AND];
+  c.push(...f32(NaN), ...join(0), ...set(v), ...get(v), ...F32X4_NEG, ...get(v), ...negative, ...odd, ...AND, ...BITSELECT); // |a|^b, negated
   c.push(...negative, ...whole, ...NOT, ...AND, ...BITSELECT, ...set(v), ...join(1)); // NaN for a < 0 to a fraction
-  c.push(...get(al), ...F32_ABS, ...f32(0), ...F32_GT, ...get(al), ...F32_ABS, ...f32(Infinity), ...F32_LT, ...AND);
-  c.push(...get(bl), ...F32_ABS, ...f32(Infinity), ...F32_LT, ...AND, ...NOT, ...OR, ...set(bad), ...get(bad), ...ANY_TRUE, IF, VOID);
+  c.push(...get(al), ...F32X4_ABS, ...f32(0), ...F32X4_GT, ...get(al), ...F32X4_ABS, ...f32(Infinity), ...F32X4_LT, ...AND);
+  c.push(...get(bl), ...F32X4_ABS, ...f32(Infinity), ...F32X4_LT, ...AND, ...NOT, ...OR, ...set(bad), ...get(bad), ...ANY_TRUE, IF, VOID);
   for (let j = 0; j < 4; j++) {
     c.push(...get(bad), ...I32_EXTRACT, j, IF, VOID, ...get(v), ...get(al), ...F32_EXTRACT, j, F32_PROMOTE, ...get(bl), ...F32_EXTRACT, j, F32_PROMOTE);
     c.push(CALL, 2, F64_DEMOTE, ...F32_REPLACE, j, ...set(v), END);
   }
-  c.push(END, ...f32(1), ...get(v), ...get(al), ...f32(1), ...F32_EQ);
-  c.push(...get(al), ...f32(-1), ...F32_EQ, ...get(bl), ...F32_ABS, ...f32(Infinity), ...F32_EQ, ...AND, ...OR, ...BITSELECT);
+  c.push(END, ...f32(1), ...get(v), ...get(al), ...f32(1), ...F32X4_EQ);
+  c.push(...get(al), ...f32(-1), ...F32X4_EQ, ...get(bl), ...F32X4_ABS, ...f32(Infinity), ...F32X4_EQ, ...AND, ...OR, ...BITSELECT);
 }
 /** What a kernel module imports besides its memory (functions 0, 1, 2). */
 export const IMPORTS = { sin: Math.sin, cos: Math.cos, pow: Math.pow } as const;
