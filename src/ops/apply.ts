@@ -16,13 +16,13 @@ const NO_SHAPE: readonly number[] = []; // a number operand's entry in a Node's 
 
 /** `expr` with leaves[k] bound to vals[k] through the builder: tensors (inlined when lazy) or numbers. */
 function bind(b: Builder, expr: E, leaves: readonly Leaf[], vals: readonly Operand[]): E {
-  const from: E[] = [], to: E[] = [], e = decide(expr, leaves, vals), used = leavesCached(e); // selects on numbers alone: here, not per element
-  for (let k = 0; k < leaves.length; k++) {
-    const v = vals[k] as Operand, l = leaves[k] as Leaf;
-    if (!used.includes(l)) continue; // read by the gradient only (pows' y - 1), or not at all (fill's x)
-    from.push(leaf(l));
-    to.push(typeof v === "number" ? b.constant(v) : b.tensor(v));
+  const e = decide(expr, leaves, vals); // selects on numbers alone: here, not per element
+  if (e._bound?.leaves !== leaves) { // which leaves e reads (pows' gradient not y - 1, fill not x), memoized on e
+    const at = leaves.flatMap((l, k) => (leavesCached(e).includes(l) ? [k] : []));
+    e._bound = { leaves, at, from: at.map((k) => leaf(leaves[k] as Leaf)) };
   }
+  const { at, from } = e._bound, to = new Array<E>(at.length);
+  for (let j = 0; j < at.length; j++) { const v = vals[at[j] as number] as Operand; to[j] = typeof v === "number" ? b.constant(v) : b.tensor(v); }
   return substitute(e, from, to);
 }
 
@@ -114,12 +114,9 @@ let copiedFrom: WeakMap<Tensor, Tensor> | undefined; // made at the first copy: 
 /** Runs (or, fused, records) op `name`'s forward at the broadcast shape, or at `at`; `ops` as run. */
 function forward(name: OpName, operands: readonly Operand[], at?: readonly number[], inplace = false) {
   const spec = OPS[name];
-  let variant = "", shape: readonly number[] | undefined = at?.slice();
-  for (let i = 0; i < operands.length; i++) {
-    const o = operands[i];
-    checkOperand(name, o, i);
-    variant += o instanceof Tensor ? "t" : "s";
-  }
+  let bits = 0, shape: readonly number[] | undefined = at?.slice();
+  for (let i = 0; i < operands.length; i++) checkOperand(name, operands[i], i), (bits = bits * 2 + (operands[i] instanceof Tensor ? 0 : 1));
+  const variant = VARIANTS[operands.length]?.[bits] ?? operands.map((o) => (o instanceof Tensor ? "t" : "s")).join("");
   const no = (operands[0] as Tensor).dtype === "bool" && NO_BOOL[name];
   if (no) throw new Error(no);
   if (name === "pow" && operands.every((o) => o instanceof Tensor && o.dtype === "bool")) throw new Error(`"pow" not implemented for 'Bool'`);
@@ -141,6 +138,8 @@ function forward(name: OpName, operands: readonly Operand[], at?: readonly numbe
   const storage = compose(shape, dev as Device, (b) => castTo(bind(b, fwd, spec.args, ops), dtype));
   return { spec, dev, shape, variant: variant as Variant, storage, ops, dtype };
 }
+/** Operand kinds by count and bits (1: number), as literals: grad_fn lookups by a concatenated string cost ~4 % of an op. */
+const VARIANTS: readonly (readonly string[])[] = [[""], ["t", "s"], ["tt", "ts", "st", "ss"], ["ttt", "tts", "tst", "tss", "stt", "sts", "sst", "sss"]];
 
 const heavyPending = (o: Operand): boolean => o instanceof Tensor && (o._storage.lazy?.expr.size ?? 0) >= 16; // a call, or 16 nodes
 /** Marks the operands backward will read (Storage.saved) before the op's kernel inlines them (marked after, both computed them). */

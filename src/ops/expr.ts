@@ -28,6 +28,11 @@ const HEAVY: ReadonlySet<UnaryPrim> = new Set(["exp", "log", "sin", "cos", "tanh
 export class E {
   private k?: string;
   private s?: number;
+  /** @internal leavesCached's and decide's memos: fields, read per op (a WeakMap lookup each cost more). */
+  _leaves?: readonly Leaf[];
+  /** @internal */ _chooses?: boolean;
+  /** @internal apply.ts bind()'s memo: which of an op's `leaves` it reads, as positions and leaf nodes. */
+  _bound?: { leaves: readonly Leaf[]; at: readonly number[]; from: readonly E[] };
   constructor(readonly n: Node) {}
   /** Nodes counted as a tree (a shared subexpression at each use; memoized), a function call (exp, sin,
    * pow: a WGSL body inlined at each use) as 16: what the key spells, weighed as a compiler inlines it. */
@@ -142,13 +147,9 @@ export const num = (c: Cond): E => new E({ k: "num", c });
 
 export const [x, y, z, w, out, g] = (["x", "y", "z", "w", "out", "g"] as const).map(leaf) as [E, E, E, E, E, E];
 
-const leavesOf = new WeakMap<E, readonly Leaf[]>();
 /** The leaves g, x, y, z, w, out a fixed expression (the op table's) reads, in that order; computed once. */
-export function leavesCached(e: E): readonly Leaf[] {
-  let s = leavesOf.get(e);
-  if (!s) leavesOf.set(e, (s = (["g", "x", "y", "z", "w", "out"] as const).filter((l) => leaves(e).has(l))));
-  return s;
-}
+export const leavesCached = (e: E): readonly Leaf[] =>
+  (e._leaves ??= (["g", "x", "y", "z", "w", "out"] as const).filter((l) => leaves(e).has(l)));
 
 /** Every leaf an expression reads. */
 export function leaves(e: E | Cond, acc = new Set<Leaf>()): Set<Leaf> {
@@ -255,15 +256,14 @@ export function split(e: E, cut: (v: E) => boolean): { expr: E; parts: E[] } {
   return { expr: walk(e) as E, parts };
 }
 
-const chooses = new WeakMap<E, boolean>(); // whether a fixed expression (the op table's) has a select or num
 /** `e` with leaves[k] bound to vals[k] where that is a number (as float32, as a kernel's constant), and each
  * select whose condition reads only those (and float32 literals) decided: the branch not taken is dropped
  * (pows' exponent cases, clamp's flag). The kernel computes the same values, by fewer operations; the
  * number stays a uniform of the kernel, whose key names the branch taken. */
 export function decide(e: E, leaves: readonly Leaf[], vals: readonly unknown[]): E {
-  let has = chooses.get(e), known: Map<Leaf, number> | undefined;
-  if (has === undefined) chooses.set(e, (has = /(^|[(,])(sel|num)\(/.test(e.key)));
-  if (has) leaves.forEach((l, k) => typeof vals[k] === "number" && (known ??= new Map()).set(l, Math.fround(vals[k] as number)));
+  let known: Map<Leaf, number> | undefined;
+  if ((e._chooses ??= /(^|[(,])(sel|num)\(/.test(e.key))) // whether it has a select or num
+    leaves.forEach((l, k) => typeof vals[k] === "number" && (known ??= new Map()).set(l, Math.fround(vals[k] as number)));
   return known ? decided(e, known) : e;
 }
 function decided(e: E, known: ReadonlyMap<Leaf, number>): E {
