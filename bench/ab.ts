@@ -11,7 +11,7 @@ import { alternate } from "./measure.js";
 import { commandLine } from "./paths.js";
 import { cellsFor, type Lib } from "./systems/gradwise.js";
 
-type W = "W1" | "W2" | "W3" | "W4" | "ACT" | "INPLACE" | "POW" | "SOFTMAX" | "REDUCE";
+type W = "W1" | "W2" | "W3" | "W4" | "ACT" | "INPLACE" | "POW" | "SOFTMAX" | "REDUCE" | "BLOCKS";
 const { flag, positional } = commandLine();
 const [dirA, dirB] = positional;
 if (!dirA || !dirB) throw new Error("usage: tsx bench/ab.ts <buildA> <buildB> [--workloads W1,W2] [--sizes 1e3] [--rounds N]");
@@ -83,7 +83,21 @@ const reduce = (lib: Lib, device: Parameters<typeof cellsFor>[1], n: number) => 
   const x = lib.tensor(Array.from({ length: n }, (_, i) => Math.sin(i)), { device }).reshape([n / 1000, 1000]);
   return { run: () => Promise.all(lib.noGrad(() => [x.sum(0), x.sum(1), x.max(1).values]).map((t) => t.data())) };
 };
-const cells = { ACT: act, INPLACE: inplace, POW: pow, SOFTMAX: softmax, REDUCE: reduce } as const;
+/** BLOCKS (this tool's only): x [n / 1000, 10, 100] scaled by b [n / 1000, 1, 100] (blocks of rows: b's row repeated
+ * over each block of x's) and centered over dim 1 (its mean read the same way), then tanh, forward and backward, read b.grad. */
+const blocks = (lib: Lib, device: Parameters<typeof cellsFor>[1], n: number) => {
+  const x = lib.tensor(Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), { device }).reshape([n / 1000, 10, 100]);
+  const b = lib.tensor(Array.from({ length: n / 10 }, (_, i) => 0.5 + (i % 7) / 7), { device }).reshape([n / 1000, 1, 100]).requiresGrad_(true);
+  return {
+    run: async () => {
+      const y = x.mul(b);
+      b.grad = null;
+      y.sub(y.mean(1, true)).tanh().sum().backward();
+      return gradData(b);
+    },
+  };
+};
+const cells = { ACT: act, INPLACE: inplace, POW: pow, SOFTMAX: softmax, REDUCE: reduce, BLOCKS: blocks } as const;
 const cell = (lib: Lib, device: Parameters<typeof cellsFor>[1], w: W, n: number) =>
   w in cells ? cells[w as keyof typeof cells](lib, device, n) : cellsFor(lib, device)[w as "W1"](n);
 

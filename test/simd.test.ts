@@ -143,16 +143,17 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
     expect(bits((buf as CpuBuf).data)).toEqual(bits(want));
   });
 
-  it("reads broadcast rows (periodic inputs) and columns (each element repeated along the last dims) as SIMD; other broadcasts stay JS", () => {
+  it("reads broadcast rows (periodic inputs), columns (each element repeated along the last dims) and blocks of rows as SIMD", () => {
     const k = kernel(x.mul(y).sub(y), ["x", "y"]), f = Math.fround;
     for (const [shape, yShape] of [[[5000, 3], [3]], [[2, 20000], [20000]], [[3, 7, 500], [7, 1]], [[9, 1000], [9, 1]], [[7000, 3], [7000, 1]], [[40, 1000], [40, 1]],
-      [[2000, 16], [2000, 1]], [[300, 15, 4], [15, 1]], [[4, 50, 300], [4, 1, 300]]] as const) {
+      [[2000, 16], [2000, 1]], [[300, 15, 4], [15, 1]], [[4, 50, 300], [4, 1, 300]], [[300, 50, 4], [300, 1, 4]], [[30, 20, 40], [20, 1]],
+      [[7, 9, 11, 40], [7, 1, 11, 1]]] as const) {
       const n = shape.reduce((a, b) => a * b, 1), xs = randArray(n), ys = randArray(yShape.reduce((a, b) => a * b, 1));
       xs.set(input(0).subarray(0, SPECIAL.length ** 2)); // x's special values against each y
       const before = simdRuns();
       const got = (cpu.map(k, [{ buf: cpu.upload(xs), strides: bstrides(shape, shape) },
         { buf: cpu.upload(ys), strides: bstrides(yShape, shape) }], [], shape) as CpuBuf).data;
-      expect(simdRuns() - before).toBe(shape[1] === 50 ? 0 : 1); // [4, 1, 300] repeats blocks of rows: JS
+      expect(simdRuns() - before).toBe(1);
       const at = (i: number): number => { // y's element for output i, by index arithmetic
         const idx = shape.map((_, d) => Math.floor(i / shape.slice(d + 1).reduce((a, b) => a * b, 1)) % (shape[d] as number));
         const yi = idx.slice(shape.length - yShape.length).map((v, d) => (yShape[d] === 1 ? 0 : v));
@@ -160,6 +161,20 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
       };
       const want = Float32Array.from(xs, (v, i) => f(f(v * at(i)) - at(i)));
       expect(bits(got)).toEqual(bits(want));
+    }
+  });
+
+  it("reads transposed and permuted inputs (any strides) as SIMD, across chunk boundaries", () => {
+    const k = kernel(x.mul(y).sub(y), ["x", "y"]), f = Math.fround;
+    // y's buffer is row-major in `from`; the output's dim d is y's dim perm[d] (x.permute(perm) in PyTorch's terms)
+    for (const [from, perm] of [[[300, 200], [1, 0]], [[20, 40, 30], [1, 2, 0]], [[5, 64, 70], [0, 2, 1]], [[3, 4, 50, 40], [3, 1, 0, 2]]] as const) {
+      const shape = perm.map((p) => from[p] as number), n = shape.reduce((a, b) => a * b, 1), xs = randArray(n), ys = randArray(n);
+      const rowMajor = from.map((_, d) => from.slice(d + 1).reduce((a, b) => a * b, 1)), strides = perm.map((p) => rowMajor[p] as number);
+      const before = simdRuns();
+      const got = (cpu.map(k, [{ buf: cpu.upload(xs), strides: bstrides(shape, shape) }, { buf: cpu.upload(ys), strides }], [], shape) as CpuBuf).data;
+      expect(simdRuns() - before).toBe(1);
+      const at = (i: number): number => ys[shape.reduce((a, _, d) => a + (Math.floor(i / shape.slice(d + 1).reduce((p, q) => p * q, 1)) % (shape[d] as number)) * (strides[d] as number), 0)] as number;
+      expect(bits(got)).toEqual(bits(Float32Array.from(xs, (v, i) => f(f(v * at(i)) - at(i)))));
     }
   });
 

@@ -6,7 +6,7 @@ import { factor, leaf } from "../ops/expr.js";
 import { JS_PRELUDE, render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
-import { columnSums, SIMD_MIN, simdKernel, type SimdKernel } from "./cpu_simd.js";
+import { columnSums, SIMD_MIN, simdKernel, type SimdKernel, strided } from "./cpu_simd.js";
 
 export class CpuBuf implements Buf {
   holders = 0;
@@ -155,9 +155,11 @@ export class CpuBackend implements Backend {
     const n = numelOf(shape);
     const modes = inputs.map((s) => modeOf(s, shape, n)), layout = layoutCode(modes);
     const bufs = inputs.map((s) => data(s.buf)), out = into ? data(into) : overwritten(n);
-    const reps = modes.includes("g") ? inputs.map((s, j) => (modes[j] === "g" ? repeats(s, shape) : 1)) : undefined; // no array per call
-    const simd = n >= SIMD_MIN && !reps?.includes(0) ? this.simd(k, modes, layout) : null;
-    if (simd) return simd.map(bufs, consts, out, reps), into ?? this.wrap(out);
+    const simd = n >= SIMD_MIN ? this.simd(k, modes, layout) : null;
+    if (simd) { // broadcast or strided inputs gathered a chunk at a time (an array of reads only for them)
+      const reads = modes.includes("g") ? inputs.map((s, j) => (modes[j] === "g" ? repeats(s, shape) || strided(s.strides, shape) : 1)) : undefined;
+      return simd.map(bufs, consts, out, reads), into ?? this.wrap(out);
+    }
     let byLayout = this.cache.get(k); // the JS kernel, compiled only when SIMD does not run
     if (!byLayout) this.cache.set(k, (byLayout = new Map()));
     let fn = byLayout.get(layout);

@@ -24,12 +24,50 @@ const reserve = (bytes: number): void => void (bytes > memory.buffer.byteLength 
 let runs = 0; // kernel calls run as SIMD so far: tests check which path ran
 export const simdRuns = (): number => runs;
 
+/** How an input is read: r = 1 in order (periodic if shorter: a bias row), r > 1 as a[floor(i / r) % a.length] (a column
+ * repeated along rows), or through the strides of `dims`, the output's shape with dims merged where they can be. */
+export type Read = number | Strides;
+export interface Strides { readonly dims: readonly number[]; readonly strides: readonly number[] }
+
+/** `strides` of an input over the output `shape`, with size-1 dims dropped and neighbors merged that one stride walks. */
+export function strided(strides: readonly number[], shape: readonly number[]): Strides {
+  const dims: number[] = [], st: number[] = [];
+  shape.forEach((d, k) => {
+    const s = strides[k] as number, last = dims.length - 1;
+    if (d === 1) return;
+    if (last >= 0 && st[last] === s * d) (dims[last] = (dims[last] as number) * d), (st[last] = s);
+    else dims.push(d), st.push(s);
+  });
+  return { dims, strides: st };
+}
+
+/** Elements [off, off + len) of the output through `w` into the heap at `to`: whole runs of the last dim at a time
+ * (a copy of a row, a fill of a broadcast value, a loop over a transposed one), the other dims counted on. */
+function gather(a: Float32Array, w: Strides, off: number, len: number, to: number): void {
+  const { dims, strides } = w, D = dims.length - 1, inner = dims[D] ?? 1, t = strides[D] ?? 0, idx = new Array<number>(D + 1);
+  let base = 0;
+  for (let d = D, rem = off; d >= 0; d--) (idx[d] = rem % (dims[d] as number)), (rem = Math.floor(rem / (dims[d] as number))), (base += (idx[d] as number) * (strides[d] as number));
+  for (let j = 0; j < len;) {
+    const k = idx[D] ?? 0, run = Math.min(inner - k, len - j);
+    if (t === 1 && run >= 64) heap.set(a.subarray(base, base + run), to + j); // a view costs ~50 ns: short runs loop
+    else if (t === 0 && run >= 16) heap.fill(a[base] as number, to + j, to + j + run);
+    else for (let q = to + j, e = q + run, p = base; q < e; q++, p += t) heap[q] = a[p] as number;
+    j += run;
+    base -= k * t, (idx[D] = 0);
+    for (let d = D - 1; d >= 0; d--) { // carry into the outer dims
+      base += strides[d] as number;
+      if ((idx[d] = (idx[d] as number) + 1) < (dims[d] as number)) break;
+      base -= (idx[d] as number) * (strides[d] as number), (idx[d] = 0);
+    }
+  }
+}
+
 /**
- * Elements [off, off + len) of input `a` into the heap at `to`. An input shorter than the n elements
- * computed is periodic (element i is a[i % a.length], e.g. a bias row): one period, then doubled; with
- * r > 1, element i is a[floor(i / r) % a.length] (a column repeated along rows): runs of one value.
+ * Elements [off, off + len) of input `a` read as `r` (see Read) into the heap at `to`. A periodic input: one period,
+ * then doubled; a repeated column: runs of one value.
  */
-function fill(a: Float32Array, r: number, n: number, off: number, len: number, to: number): void {
+function fill(a: Float32Array, r: Read, n: number, off: number, len: number, to: number): void {
+  if (typeof r !== "number") return gather(a, r, off, len, to);
   if (r > 1 && r < 16) // short runs: one loop (a fill call per run took ~8 ns per element at r = 2)
     for (let j = 0, q = Math.floor(off / r), k = off - q * r, v = a[q % a.length] as number; j < len; j++) {
       heap[to + j] = v;
@@ -45,9 +83,9 @@ function fill(a: Float32Array, r: number, n: number, off: number, len: number, t
   for (let done = p; done < len; done *= 2) heap.copyWithin(to + done, to, to + Math.min(done, len - done));
 }
 
-/** map: out[i] = expr(ins at i), inputs contiguous, periodic, repeating by `reps` (see fill) or single; sum: its float64 sum. */
+/** map: out[i] = expr(ins at i), inputs read as `reads` (see Read; all in order if absent) or single; sum: its float64 sum. */
 export interface SimdKernel {
-  map(ins: readonly Float32Array[], consts: readonly number[], out: Float32Array, reps?: readonly number[]): void;
+  map(ins: readonly Float32Array[], consts: readonly number[], out: Float32Array, reads?: readonly Read[]): void;
   sum(ins: readonly Float32Array[], consts: readonly number[], n: number): number;
 }
 
@@ -73,17 +111,17 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
   let view = new Float32Array(0); // the last chunk's output as a view: loops repeat one length
   const output = (len: number) => (view.length === len && view.buffer === heap.buffer ? view : (view = heap.subarray(outAt, outAt + len)));
   /** Writes the header (consts rounded to float32, as every kernel reads them) and returns a chunk loader. */
-  const begin = (ins: readonly Float32Array[], consts: readonly number[], n: number, reps?: readonly number[]) => {
+  const begin = (ins: readonly Float32Array[], consts: readonly number[], n: number, reads?: readonly Read[]) => {
     if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);
     runs++;
     consts.forEach((c, j) => (heap[j] = c));
     single.forEach((j, q) => (heap[consts.length + q] = (ins[j] as Float32Array)[0] as number));
     return (off: number, len: number): void =>
-      arrays.forEach((j, q) => fill(ins[j] as Float32Array, reps?.[j] ?? 1, n, off, len, at + q * CHUNK));
+      arrays.forEach((j, q) => fill(ins[j] as Float32Array, reads?.[j] ?? 1, n, off, len, at + q * CHUNK));
   };
   return {
-    map(ins, consts, out, reps) {
-      const load = begin(ins, consts, out.length, reps);
+    map(ins, consts, out, reads) {
+      const load = begin(ins, consts, out.length, reads);
       for (let off = 0; off < out.length; off += CHUNK) {
         const len = Math.min(CHUNK, out.length - off);
         load(off, len);
