@@ -6,7 +6,7 @@ import { factor, leaf } from "../ops/expr.js";
 import { JS_PRELUDE, render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
-import { columnSums, SIMD_MIN, simdKernel, type SimdKernel, strided } from "./cpu_simd.js";
+import { columnSums, type Read, SIMD_MIN, simdKernel, type SimdKernel, strided } from "./cpu_simd.js";
 
 export class CpuBuf implements Buf {
   holders = 0;
@@ -156,10 +156,7 @@ export class CpuBackend implements Backend {
     const modes = inputs.map((s) => modeOf(s, shape, n)), layout = layoutCode(modes);
     const bufs = inputs.map((s) => data(s.buf)), out = into ? data(into) : overwritten(n);
     const simd = n >= SIMD_MIN ? this.simd(k, modes, layout) : null;
-    if (simd) { // broadcast or strided inputs gathered a chunk at a time (an array of reads only for them)
-      const reads = modes.includes("g") ? inputs.map((s, j) => (modes[j] === "g" ? repeats(s, shape) || strided(s.strides, shape) : 1)) : undefined;
-      return simd.map(bufs, consts, out, reads), into ?? this.wrap(out);
-    }
+    if (simd) return simd.map(bufs, consts, out, reads(inputs, modes, shape)), into ?? this.wrap(out);
     let byLayout = this.cache.get(k); // the JS kernel, compiled only when SIMD does not run
     if (!byLayout) this.cache.set(k, (byLayout = new Map()));
     let fn = byLayout.get(layout);
@@ -204,7 +201,14 @@ export class CpuBackend implements Backend {
   }
   mapReduce(op: ReduceOp, src: MapSource, shape: Shape, axes: readonly number[]): Buf {
     const n = numelOf(shape);
-    const modes = src.inputs.map((s) => modeOf(s, shape, n));
+    const modes = src.inputs.map((s) => modeOf(s, shape, n)), lo = Math.min(...axes), red = numelOf(axes.map((d) => shape[d] as number));
+    const rows = op === "sum" && lo > 0 && lo + axes.length === shape.length && Math.max(...axes) === shape.length - 1 && red >= SIMD_MIN; // the last dims
+    const simdRows = rows ? this.simd(src.kernel, modes, layoutCode(modes)) : null;
+    if (simdRows) { // each row's sum as the kernel computes it, in the scratch memory (as its values in a buffer, summed by row)
+      const ins = src.inputs.map((s) => data(s.buf)), how = reads(src.inputs, modes, shape), out = new Float32Array(n / red);
+      for (let o = 0; o < out.length; o++) out[o] = simdRows.sum(ins, src.consts, n, how, o * red, red);
+      return this.wrap(out);
+    }
     if (axes.length !== shape.length || modes.includes("g")) {
       // Partial reductions: compute the values into a scratch array, then reduce it.
       const tmp = this.map(src.kernel, src.inputs, src.consts, shape);
@@ -263,6 +267,10 @@ export class CpuBackend implements Backend {
     return { allocatedBytes: bytes, inUseBytes: bytes, pooledBytes: 0 };
   }
 }
+
+/** How a SIMD kernel reads each input (cpu_simd.ts Read): broadcast or strided ones gathered, an array only for them. */
+const reads = (inputs: readonly Strided[], modes: readonly Mode[], shape: Shape): Read[] | undefined =>
+  modes.includes("g") ? inputs.map((s, j) => (modes[j] === "g" ? repeats(s, shape) || strided(s.strides, shape) : 1)) : undefined;
 
 /** Sizes before, along and after one axis. */
 function split(shape: Shape, axes: readonly number[]): { outer: number; red: number; inner: number } {

@@ -83,10 +83,11 @@ function fill(a: Float32Array, r: Read, n: number, off: number, len: number, to:
   for (let done = p; done < len; done *= 2) heap.copyWithin(to + done, to, to + Math.min(done, len - done));
 }
 
-/** map: out[i] = expr(ins at i), inputs read as `reads` (see Read; all in order if absent) or single; sum: its float64 sum. */
+/** map: out[i] = expr(ins at i), i < out.length, inputs read as `reads` (see Read; all in order if absent) or single;
+ * sum: the float64 sum of the `count` values from `from` of the n computed that way (all n by default). */
 export interface SimdKernel {
   map(ins: readonly Float32Array[], consts: readonly number[], out: Float32Array, reads?: readonly Read[]): void;
-  sum(ins: readonly Float32Array[], consts: readonly number[], n: number): number;
+  sum(ins: readonly Float32Array[], consts: readonly number[], n: number, reads?: readonly Read[], from?: number, count?: number): number;
 }
 
 /** A SIMD kernel for `k` with single-element inputs where `scalar`, or null when some primitive has no wasm row. */
@@ -129,11 +130,11 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
         out.set(output(len), off);
       }
     },
-    sum(ins, consts, n) {
-      const load = begin(ins, consts, n);
+    sum(ins, consts, n, reads, from = 0, count = n) {
+      const load = begin(ins, consts, n, reads);
       let acc = 0;
-      for (let off = 0; off < n; off += CHUNK) {
-        const len = Math.min(CHUNK, n - off);
+      for (let off = from, end = from + count; off < end; off += CHUNK) {
+        const len = Math.min(CHUNK, end - off);
         load(off, len);
         acc += fns.sum((len >> 2) << 4, len & 3);
       }
