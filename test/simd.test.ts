@@ -245,24 +245,27 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
     expect(simdRuns() - before).toBe(rows + (SIMD_MIN <= 7 ? len : 0));
   });
 
-  it("sums a fused kernel over the last dims row by row in the scratch memory: the bits of its values summed by reduce()", () => {
+  it("sums a fused kernel over a block of dims by row (the last dims) or column in the scratch memory: the bits of its values summed by reduce()", () => {
     const k = kernel(x.mul(y).sub(y.exp()), ["x", "y"]), f = Math.fround;
-    for (const [shape, yShape, axes] of [[[7, 1003], [7, 1003], [1]], [[3, 5, 400], [5, 1], [2]], [[2, 30, 40], [2, 1, 40], [1, 2]], [[4, 2 * CHUNK + 5], [1], [1]]] as const) {
+    for (const [shape, yShape, axes] of [[[7, 1003], [7, 1003], [1]], [[3, 5, 400], [5, 1], [2]], [[2, 30, 40], [2, 1, 40], [1, 2]], [[4, 2 * CHUNK + 5], [1], [1]],
+      [[1003, 70], [70], [0]], [[3, 500, 100], [3, 1, 100], [1]], [[20, 30, 65], [30, 65], [0, 1]], [[5, 4000, 2, 64], [5, 1, 2, 64], [1]], [[2, 7, 300], [7, 300], [1]]] as const) {
       const n = shape.reduce((p, q) => p * q, 1), xs = randArray(n), ys = randArray(yShape.reduce((p, q) => p * q, 1));
       xs[5] = NaN, xs[3] = Infinity; // in row 0
       const ins = [{ buf: cpu.upload(xs), strides: bstrides(shape, shape) }, { buf: cpu.upload(ys), strides: bstrides(yShape, shape) }];
       const rows = n / axes.reduce((p, d) => p * (shape[d] as number), 1), before = simdRuns();
       const got = (cpu.mapReduce("sum", { kernel: k, inputs: ins, consts: [] }, [...shape], [...axes]) as CpuBuf).data;
-      expect(simdRuns() - before).toBe(rows); // a run per row, no map
+      const inner = shape.slice(Math.max(...axes) + 1).reduce((p, q) => p * q, 1);
+      expect(simdRuns() - before).toBe(inner === 1 ? rows : 1); // a run per row, or one for all columns; no map
       const want = (cpu.reduce("sum", cpu.map(k, ins, [], [...shape]), [...shape], [...axes]) as CpuBuf).data;
       expect([got.length, bits(got)]).toEqual([rows, bits(want)]);
       const yAt = (i: number): number => { // y's element for output i, broadcast
         const idx = shape.map((_, d) => Math.floor(i / shape.slice(d + 1).reduce((p, q) => p * q, 1)) % (shape[d] as number)).slice(shape.length - yShape.length);
         return ys[idx.reduce((a, v, d) => a * (yShape[d] as number) + (yShape[d] === 1 ? 0 : v), 0)] as number;
       };
-      const len = n / rows, at = n - len, last = Array.from({ length: len }, (_, j) => f(f((xs[at + j] as number) * yAt(at + j)) - f(Math.exp(yAt(at + j)))));
-      const sum = last.reduce((a, v) => a + v, 0); // the last row in float64 (no inf or NaN), to float32's precision
-      expect([got[0], Math.abs((got[rows - 1] as number) - sum) <= 1e-6 * Math.abs(sum)]).toEqual([NaN, true]);
+      const per = n / rows, o = Math.floor((rows - 1) / inner), j = (rows - 1) % inner; // the last result: no inf or NaN
+      const val = (i: number): number => f(f((xs[i] as number) * yAt(i)) - f(Math.exp(yAt(i))));
+      const sum = Array.from({ length: per }, (_, r) => val((o * per + r) * inner + j)).reduce((a, v) => a + v, 0); // in float64
+      expect([got[inner === 1 ? 0 : 5], Math.abs((got[rows - 1] as number) - sum) <= 1e-6 * Math.abs(sum)]).toEqual([NaN, true]);
     }
   });
 });

@@ -6,7 +6,7 @@ import { factor, leaf } from "../ops/expr.js";
 import { JS_PRELUDE, render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
-import { columnSums, type Read, SIMD_MIN, simdKernel, type SimdKernel, strided } from "./cpu_simd.js";
+import { CHUNK, columnSums, periodic, reads, SIMD_MIN, simdKernel, type SimdKernel } from "./cpu_simd.js";
 
 export class CpuBuf implements Buf {
   holders = 0;
@@ -41,16 +41,6 @@ function modeOf(s: Strided, outShape: Shape, n: number): Mode {
   return "g";
 }
 
-/** The r for which element i of `shape` reads buf[floor(i / r) % size], 0 if none: 1 for the buffer repeated along
- * leading dims (a bias row), the row length for a column (x.mean(1, true) read by x), and both at once. */
-function repeats(s: Strided, shape: Shape): number {
-  let acc = 1, d = shape.length - 1, r = 1;
-  for (; d >= 0 && (s.strides[d] === 0 || shape[d] === 1); d--) r *= shape[d] as number;
-  for (; d >= 0 && acc < s.buf.size; acc *= shape[d--] ?? 1) if (shape[d] !== 1 && s.strides[d] !== acc) return 0;
-  for (; d >= 0; d--) if (shape[d] !== 1 && s.strides[d] !== 0) return 0;
-  return acc === s.buf.size ? r : 0;
-}
-const periodic = (s: Strided, shape: Shape): boolean => repeats(s, shape) === 1;
 
 /**
  * Renders a kernel's value for a loop over elements: loop-invariant subexpressions go to `hoist`
@@ -201,13 +191,17 @@ export class CpuBackend implements Backend {
   }
   mapReduce(op: ReduceOp, src: MapSource, shape: Shape, axes: readonly number[]): Buf {
     const n = numelOf(shape);
-    const modes = src.inputs.map((s) => modeOf(s, shape, n)), lo = Math.min(...axes), red = numelOf(axes.map((d) => shape[d] as number));
-    const rows = op === "sum" && lo > 0 && lo + axes.length === shape.length && Math.max(...axes) === shape.length - 1 && red >= SIMD_MIN; // the last dims
-    const simdRows = rows ? this.simd(src.kernel, modes, layoutCode(modes)) : null;
-    if (simdRows) { // each row's sum as the kernel computes it, in the scratch memory (as its values in a buffer, summed by row)
-      const ins = src.inputs.map((s) => data(s.buf)), how = reads(src.inputs, modes, shape), out = new Float32Array(n / red);
-      for (let o = 0; o < out.length; o++) out[o] = simdRows.sum(ins, src.consts, n, how, o * red, red);
-      return this.wrap(out);
+    const modes = src.inputs.map((s) => modeOf(s, shape, n)), lo = Math.min(...axes), hi = Math.max(...axes);
+    const [outer, red, inner] = [numelOf(shape.slice(0, lo)), numelOf(axes.map((d) => shape[d] as number)), numelOf(shape.slice(hi + 1))];
+    // A sum over one block of dims, partial: by row (the last dims) or by column (as reduce() would: the same bits) as
+    // the kernel computes its values, in the scratch memory (not its values in a buffer, summed after).
+    const partial = op === "sum" && hi - lo + 1 === axes.length && axes.length < shape.length;
+    const byRow = partial && inner === 1 && red >= SIMD_MIN, byColumn = partial && inner >= 64 && inner <= CHUNK && red >= 4 && n >= SIMD_MIN;
+    const part = byRow || byColumn ? this.simd(src.kernel, modes, layoutCode(modes)) : null;
+    if (part) {
+      const ins = src.inputs.map((s) => data(s.buf)), how = reads(src.inputs, modes, shape), sums = new Float64Array(outer * inner);
+      if (byRow) for (let o = 0; o < outer; o++) sums[o] = part.sum(ins, src.consts, n, how, o * red, red);
+      if (byRow || part.columns(ins, src.consts, how, [outer, red, inner], sums)) return this.wrap(Float32Array.from(sums));
     }
     if (axes.length !== shape.length || modes.includes("g")) {
       // Partial reductions: compute the values into a scratch array, then reduce it.
@@ -268,9 +262,6 @@ export class CpuBackend implements Backend {
   }
 }
 
-/** How a SIMD kernel reads each input (cpu_simd.ts Read): broadcast or strided ones gathered, an array only for them. */
-const reads = (inputs: readonly Strided[], modes: readonly Mode[], shape: Shape): Read[] | undefined =>
-  modes.includes("g") ? inputs.map((s, j) => (modes[j] === "g" ? repeats(s, shape) || strided(s.strides, shape) : 1)) : undefined;
 
 /** Sizes before, along and after one axis. */
 function split(shape: Shape, axes: readonly number[]): { outer: number; red: number; inner: number } {

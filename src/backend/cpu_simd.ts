@@ -3,7 +3,7 @@
 // with the data), so nothing is allocated per call and results land in ordinary Float32Arrays.
 import { columnsModule, wasmKernel } from "../ops/wasm.js";
 import { IMPORTS } from "../ops/wasm_math.js";
-import type { Kernel } from "./backend.js";
+import type { Kernel, Strided } from "./backend.js";
 
 /** Elements per chunk (64 KiB per array; 4x smaller measured ~10 % slower on W2 at 1e6). */
 export const CHUNK = 16384;
@@ -30,7 +30,7 @@ export type Read = number | Strides;
 export interface Strides { readonly dims: readonly number[]; readonly strides: readonly number[] }
 
 /** `strides` of an input over the output `shape`, with size-1 dims dropped and neighbors merged that one stride walks. */
-export function strided(strides: readonly number[], shape: readonly number[]): Strides {
+function strided(strides: readonly number[], shape: readonly number[]): Strides {
   const dims: number[] = [], st: number[] = [];
   shape.forEach((d, k) => {
     const s = strides[k] as number, last = dims.length - 1;
@@ -62,6 +62,22 @@ function gather(a: Float32Array, w: Strides, off: number, len: number, to: numbe
   }
 }
 
+/** The r for which element i of `shape` reads buf[floor(i / r) % size], 0 if none: 1 for the buffer repeated along
+ * leading dims (a bias row), the row length for a column (x.mean(1, true) read by x), and both at once. */
+function repeats(s: Strided, shape: readonly number[]): number {
+  let acc = 1, d = shape.length - 1, r = 1;
+  for (; d >= 0 && (s.strides[d] === 0 || shape[d] === 1); d--) r *= shape[d] as number;
+  for (; d >= 0 && acc < s.buf.size; acc *= shape[d--] ?? 1) if (shape[d] !== 1 && s.strides[d] !== acc) return 0;
+  for (; d >= 0; d--) if (shape[d] !== 1 && s.strides[d] !== 0) return 0;
+  return acc === s.buf.size ? r : 0;
+}
+
+/** Whether element i reads buf[i % size]: in order, or a row repeated along leading dims. */
+export const periodic = (s: Strided, shape: readonly number[]): boolean => repeats(s, shape) === 1;
+/** How a SIMD kernel reads each input (mode "g": cpu.ts's strided reads): an array only where some input is gathered. */
+export const reads = (inputs: readonly Strided[], modes: readonly string[], shape: readonly number[]): Read[] | undefined =>
+  modes.includes("g") ? inputs.map((s, j) => (modes[j] === "g" ? repeats(s, shape) || strided(s.strides, shape) : 1)) : undefined;
+
 /**
  * Elements [off, off + len) of input `a` read as `r` (see Read) into the heap at `to`. A periodic input: one period,
  * then doubled; a repeated column: runs of one value.
@@ -84,10 +100,12 @@ function fill(a: Float32Array, r: Read, n: number, off: number, len: number, to:
 }
 
 /** map: out[i] = expr(ins at i), i < out.length, inputs read as `reads` (see Read; all in order if absent) or single;
- * sum: the float64 sum of the `count` values from `from` of the n computed that way (all n by default). */
+ * sum: the float64 sum of the `count` values from `from` of the n computed that way (all n by default); columns: the
+ * values as [outer, red, inner] (inner <= CHUNK) summed over red into out[o * inner + j], as columnSums sums them. */
 export interface SimdKernel {
   map(ins: readonly Float32Array[], consts: readonly number[], out: Float32Array, reads?: readonly Read[]): void;
   sum(ins: readonly Float32Array[], consts: readonly number[], n: number, reads?: readonly Read[], from?: number, count?: number): number;
+  columns(ins: readonly Float32Array[], consts: readonly number[], reads: readonly Read[] | undefined, dims: readonly [number, number, number], out: Float64Array): boolean;
 }
 
 /** A SIMD kernel for `k` with single-element inputs where `scalar`, or null when some primitive has no wasm row. */
@@ -104,10 +122,10 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
     return null; // a runtime without SIMD: the JS kernel
   }
   reserve(made.end);
-  const fns = new WebAssembly.Instance(module, { m: { m: memory, ...IMPORTS } }).exports as {
+  const fns = { ...(new WebAssembly.Instance(module, { m: { m: memory, ...IMPORTS } }).exports as {
     map: (end: number, rem: number) => void;
     sum: (end: number, rem: number) => number;
-  };
+  }), columns: undefined as ColumnSum | null | undefined };
   const at = header / 4, outAt = at + arrays.length * CHUNK;
   let view = new Float32Array(0); // the last chunk's output as a view: loops repeat one length
   const output = (len: number) => (view.length === len && view.buffer === heap.buffer ? view : (view = heap.subarray(outAt, outAt + len)));
@@ -130,6 +148,23 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
         out.set(output(len), off);
       }
     },
+    columns(ins, consts, reads, [outer, red, inner], out) { // columnSums over the chunk's output, in the scratch memory
+      const accAt = Math.ceil(made.end / 16) * 16, rows = Math.floor(CHUNK / inner), n = outer * red * inner;
+      const sum = (fns.columns ??= columnsOf(accAt, outAt * 4));
+      if (!sum) return false;
+      reserve(accAt + CHUNK * 8 + 64);
+      const load = begin(ins, consts, n, reads), acc = new Float64Array(memory.buffer, accAt, inner);
+      for (let o = 0; o < outer; o++) {
+        acc.fill(0);
+        for (let r = 0; r < red; r += rows) {
+          const b = Math.min(rows, red - r), len = b * inner;
+          load((o * red + r) * inner, len);
+          fns.map(((len + 3) >> 2) << 4, 0), sum(b, (inner + 3) >> 2, inner * 4);
+        }
+        out.set(acc, o * inner);
+      }
+      return true;
+    },
     sum(ins, consts, n, reads, from = 0, count = n) {
       const load = begin(ins, consts, n, reads);
       let acc = 0;
@@ -143,7 +178,17 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
   };
 }
 
-let columnSum: ((rows: number, groups: number, stride: number) => void) | null | undefined; // made at the first call; null: no SIMD
+type ColumnSum = (rows: number, groups: number, stride: number) => void;
+/** columnsModule's sum with its accumulators at byte `acc` and rows at `src`, or null without SIMD. */
+function columnsOf(acc: number, src: number): ColumnSum | null {
+  try {
+    const m = new WebAssembly.Module(columnsModule(acc, src));
+    return (new WebAssembly.Instance(m, { m: { m: memory } }).exports as { sum: ColumnSum }).sum;
+  } catch {
+    return null;
+  }
+}
+let columnSum: ColumnSum | null | undefined; // made at the first call
 const [ACC, SRC] = [0, CHUNK * 8 + 64]; // bytes: float64 accumulators for up to CHUNK columns, then rows of float32
 
 /**
@@ -152,15 +197,7 @@ const [ACC, SRC] = [0, CHUNK * 8 + 64]; // bytes: float64 accumulators for up to
  * a time as fit in a chunk; rows longer than a chunk, a chunk of columns at a time.
  */
 export function columnSums(a: Float32Array, inner: number, out: Float64Array, at: number): boolean {
-  if (columnSum === undefined) {
-    try {
-      const m = new WebAssembly.Module(columnsModule(ACC, SRC));
-      reserve(SRC + CHUNK * 4 + 64);
-      columnSum = (new WebAssembly.Instance(m, { m: { m: memory } }).exports as { sum: typeof columnSum }).sum;
-    } catch {
-      columnSum = null;
-    }
-  }
+  if (columnSum === undefined) (columnSum = columnsOf(ACC, SRC)), reserve(SRC + CHUNK * 4 + 64);
   if (!columnSum) return false;
   if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);
   const acc = new Float64Array(memory.buffer, ACC, CHUNK), rows = a.length / inner;
