@@ -139,13 +139,8 @@ export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number
       }
       return [...vec([[1, 0x7f], [...leb(b.v128s), 0x7b]]), ...c, END]; // locals: one i32, the v128s (their count in LEB128: as a byte, 128+ made the module invalid)
     });
-    return { code: Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-      ...sec(1, vec([[0x60, 2, 0x7f, 0x7f, 0], [0x60, 2, 0x7f, 0x7f, 1, 0x7c], [0x60, 1, 0x7c, 1, 0x7c], [0x60, 2, 0x7c, 0x7c, 1, 0x7c]])), // (i32, i32) -> (), -> f64; f64 -> f64; (f64, f64) -> f64
-      // memory m.m (at least one page), functions m.sin, m.cos and m.pow (Math's: wasm_math.ts IMPORTS)
-      ...sec(2, vec([[...str("m"), ...str("m"), 0x02, 0, 1], ...(["sin", "cos"].map((f) => [...str("m"), ...str(f), 0, 2])), [...str("m"), ...str("pow"), 0, 3]])),
-      ...sec(3, vec([[0], [1]])),
-      ...sec(7, vec([[...str("map"), 0, 3], [...str("sum"), 0, 4]])), // after the three imported functions
-      ...sec(10, vec(fns.map((body) => [...leb(body.length), ...body])))]), end: stage(parts.length) };
+    const types = [[0x60, 2, 0x7f, 0x7f, 0], [0x60, 2, 0x7f, 0x7f, 1, 0x7c], [0x60, 1, 0x7c, 1, 0x7c], [0x60, 2, 0x7c, 0x7c, 1, 0x7c]]; // (i32, i32) -> (), -> f64; f64 -> f64; (f64, f64) -> f64
+    return { code: module(types, [["sin", 2], ["cos", 2], ["pow", 3]], [["map", 0, fns[0] as number[]], ["sum", 1, fns[1] as number[]]]), end: stage(parts.length) }; // Math's (wasm_math.ts IMPORTS)
   } catch (e) {
     if (e instanceof Unsupported) return null;
     throw e;
@@ -168,8 +163,13 @@ export function columnsModule(acc: number, src: number): Uint8Array {
   }
   c.push(...get(J), I32_CONST, 16, I32_ADD, ...set(J), BR, 0, END, END);
   c.push(...get(ROW), ...get(STRIDE), I32_ADD, ...set(ROW), ...get(R), I32_CONST, 1, I32_ADD, ...set(R), BR, 0, END, END, END);
-  const body = [...vec([[3, 0x7f], [1, 0x7b]]), ...c];
-  return Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...sec(1, vec([[0x60, 3, 0x7f, 0x7f, 0x7f, 0]])),
-    ...sec(2, vec([[...str("m"), ...str("m"), 0x02, 0, 1]])), ...sec(3, vec([[0]])), ...sec(7, vec([[...str("sum"), 0, 0]])),
-    ...sec(10, vec([[...leb(body.length), ...body]]))]);
+  return module([[0x60, 3, 0x7f, 0x7f, 0x7f, 0]], [], [["sum", 0, [...vec([[3, 0x7f], [1, 0x7b]]), ...c]]]);
+}
+
+/** A module of function `types` importing memory m.m (a page at least) and functions m.<name> (`imports`: name, type), exporting `fns` (name, type, body). */
+function module(types: number[][], imports: [string, number][], fns: [string, number, number[]][]): Uint8Array {
+  return Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...sec(1, vec(types)),
+    ...sec(2, vec([[...str("m"), ...str("m"), 0x02, 0, 1], ...imports.map(([f, t]) => [...str("m"), ...str(f), 0, t])])),
+    ...sec(3, vec(fns.map(([, t]) => [t]))), ...sec(7, vec(fns.map(([f], j) => [...str(f), 0, imports.length + j]))),
+    ...sec(10, vec(fns.map(([, , body]) => [...leb(body.length), ...body])))]);
 }
