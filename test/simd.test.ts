@@ -2,7 +2,7 @@
 // kernels (smaller arrays): every table expression, bit for bit, on special values; single-element
 // inputs and constants; full sums with a ragged tail; and which expressions run as SIMD at all.
 import { describe, expect, it } from "vitest";
-import type { Strided } from "../src/backend/backend.js";
+import type { Kernel, Strided } from "../src/backend/backend.js";
 import { CpuBackend, type CpuBuf } from "../src/backend/cpu.js";
 import { CHUNK, SIMD_MIN, simdRuns } from "../src/backend/cpu_simd.js";
 import { wasmKernel } from "../src/ops/wasm.js";
@@ -176,6 +176,15 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
       const at = (i: number): number => ys[shape.reduce((a, _, d) => a + (Math.floor(i / shape.slice(d + 1).reduce((p, q) => p * q, 1)) % (shape[d] as number)) * (strides[d] as number), 0)] as number;
       expect(bits(got)).toEqual(bits(Float32Array.from(xs, (v, i) => f(f(v * at(i)) - at(i)))));
     }
+  });
+
+  it("sums columns of a kernel with no array input and 13 constants (its output at byte 64: an i32.const of 64 reads as -64)", () => {
+    let e = leaf("i0");
+    for (let j = 0; j < 13; j++) e = j % 2 ? e.add(leaf(`c${j}`)) : e.mul(leaf(`c${j}`));
+    const k: Kernel = { key: "cols13", expr: e, inputs: ["i0"], consts: Array.from({ length: 13 }, (_, j) => `c${j}` as const) };
+    const consts = Array.from({ length: 13 }, (_, j) => 1 + j / 32), ins = [{ buf: cpu.upload(Float32Array.of(1.5)), strides: [0, 0] }];
+    const got = (cpu.mapReduce("sum", { kernel: k, inputs: ins, consts }, [8, 64], [0]) as CpuBuf).data;
+    expect(bits(got)).toEqual(bits((cpu.reduce("sum", cpu.map(k, ins, consts, [8, 64]), [8, 64], [0]) as CpuBuf).data));
   });
 
   it("sums a kernel's values in float64 over chunks and a ragged tail", () => {

@@ -154,9 +154,9 @@ export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number
  */
 export function columnsModule(acc: number, src: number): Uint8Array {
   const [ROWS, GROUPS, STRIDE, R, J, ROW, V] = [0, 1, 2, 3, 4, 5, 6], I32_SHL = 0x74;
-  const c = [I32_CONST, ...leb(src), ...set(ROW), BLOCK, VOID, LOOP, VOID, ...get(R), ...get(ROWS), I32_GE_U, BR_IF, 1];
+  const c = [I32_CONST, 0, ...set(ROW), BLOCK, VOID, LOOP, VOID, ...get(R), ...get(ROWS), I32_GE_U, BR_IF, 1]; // src: an offset (i32.const is signed)
   c.push(I32_CONST, 0, ...set(J), BLOCK, VOID, LOOP, VOID, ...get(J), ...get(GROUPS), I32_CONST, 4, I32_SHL, I32_GE_U, BR_IF, 1);
-  c.push(...get(ROW), ...get(J), I32_ADD, ...mem(LOAD, 0, 0), ...set(V));
+  c.push(...get(ROW), ...get(J), I32_ADD, ...mem(LOAD, src, 0), ...set(V));
   for (const h of [0, 1]) { // acc at j * 2 (+ 16): lanes 0-1 (2-3) as float64
     const at = [...get(J), I32_CONST, 1, I32_SHL];
     c.push(...at, ...at, ...mem(LOAD, acc + 16 * h, 4), ...get(V), ...(h ? [...get(V), ...HIGH_HALF] : []), ...PROMOTE, ...F64X2_ADD, ...mem(STORE, acc + 16 * h, 4));
