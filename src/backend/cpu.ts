@@ -193,10 +193,10 @@ export class CpuBackend implements Backend {
     const n = numelOf(shape);
     const modes = src.inputs.map((s) => modeOf(s, shape, n)), lo = Math.min(...axes), hi = Math.max(...axes);
     const [outer, red, inner] = [numelOf(shape.slice(0, lo)), numelOf(axes.map((d) => shape[d] as number)), numelOf(shape.slice(hi + 1))];
-    // A sum over one block of dims, partial: by row (the last dims) or by column (as reduce() would: the same bits) as
-    // the kernel computes its values, in the scratch memory (not its values in a buffer, summed after).
-    const partial = op === "sum" && hi - lo + 1 === axes.length && axes.length < shape.length;
-    const byRow = partial && inner === 1 && red >= SIMD_MIN, byColumn = partial && inner >= 64 && inner <= CHUNK && red >= 4 && n >= SIMD_MIN;
+    // A sum over one block of dims by row (the last dims, all of them too) or by column, as reduce() would (the same bits),
+    // as the kernel computes its values, in the scratch memory (not its values in a buffer, summed after).
+    const block = op === "sum" && hi - lo + 1 === axes.length;
+    const byRow = block && inner === 1 && red >= SIMD_MIN, byColumn = block && inner >= 64 && inner <= CHUNK && red >= 4 && n >= SIMD_MIN;
     const part = byRow || byColumn ? this.simd(src.kernel, modes, layoutCode(modes)) : null;
     if (part) {
       const ins = src.inputs.map((s) => data(s.buf)), how = reads(src.inputs, modes, shape), sums = new Float64Array(outer * inner);
@@ -208,8 +208,6 @@ export class CpuBackend implements Backend {
       const tmp = this.map(src.kernel, src.inputs, src.consts, shape);
       return this.reduce(op, tmp, shape, axes);
     }
-    const simd = op === "sum" && n >= SIMD_MIN ? this.simd(src.kernel, modes, layoutCode(modes)) : null;
-    if (simd) return this.wrap(Float32Array.of(simd.sum(src.inputs.map((s) => data(s.buf)), src.consts, n)));
     const layout = layoutCode(modes) * 3 + (op === "sum" ? 0 : op === "max" ? 1 : 2);
     let byLayout = this.reduceCache.get(src.kernel);
     if (!byLayout) this.reduceCache.set(src.kernel, (byLayout = new Map()));
