@@ -187,6 +187,39 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
     expect(bits(got)).toEqual(bits((cpu.reduce("sum", cpu.map(k, ins, consts, [8, 64]), [8, 64], [0]) as CpuBuf).data));
   });
 
+  it("finds max/min along a dim with its index as SIMD lanes (rows of 64+, columns of 4+): the first NaN, else the first extreme, ±0 as it came", () => {
+    const ref = (op: "max" | "min", a: Float32Array, outer: number, red: number, inner: number): [number[], number[]] => {
+      const v: number[] = [], ix: number[] = [];
+      for (let o = 0; o < outer; o++) for (let j = 0; j < inner; j++) {
+        let b = a[o * red * inner + j] as number, bi = 0;
+        for (let r = 1; r < red; r++) {
+          const x = a[(o * red + r) * inner + j] as number;
+          if (b === b && (x !== x || (op === "max" ? x > b : x < b))) (b = x), (bi = r);
+        }
+        v.push(b), ix.push(bi);
+      }
+      return [v, ix];
+    };
+    for (const [shape, axis] of [[[7, 1003], 1], [[5, 64], 1], [[2, 4 * CHUNK + 7], 1], [[3, 100], 1], [[5, 9, 100], 1], [[3, 70, 4], 1], [[2, 5, CHUNK + 9], 1], [[1000, 5], 0], [[4, 300], 0]] as const) {
+      const n = shape.reduce((p, q) => p * q, 1), special = [NaN, 0, -0, Infinity, -Infinity];
+      for (const nan of [false, true]) {
+        const a = Float32Array.from({ length: n }, (_, i) => (i % 97 === 5 ? (special[(i / 97) % 5 | 0] as number) : Math.round(Math.sin(i * 0.7) * 8) / 8)); // ties
+        if (!nan) a.forEach((v, i) => v !== v && (a[i] = -0)); // zeros of both signs tie
+        const outer = shape.slice(0, axis).reduce((p, q) => p * q, 1), red = shape[axis] as number, inner = n / outer / red;
+        const tail = red % (red < 1024 ? 16 : 64); // the elements past the last full group of lanes
+        if (inner === 1 && tail && !nan) { // rows 1 and 2: their extreme the tail's first (no infinity before it)
+          a.forEach((v, i) => Math.abs(v) === Infinity && (a[i] = 0));
+          (a[2 * red - tail] = 100), (a[3 * red - tail] = -100);
+        }
+        for (const op of ["max", "min"] as const) {
+          const before = simdRuns(), [vals, idx] = cpu.argReduce(op, cpu.upload(a), [...shape], axis).map((b) => (b as CpuBuf).data) as [Float32Array, Float32Array];
+          const [wv, wi] = ref(op, a, outer, red, inner);
+          expect([simdRuns() - before, bits(vals), [...idx]]).toEqual([1, bits(Float32Array.from(wv)), wi]);
+        }
+      }
+    }
+  });
+
   it("sums a kernel's values in float64 over chunks and a ragged tail", () => {
     for (const n of [SIMD_MIN, N, CHUNK + 1]) {
       const a = randArray(n);

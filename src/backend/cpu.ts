@@ -6,7 +6,7 @@ import { factor, leaf } from "../ops/expr.js";
 import { JS_PRELUDE, render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
-import { CHUNK, columnSums, periodic, reads, SIMD_MIN, simdKernel, type SimdKernel } from "./cpu_simd.js";
+import { argExtremes, CHUNK, columnSums, periodic, reads, SIMD_MIN, simdKernel, type SimdKernel } from "./cpu_simd.js";
 
 export class CpuBuf implements Buf {
   holders = 0;
@@ -227,6 +227,8 @@ export class CpuBackend implements Backend {
     const src = data(input);
     const { outer, red, inner } = split(shape, [axis]);
     const vals = new Float32Array(outer * inner), idx = new Float32Array(outer * inner), sign = op === "max" ? 1 : -1;
+    if (src.length >= SIMD_MIN && (inner === 1 ? red >= 64 : inner >= 4) && argExtremes(op, src, [outer, red, inner], vals, idx))
+      return [this.wrap(vals), this.wrap(idx)]; // the loop's values and indices, 3-10x faster
     // The first NaN, else the first best; rows in memory order (a column at a time, strided: x.max(0) 1.2x slower).
     for (let o = 0, i = 0; o < outer; o++) {
       const at = o * inner;

@@ -1,7 +1,7 @@
 // Runs ops/wasm.ts's SIMD kernels for the CPU backend: large contiguous arrays pass through one
 // small scratch memory a chunk at a time (cache-sized; it grows with a kernel's input count, never
 // with the data), so nothing is allocated per call and results land in ordinary Float32Arrays.
-import { columnsModule, wasmKernel } from "../ops/wasm.js";
+import { argModule, columnsModule, wasmKernel } from "../ops/wasm.js";
 import { IMPORTS } from "../ops/wasm_math.js";
 import type { Kernel, Strided } from "./backend.js";
 
@@ -212,4 +212,52 @@ export function columnSums(a: Float32Array, inner: number, out: Float64Array, at
     out.set(acc.subarray(0, w), at + j0);
   }
   return runs++, true;
+}
+
+type ArgFn = (rows: number, groups: number, stride: number, first: number) => void;
+const argFns: Partial<Record<"max" | "min", ArgFn | null>> = {}; // made at the first call; null: no SIMD
+const [BEST, IDX, ROWS] = [0, CHUNK * 4 + 64, CHUNK * 8 + 128]; // bytes: each lane's best, its row (i32), then rows of float32
+
+/**
+ * The first extreme (NaN first) along the middle of `a` as [outer, red, inner] and its index, into vals and idx, as
+ * cpu.ts's loop: columns (inner >= 4) by argModule's lanes over rows copied in as columnSums's; a row (inner 1) as 16
+ * or 64 interleaved columns, then the lanes' bests compared (the earlier index on a tie) and the rest in a loop.
+ */
+export function argExtremes(op: "max" | "min", a: Float32Array, [outer, red, inner]: readonly [number, number, number], vals: Float32Array, idx: Float32Array): boolean {
+  if (!(op in argFns)) {
+    try {
+      const m = new WebAssembly.Module(argModule(op, BEST, IDX, ROWS));
+      argFns[op] = (new WebAssembly.Instance(m, { m: { m: memory } }).exports as { arg: ArgFn }).arg;
+    } catch {
+      argFns[op] = null;
+    }
+  }
+  const arg = argFns[op];
+  if (!arg) return false;
+  reserve(ROWS + CHUNK * 4 + 64);
+  if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);
+  const ints = new Int32Array(memory.buffer), rows = inner === 1, w0 = rows ? (red < 1024 ? 16 : 64) : inner, sign = op === "max" ? 1 : -1;
+  for (let o = 0; o < outer; o++) {
+    const base = o * red * inner, n = rows ? Math.floor(red / w0) : red; // "rows" of w0 lanes each
+    for (let j0 = 0; j0 < w0; j0 += CHUNK) {
+      const w = Math.min(CHUNK, w0 - j0), batch = w === w0 ? Math.floor(CHUNK / w0) : 1, at = base + j0;
+      heap.set(a.subarray(at, at + w), BEST / 4), ints.fill(0, IDX / 4, IDX / 4 + w);
+      for (let r = 1; r < n; r += batch) {
+        const b = Math.min(batch, n - r), from = base + r * w0 + j0;
+        heap.set(w === w0 ? a.subarray(from, from + b * w0) : a.subarray(from, from + w), ROWS / 4);
+        arg(b, (w + 3) >> 2, w0 * 4, r);
+      }
+      if (!rows) vals.set(heap.subarray(BEST / 4, BEST / 4 + w), o * inner + j0);
+      if (!rows) for (let j = 0; j < w; j++) idx[o * inner + j0 + j] = ints[IDX / 4 + j] as number;
+    }
+    if (!rows) continue;
+    let best = NaN, bi = -1; // the lanes' bests, element w0 * row + lane each, then the rest of the row
+    for (let l = 0; l < w0; l++) {
+      const v = heap[BEST / 4 + l] as number, e = w0 * (ints[IDX / 4 + l] as number) + l;
+      if (bi < 0 || (v !== v ? best === best || e < bi : best === best && (v * sign > best * sign || (v === best && e < bi)))) (best = v), (bi = e);
+    }
+    for (let r = n * w0, v = 0; r < red; r++) if (best === best && ((v = a[base + r] as number) * sign > best * sign || v !== v)) (best = v), (bi = r);
+    (vals[o] = best), (idx[o] = bi);
+  }
+  return (runs++, true);
 }

@@ -4,7 +4,7 @@
 // row here (ipow) stays JS (returns null).
 import type { Kernel } from "../backend/backend.js";
 import { factor, leaves, nested, split, type BinaryPrim, type CmpPrim, type Cond, type E, type Leaf, type UnaryPrim } from "./expr.js";
-import { ADD as F64X2_ADD, AND, BITSELECT as SELECT, bytes, F32X4_GT, F32X4_LT, F32X4_NE, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, NOT, OR,
+import { ADD as F64X2_ADD, AND, BITSELECT as SELECT, bytes, F32X4_EQ, F32X4_GT, F32X4_LT, F32X4_NE, get, HIGH_HALF, leb, MATH, type MathPrim, mathRow, NOT, OR,
   powRow, PROMOTE, set, simd, splat } from "./wasm_math.js";
 
 const vec = (xs: number[][]): number[] => [...leb(xs.length), ...xs.flat()];
@@ -164,6 +164,25 @@ export function columnsModule(acc: number, src: number): Uint8Array {
   c.push(...get(J), I32_CONST, 16, I32_ADD, ...set(J), BR, 0, END, END);
   c.push(...get(ROW), ...get(STRIDE), I32_ADD, ...set(ROW), ...get(R), I32_CONST, 1, I32_ADD, ...set(R), BR, 0, END, END, END);
   return module([[0x60, 3, 0x7f, 0x7f, 0x7f, 0]], [], [["sum", 0, [...vec([[3, 0x7f], [1, 0x7b]]), ...c]]]);
+}
+
+/**
+ * A module importing memory m.m and exporting arg(rows, groups, stride, first): for each of `rows` rows of float32 at
+ * `src` (`stride` bytes apart, in order, numbered from `first`), in each lane of `groups` f32x4 groups, where the value
+ * beats the lane's best at `best` (op's strict > or <; NaN beats a number, nothing beats NaN) it becomes the best and
+ * its row number the i32 at `idx`: each lane keeps its first extreme, as cpu.ts's argReduce loop.
+ */
+export function argModule(op: "max" | "min", best: number, idx: number, src: number): Uint8Array {
+  const [ROWS, GROUPS, STRIDE, FIRST, R, J, ROW, V, B, M] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], I32_SHL = 0x74;
+  const c = [I32_CONST, 0, ...set(ROW), BLOCK, VOID, LOOP, VOID, ...get(R), ...get(ROWS), I32_GE_U, BR_IF, 1];
+  c.push(I32_CONST, 0, ...set(J), BLOCK, VOID, LOOP, VOID, ...get(J), ...get(GROUPS), I32_CONST, 4, I32_SHL, I32_GE_U, BR_IF, 1);
+  c.push(...get(ROW), ...get(J), I32_ADD, ...mem(LOAD, src, 0), ...set(V), ...get(J), ...mem(LOAD, best, 4), ...set(B));
+  c.push(...get(V), ...get(B), ...(op === "max" ? F32X4_GT : F32X4_LT), ...get(V), ...get(V), ...F32X4_NE, ...get(B), ...get(B), ...F32X4_EQ, ...AND, ...OR, ...set(M));
+  c.push(...get(J), ...get(V), ...get(B), ...get(M), ...SELECT, ...mem(STORE, best, 4));
+  c.push(...get(J), ...get(FIRST), ...get(R), I32_ADD, ...simd(I32X4_SPLAT), ...get(J), ...mem(LOAD, idx, 4), ...get(M), ...SELECT, ...mem(STORE, idx, 4));
+  c.push(...get(J), I32_CONST, 16, I32_ADD, ...set(J), BR, 0, END, END);
+  c.push(...get(ROW), ...get(STRIDE), I32_ADD, ...set(ROW), ...get(R), I32_CONST, 1, I32_ADD, ...set(R), BR, 0, END, END, END);
+  return module([[0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 0]], [], [["arg", 0, [...vec([[3, 0x7f], [3, 0x7b]]), ...c]]]);
 }
 
 /** A module of function `types` importing memory m.m (a page at least) and functions m.<name> (`imports`: name, type), exporting `fns` (name, type, body). */
