@@ -165,6 +165,8 @@ export class CpuBackend implements Backend {
     const lo = Math.min(...axes), hi = Math.max(...axes);
     if (hi - lo + 1 === axes.length) { // one block of axes: out[o, j] reduces src[o, r, j], in the order of src
       const outer = numelOf(shape.slice(0, lo)), inner = numelOf(shape.slice(hi + 1)), red = numelOf(axes.map((d) => shape[d] as number));
+      const vals = op !== "sum" && src.length >= SIMD_MIN && (inner === 1 ? red >= 64 : inner >= 4) ? new Float32Array(outN) : null; // as argReduce's
+      if (vals && argExtremes(op as "max" | "min", src, [outer, red, inner], vals, new Float32Array(outN))) return this.wrap(vals);
       const rows = op === "sum" && inner === 1 && red >= SIMD_MIN ? this.simd(COPY, ["c"], 0) : null; // each row as a full sum
       for (let o = 0, i = 0; o < outer; o++) {
         if (rows) (acc[o] = rows.sum([src.subarray(i, i + red)], [], red)), (i += red);
