@@ -187,7 +187,7 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
     expect(bits(got)).toEqual(bits((cpu.reduce("sum", cpu.map(k, ins, consts, [8, 64]), [8, 64], [0]) as CpuBuf).data));
   });
 
-  it("finds max/min along a dim with its index as SIMD lanes (rows of 64+, columns of 4+): the first NaN, else the first extreme, ±0 as it came", () => {
+  it("finds max/min along a dim with its index as SIMD lanes (rows of 256+, blocks of 4+ columns and 512+ elements): the first NaN, else the first extreme, ±0 as it came", () => {
     const ref = (op: "max" | "min", a: Float32Array, outer: number, red: number, inner: number): [number[], number[]] => {
       const v: number[] = [], ix: number[] = [];
       for (let o = 0; o < outer; o++) for (let j = 0; j < inner; j++) {
@@ -200,7 +200,7 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
       }
       return [v, ix];
     };
-    for (const [shape, axis] of [[[7, 1003], 1], [[5, 64], 1], [[2, 4 * CHUNK + 7], 1], [[3, 100], 1], [[5, 9, 100], 1], [[3, 70, 4], 1], [[2, 5, CHUNK + 9], 1], [[1000, 5], 0], [[4, 300], 0]] as const) {
+    for (const [shape, axis] of [[[7, 1003], 1], [[5, 256], 1], [[2, 4 * CHUNK + 7], 1], [[3, 300], 1], [[5, 9, 100], 1], [[3, 130, 4], 1], [[2, 5, CHUNK + 9], 1], [[1000, 5], 0], [[4, 300], 0]] as const) {
       const n = shape.reduce((p, q) => p * q, 1), special = [NaN, 0, -0, Infinity, -Infinity];
       for (const nan of [false, true]) {
         const a = Float32Array.from({ length: n }, (_, i) => (i % 97 === 5 ? (special[(i / 97) % 5 | 0] as number) : Math.round(Math.sin(i * 0.7) * 8) / 8)); // ties
@@ -219,6 +219,11 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
           expect([simdRuns() - before, bits(along), bits(all)]).toEqual([3, bits(vals), bits(Float32Array.of(ref(op, a, 1, n, 1)[0][0] as number))]); // reduce(): the same lanes
         }
       }
+    }
+    for (const [shape, axis] of [[[5, 200], 1], [[200, 2, 4], 1], [[100, 4], 0]] as const) { // short rows, small blocks: the loop
+      const a = randArray(shape.reduce((p, q) => p * q, 1)), before = simdRuns();
+      cpu.argReduce("max", cpu.upload(a), [...shape], axis), cpu.reduce("min", cpu.upload(a), [...shape], [axis]);
+      expect(simdRuns() - before).toBe(0);
     }
   });
 
