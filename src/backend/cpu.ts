@@ -6,11 +6,13 @@ import { factor, leaf } from "../ops/expr.js";
 import { JS_PRELUDE, render } from "../ops/render.js";
 import type { Backend, Buf, Kernel, MapSource, MemoryStats, ReduceOp, Shape, Strided } from "./backend.js";
 import { numelOf } from "./backend.js";
+import { overwritten, pooledBytes, recycle } from "./cpu_pool.js";
 import { argExtremes, CHUNK, columnSums, periodic, reads, SIMD_MIN, simdKernel, type SimdKernel } from "./cpu_simd.js";
 
 export class CpuBuf implements Buf {
   holders = 0;
-  constructor(readonly data: Float32Array) {}
+  /** `own`: a kernel's result from overwritten(), never handed out, so free() may pool its array. */
+  constructor(readonly data: Float32Array, public own = false) {}
   get size(): number {
     return this.data.length;
   }
@@ -22,13 +24,6 @@ type Compiled = (
 ) => void;
 
 const data = (b: Buf): Float32Array => (b as CpuBuf).data;
-/** An array its caller writes whole: from 1 KiB without the zero fill (saves a pass over memory). */
-function overwritten(n: number): Float32Array {
-  if (n < 256) return new Float32Array(n);
-  if (n > 2 ** 30) throw errors.cpuAlloc(n);
-  const b = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(b.buffer, b.byteOffset, n);
-}
 
 /** How one input is read: same layout as the output, one element, or through strides. */
 type Mode = "c" | "s" | "g";
@@ -132,12 +127,12 @@ export class CpuBackend implements Backend {
   private cache = new WeakMap<Kernel, Map<number, Compiled>>();
   private simdCache = new WeakMap<Kernel, Map<number, SimdKernel | null>>();
 
-  private wrap = (d: Float32Array): CpuBuf => new CpuBuf(d);
+  private wrap = (d: Float32Array, own = false): CpuBuf => new CpuBuf(d, own);
   upload(d: Float32Array): Buf { return this.wrap(d); }
   read(buf: Buf, release = false): Promise<Float32Array> { return Promise.resolve(this.readSync(buf, release)); }
   /** A released buffer's array is handed over as it is: no copy. */
   readSync(buf: Buf, release = false): Float32Array {
-    if (release) return data(buf);
+    if (release) return ((buf as CpuBuf).own = false), data(buf);
     const d = data(buf), copy = overwritten(d.length);
     return copy.set(d), copy;
   }
@@ -146,13 +141,13 @@ export class CpuBackend implements Backend {
     const modes = inputs.map((s) => modeOf(s, shape, n)), layout = layoutCode(modes);
     const bufs = inputs.map((s) => data(s.buf)), out = into ? data(into) : overwritten(n);
     const simd = n >= SIMD_MIN ? this.simd(k, modes, layout) : null;
-    if (simd) return simd.map(bufs, consts, out, reads(inputs, modes, shape)), into ?? this.wrap(out);
+    if (simd) return simd.map(bufs, consts, out, reads(inputs, modes, shape)), into ?? this.wrap(out, out.length >= 256);
     let byLayout = this.cache.get(k); // the JS kernel, compiled only when SIMD does not run
     if (!byLayout) this.cache.set(k, (byLayout = new Map()));
     let fn = byLayout.get(layout);
     if (!fn) byLayout.set(layout, (fn = compile(k, modes)));
     fn(bufs, inputs.map((s) => s.strides as number[]), consts, out, shape);
-    return into ?? this.wrap(out);
+    return into ?? this.wrap(out, out.length >= 256);
   }
   reduce(op: ReduceOp, input: Buf, shape: Shape, axes: readonly number[]): Buf {
     const src = data(input);
@@ -255,12 +250,13 @@ export class CpuBackend implements Backend {
       for (let j = 0; j < inner; j++) out[(o * red + (ix[o * inner + j] as number)) * inner + j] = 1;
     return this.wrap(out);
   }
-  free(): void {} // CPU buffers are plain typed arrays: the garbage collector reclaims them.
-  /** The process's typed-array memory: per-buffer tracking (FinalizationRegistry) costs more than
-   * the allocation itself at small sizes, and the garbage collector owns these buffers anyway. */
+  /** A kernel's result goes to the pool (once: own is cleared); other arrays are left to the garbage collector. */
+  free(buf: Buf): void { const b = buf as CpuBuf; if (b.own) (b.own = false), recycle(b.data); }
+  /** The process's typed-array memory, of which `pooled` freed kernel results: per-buffer tracking (FinalizationRegistry)
+   * costs more than the allocation itself at small sizes, and the garbage collector owns these buffers anyway. */
   memory(): MemoryStats {
     const bytes = process.memoryUsage().arrayBuffers;
-    return { allocatedBytes: bytes, inUseBytes: bytes, pooledBytes: 0 };
+    return { allocatedBytes: bytes, inUseBytes: bytes - pooledBytes(), pooledBytes: pooledBytes() };
   }
 }
 
