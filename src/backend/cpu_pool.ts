@@ -3,7 +3,7 @@
 import { errors } from "../errors.js";
 
 /** Freed kernel results by length, for overwritten() to hand out again (a new 4 KiB array took ~1.5 µs here, a new
- * 4 MiB one ~1 000 page faults: 0.5-2 ms), up to POOL_BYTES; free() drops those a second passed without reuse. */
+ * 4 MiB one ~1 000 page faults: 0.5-2 ms), up to POOL_BYTES; a free drops those that waited a second (at most once a second). */
 const pool = new Map<number, { a: Float32Array; t: number }[]>(), POOL_BYTES = 32 * 2 ** 20;
 let pooled = 0, swept = 0;
 /** Keeps `a` (a freed kernel result) for overwritten() if the pool has room, first dropping what waited a second. */
@@ -15,6 +15,7 @@ export function recycle(a: Float32Array): void {
       let k = 0;
       while (k < list.length && now - (list[k] as { t: number }).t >= 1000) k++;
       (pooled -= 4 * m * k), list.splice(0, k);
+      if (!list.length) pool.delete(m); // lengths seen once do not stay
     }
   }
   if (pooled + 4 * n <= POOL_BYTES) (pool.get(n) ?? pool.set(n, []).get(n))?.push({ a, t: now }), (pooled += 4 * n);
