@@ -260,7 +260,6 @@ export class CpuBackend implements Backend {
   }
 }
 
-
 /** Whether max/min over `red` (rows of `inner`) per output block run as argExtremes's lanes: rows of 64-128 and blocks of
  * 4 x 4 were 1.07-1.5x and 2-3x slower than the loop (a fixed cost per block), rows of 256 0.56x, blocks of 512 0.22x. */
 const lanes = (red: number, inner: number): boolean => (inner === 1 ? red >= 256 : inner >= 4 && red * inner >= 512);

@@ -178,16 +178,17 @@ export function simdKernel(k: Kernel, scalar: readonly boolean[]): SimdKernel | 
   };
 }
 
-type ColumnSum = (rows: number, groups: number, stride: number) => void;
-/** columnsModule's sum with its accumulators at byte `acc` and rows at `src`, or null without SIMD. */
-function columnsOf(acc: number, src: number): ColumnSum | null {
+/** Export `name` of a module importing only the scratch memory, or null without SIMD. */
+function exported<F>(code: Uint8Array, name: string): F | null {
   try {
-    const m = new WebAssembly.Module(columnsModule(acc, src));
-    return (new WebAssembly.Instance(m, { m: { m: memory } }).exports as { sum: ColumnSum }).sum;
+    return (new WebAssembly.Instance(new WebAssembly.Module(code), { m: { m: memory } }).exports as Record<string, F>)[name] ?? null;
   } catch {
     return null;
   }
 }
+type ColumnSum = (rows: number, groups: number, stride: number) => void;
+/** columnsModule's sum with its accumulators at byte `acc` and rows at `src`, or null without SIMD. */
+const columnsOf = (acc: number, src: number): ColumnSum | null => exported<ColumnSum>(columnsModule(acc, src), "sum");
 let columnSum: ColumnSum | null | undefined; // made at the first call
 const [ACC, SRC] = [0, CHUNK * 8 + 64]; // bytes: float64 accumulators for up to CHUNK columns, then rows of float32
 
@@ -224,15 +225,7 @@ const [BEST, IDX, ROWS] = [0, CHUNK * 4 + 64, CHUNK * 8 + 128]; // bytes: each l
  * or 64 interleaved columns, then the lanes' bests compared (the earlier index on a tie) and the rest in a loop.
  */
 export function argExtremes(op: "max" | "min", a: Float32Array, [outer, red, inner]: readonly [number, number, number], vals: Float32Array, idx: Float32Array): boolean {
-  if (!(op in argFns)) {
-    try {
-      const m = new WebAssembly.Module(argModule(op, BEST, IDX, ROWS));
-      argFns[op] = (new WebAssembly.Instance(m, { m: { m: memory } }).exports as { arg: ArgFn }).arg;
-    } catch {
-      argFns[op] = null;
-    }
-  }
-  const arg = argFns[op];
+  const arg = op in argFns ? argFns[op] : (argFns[op] = exported<ArgFn>(argModule(op, BEST, IDX, ROWS), "arg"));
   if (!arg) return false;
   reserve(ROWS + CHUNK * 4 + 64);
   if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);

@@ -153,16 +153,15 @@ export function wasmKernel(k: Kernel, scalar: readonly boolean[], header: number
  * row's end read on: their acc is padding). Each column in the rows' order: the JS loop's bits, NaN's sign/payload aside.
  */
 export function columnsModule(acc: number, src: number): Uint8Array {
-  const [ROWS, GROUPS, STRIDE, R, J, ROW, V] = [0, 1, 2, 3, 4, 5, 6], I32_SHL = 0x74;
-  const c = [I32_CONST, 0, ...set(ROW), BLOCK, VOID, LOOP, VOID, ...get(R), ...get(ROWS), I32_GE_U, BR_IF, 1]; // src: an offset (i32.const is signed)
-  c.push(I32_CONST, 0, ...set(J), BLOCK, VOID, LOOP, VOID, ...get(J), ...get(GROUPS), I32_CONST, 4, I32_SHL, I32_GE_U, BR_IF, 1);
-  c.push(...get(ROW), ...get(J), I32_ADD, ...mem(LOAD, src, 0), ...set(V));
-  for (const h of [0, 1]) { // acc at j * 2 (+ 16): lanes 0-1 (2-3) as float64
-    const at = [...get(J), I32_CONST, 1, I32_SHL];
-    c.push(...at, ...at, ...mem(LOAD, acc + 16 * h, 4), ...get(V), ...(h ? [...get(V), ...HIGH_HALF] : []), ...PROMOTE, ...F64X2_ADD, ...mem(STORE, acc + 16 * h, 4));
-  }
-  c.push(...get(J), I32_CONST, 16, I32_ADD, ...set(J), BR, 0, END, END);
-  c.push(...get(ROW), ...get(STRIDE), I32_ADD, ...set(ROW), ...get(R), I32_CONST, 1, I32_ADD, ...set(R), BR, 0, END, END, END);
+  const V = 6, I32_SHL = 0x74;
+  const c = overRows(0, (J, ROW) => {
+    const c = [...get(ROW), ...get(J), I32_ADD, ...mem(LOAD, src, 0), ...set(V)]; // src: an offset (i32.const is signed)
+    for (const h of [0, 1]) { // acc at j * 2 (+ 16): lanes 0-1 (2-3) as float64
+      const at = [...get(J), I32_CONST, 1, I32_SHL];
+      c.push(...at, ...at, ...mem(LOAD, acc + 16 * h, 4), ...get(V), ...(h ? [...get(V), ...HIGH_HALF] : []), ...PROMOTE, ...F64X2_ADD, ...mem(STORE, acc + 16 * h, 4));
+    }
+    return c;
+  });
   return module([[0x60, 3, 0x7f, 0x7f, 0x7f, 0]], [], [["sum", 0, [...vec([[3, 0x7f], [1, 0x7b]]), ...c]]]);
 }
 
@@ -173,16 +172,22 @@ export function columnsModule(acc: number, src: number): Uint8Array {
  * its row number the i32 at `idx`: each lane keeps its first extreme, as cpu.ts's argReduce loop.
  */
 export function argModule(op: "max" | "min", best: number, idx: number, src: number): Uint8Array {
-  const [ROWS, GROUPS, STRIDE, FIRST, R, J, ROW, V, B, M] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], I32_SHL = 0x74;
-  const c = [I32_CONST, 0, ...set(ROW), BLOCK, VOID, LOOP, VOID, ...get(R), ...get(ROWS), I32_GE_U, BR_IF, 1];
-  c.push(I32_CONST, 0, ...set(J), BLOCK, VOID, LOOP, VOID, ...get(J), ...get(GROUPS), I32_CONST, 4, I32_SHL, I32_GE_U, BR_IF, 1);
-  c.push(...get(ROW), ...get(J), I32_ADD, ...mem(LOAD, src, 0), ...set(V), ...get(J), ...mem(LOAD, best, 4), ...set(B));
-  c.push(...get(V), ...get(B), ...(op === "max" ? F32X4_GT : F32X4_LT), ...get(V), ...get(V), ...F32X4_NE, ...get(B), ...get(B), ...F32X4_EQ, ...AND, ...OR, ...set(M));
-  c.push(...get(J), ...get(V), ...get(B), ...get(M), ...SELECT, ...mem(STORE, best, 4));
-  c.push(...get(J), ...get(FIRST), ...get(R), I32_ADD, ...simd(I32X4_SPLAT), ...get(J), ...mem(LOAD, idx, 4), ...get(M), ...SELECT, ...mem(STORE, idx, 4));
-  c.push(...get(J), I32_CONST, 16, I32_ADD, ...set(J), BR, 0, END, END);
-  c.push(...get(ROW), ...get(STRIDE), I32_ADD, ...set(ROW), ...get(R), I32_CONST, 1, I32_ADD, ...set(R), BR, 0, END, END, END);
+  const [FIRST, V, B, M] = [3, 7, 8, 9];
+  const c = overRows(1, (J, ROW, R) => [...get(ROW), ...get(J), I32_ADD, ...mem(LOAD, src, 0), ...set(V), ...get(J), ...mem(LOAD, best, 4), ...set(B),
+    ...get(V), ...get(B), ...(op === "max" ? F32X4_GT : F32X4_LT), ...get(V), ...get(V), ...F32X4_NE, ...get(B), ...get(B), ...F32X4_EQ, ...AND, ...OR, ...set(M),
+    ...get(J), ...get(V), ...get(B), ...get(M), ...SELECT, ...mem(STORE, best, 4),
+    ...get(J), ...get(FIRST), ...get(R), I32_ADD, ...simd(I32X4_SPLAT), ...get(J), ...mem(LOAD, idx, 4), ...get(M), ...SELECT, ...mem(STORE, idx, 4)]);
   return module([[0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 0]], [], [["arg", 0, [...vec([[3, 0x7f], [3, 0x7b]]), ...c]]]);
+}
+
+/** A function's code running `body` for each f32x4 group (local J: its byte offset) of each of `rows` rows (local ROW: the
+ * row's byte offset, `stride` apart; R: its number): params rows, groups, stride, then `extra` more; R, J, ROW after them. */
+function overRows(extra: number, body: (J: number, ROW: number, R: number) => number[]): number[] {
+  const [ROWS, GROUPS, STRIDE, R, J, ROW, I32_SHL] = [0, 1, 2, 3 + extra, 4 + extra, 5 + extra, 0x74];
+  return [I32_CONST, 0, ...set(ROW), BLOCK, VOID, LOOP, VOID, ...get(R), ...get(ROWS), I32_GE_U, BR_IF, 1,
+    I32_CONST, 0, ...set(J), BLOCK, VOID, LOOP, VOID, ...get(J), ...get(GROUPS), I32_CONST, 4, I32_SHL, I32_GE_U, BR_IF, 1, ...body(J, ROW, R),
+    ...get(J), I32_CONST, 16, I32_ADD, ...set(J), BR, 0, END, END,
+    ...get(ROW), ...get(STRIDE), I32_ADD, ...set(ROW), ...get(R), I32_CONST, 1, I32_ADD, ...set(R), BR, 0, END, END, END];
 }
 
 /** A module of function `types` importing memory m.m (a page at least) and functions m.<name> (`imports`: name, type), exporting `fns` (name, type, body). */
