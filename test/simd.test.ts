@@ -220,6 +220,13 @@ describe.skipIf(!(SIMD_MIN < N))("CPU SIMD kernels", () => {
         }
       }
     }
+    const k = kernel(x.mul(-1.5).sub(0.25), ["x"]);
+    for (const [op, nan] of [["max", true], ["min", true], ["max", false], ["min", false]] as const) { // a fused producer's, of all: a SIMD map, then the lanes
+      const a = Float32Array.from({ length: 5000 }, (_, i) => (i === 77 && nan ? NaN : i % 3 ? Math.sin(i) : 0));
+      const before = simdRuns(), got = (cpu.mapReduce(op, { kernel: k, inputs: [flat(a)], consts: [] }, [5000], [0]) as CpuBuf).data;
+      const values = (cpu.map(k, [flat(a)], [], [5000]) as CpuBuf).data;
+      expect([simdRuns() - before, bits(got)]).toEqual([3, bits(Float32Array.of(ref(op, values, 1, 5000, 1)[0][0] as number))]);
+    }
     for (const [shape, axis] of [[[5, 200], 1], [[200, 2, 4], 1], [[100, 4], 0]] as const) { // short rows, small blocks: the loop
       const a = randArray(shape.reduce((p, q) => p * q, 1)), before = simdRuns();
       cpu.argReduce("max", cpu.upload(a), [...shape], axis), cpu.reduce("min", cpu.upload(a), [...shape], [axis]);

@@ -200,10 +200,12 @@ export class CpuBackend implements Backend {
       if (byRow) for (let o = 0; o < outer; o++) sums[o] = part.sum(ins, src.consts, n, how, o * red, red);
       if (byRow || part.columns(ins, src.consts, how, [outer, red, inner], sums)) return this.wrap(Float32Array.from(sums));
     }
-    if (axes.length !== shape.length || modes.includes("g")) {
-      // Partial reductions: compute the values into a scratch array, then reduce it.
-      const tmp = this.map(src.kernel, src.inputs, src.consts, shape);
-      return this.reduce(op, tmp, shape, axes);
+    // Partial reductions, and max/min as SIMD lanes over a SIMD kernel's values (x.exp().max(): Math.exp per element in
+    // the loop below, 1.9x slower): the values into a scratch array (pooled after), then reduced.
+    const lanesOver = op !== "sum" && n >= SIMD_MIN && lanes(n, 1) && this.simd(src.kernel, modes, layoutCode(modes)) !== null;
+    if (axes.length !== shape.length || modes.includes("g") || lanesOver) {
+      const tmp = this.map(src.kernel, src.inputs, src.consts, shape), r = this.reduce(op, tmp, shape, axes);
+      return this.free(tmp), r;
     }
     const layout = layoutCode(modes) * 3 + (op === "sum" ? 0 : op === "max" ? 1 : 2);
     let byLayout = this.reduceCache.get(src.kernel);
