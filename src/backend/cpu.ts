@@ -141,13 +141,13 @@ export class CpuBackend implements Backend {
     const modes = inputs.map((s) => modeOf(s, shape, n)), layout = layoutCode(modes);
     const bufs = inputs.map((s) => data(s.buf)), out = into ? data(into) : overwritten(n);
     const simd = n >= SIMD_MIN ? this.simd(k, modes, layout) : null;
-    if (simd) return simd.map(bufs, consts, out, reads(inputs, modes, shape)), into ?? this.wrap(out, out.length >= 256);
+    if (simd) return simd.map(bufs, consts, out, reads(inputs, modes, shape)), into ?? this.wrap(out, true);
     let byLayout = this.cache.get(k); // the JS kernel, compiled only when SIMD does not run
     if (!byLayout) this.cache.set(k, (byLayout = new Map()));
     let fn = byLayout.get(layout);
     if (!fn) byLayout.set(layout, (fn = compile(k, modes)));
     fn(bufs, inputs.map((s) => s.strides as number[]), consts, out, shape);
-    return into ?? this.wrap(out, out.length >= 256);
+    return into ?? this.wrap(out, true);
   }
   reduce(op: ReduceOp, input: Buf, shape: Shape, axes: readonly number[]): Buf {
     const src = data(input);

@@ -8,7 +8,9 @@ const pool = new Map<number, { a: Float32Array; t: number }[]>(), POOL_BYTES = 3
 let pooled = 0, swept = 0;
 /** Keeps `a` (a freed kernel result) for overwritten() if the pool has room, first dropping what waited a second. */
 export function recycle(a: Float32Array): void {
-  const n = a.length, now = performance.now();
+  const n = a.length;
+  if (n < 256) return; // overwritten() makes these anew
+  const now = performance.now();
   if (now - swept >= 1000) { // drop what waited a second or more
     swept = now;
     for (const [m, list] of pool) { // oldest first (pushed in time order)

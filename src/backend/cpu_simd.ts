@@ -201,18 +201,24 @@ export function columnSums(a: Float32Array, inner: number, out: Float64Array, at
   if (columnSum === undefined) (columnSum = columnsOf(ACC, SRC)), reserve(SRC + CHUNK * 4 + 64);
   if (!columnSum) return false;
   if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);
-  const acc = new Float64Array(memory.buffer, ACC, CHUNK), rows = a.length / inner;
+  const acc = new Float64Array(memory.buffer, ACC, CHUNK), sum = columnSum;
   for (let j0 = 0; j0 < inner; j0 += CHUNK) {
-    const w = Math.min(CHUNK, inner - j0), batch = w === inner ? Math.floor(CHUNK / inner) : 1;
+    const w = Math.min(CHUNK, inner - j0);
     acc.set(out.subarray(at + j0, at + j0 + w));
-    for (let r = 0; r < rows; r += batch) {
-      const b = Math.min(batch, rows - r);
-      heap.set(w === inner ? a.subarray(r * inner, (r + b) * inner) : a.subarray(r * inner + j0, r * inner + j0 + w), SRC / 4);
-      columnSum(b, (w + 3) >> 2, w * 4);
-    }
+    rowsIn(a, 0, inner, j0, w, 0, a.length / inner, SRC, (b) => sum(b, (w + 3) >> 2, inner * 4));
     out.set(acc.subarray(0, w), at + j0);
   }
   return runs++, true;
+}
+
+/** Rows [from, to) of `a` from `base` (`width` apart), columns [j0, j0 + w), to byte `at` of the heap, whole rows as many as a
+ * chunk holds (one row's w if w < width) a batch at a time, each then given to f(its rows, its first row). */
+function rowsIn(a: Float32Array, base: number, width: number, j0: number, w: number, from: number, to: number, at: number, f: (b: number, r: number) => void): void {
+  const batch = w === width ? Math.floor(CHUNK / width) : 1;
+  for (let r = from; r < to; r += batch) {
+    const b = Math.min(batch, to - r), s = base + r * width + j0;
+    heap.set(a.subarray(s, s + (b - 1) * width + w), at / 4), f(b, r);
+  }
 }
 
 type ArgFn = (rows: number, groups: number, stride: number, first: number) => void;
@@ -221,7 +227,7 @@ const [BEST, IDX, ROWS] = [0, CHUNK * 4 + 64, CHUNK * 8 + 128]; // bytes: each l
 
 /**
  * The first extreme (NaN first) along the middle of `a` as [outer, red, inner] and its index, into vals and idx, as
- * cpu.ts's loop: columns (inner >= 4) by argModule's lanes over rows copied in as columnSums's; a row (inner 1) as 16
+ * cpu.ts's loop: columns (inner >= 4) by argModule's lanes over rows copied in (rowsIn); a row (inner 1) as 16
  * or 64 interleaved columns, then the lanes' bests compared (the earlier index on a tie) and the rest in a loop.
  */
 export function argExtremes(op: "max" | "min", a: Float32Array, [outer, red, inner]: readonly [number, number, number], vals: Float32Array, idx: Float32Array): boolean {
@@ -233,13 +239,9 @@ export function argExtremes(op: "max" | "min", a: Float32Array, [outer, red, inn
   for (let o = 0; o < outer; o++) {
     const base = o * red * inner, n = rows ? Math.floor(red / w0) : red; // "rows" of w0 lanes each
     for (let j0 = 0; j0 < w0; j0 += CHUNK) {
-      const w = Math.min(CHUNK, w0 - j0), batch = w === w0 ? Math.floor(CHUNK / w0) : 1, at = base + j0;
+      const w = Math.min(CHUNK, w0 - j0), at = base + j0;
       heap.set(a.subarray(at, at + w), BEST / 4), ints.fill(0, IDX / 4, IDX / 4 + w);
-      for (let r = 1; r < n; r += batch) {
-        const b = Math.min(batch, n - r), from = base + r * w0 + j0;
-        heap.set(w === w0 ? a.subarray(from, from + b * w0) : a.subarray(from, from + w), ROWS / 4);
-        arg(b, (w + 3) >> 2, w0 * 4, r);
-      }
+      rowsIn(a, base, w0, j0, w, 1, n, ROWS, (b, r) => arg(b, (w + 3) >> 2, w0 * 4, r));
       if (!rows) vals.set(heap.subarray(BEST / 4, BEST / 4 + w), o * inner + j0);
       if (!rows) for (let j = 0; j < w; j++) idx[o * inner + j0 + j] = ints[IDX / 4 + j] as number;
     }
